@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The dma-buf core in Rust.
+//!
+//! This crate is linked into vmlinux in place of the C files of
+//! `drivers/dma-buf` that it replaces. It defines the C ABI functions of the
+//! core with `#[no_mangle]`, each checked against the bindgen prototype of the
+//! kernel's own header (see [`abi`]), and `dmabuf_rs_exports.c` exports them
+//! with the C core's names, GPL-ness and namespaces.
+//!
+//! The modules live in `dmabuf_rs/` beside this file.
+
+#[macro_use]
+#[path = "dmabuf_rs/abi.rs"]
+mod abi;
+
+#[path = "dmabuf_rs/fence.rs"]
+mod fence;

@@ -1,0 +1,81 @@
+# Suite runners of the test guest, sourced by /init. Each prints its output
+# between BEGIN and END markers; the host (scripts/report.py) decides what
+# passed from that output, so nothing here judges results.
+
+ALL_SUITES="dmabuf_selftests udmabuf dmabuf-heap sync dma-buf"
+
+# TCG switches to the tsc clocksource about a second after boot; the upstream
+# dma_fence race test busy-waits and stalls if that happens under it.
+wait_clocksource() {
+	i=0
+	while [ $i -lt 50 ]; do
+		dmesg | grep -q "Switched to clocksource tsc" && return
+		sleep 0.2
+		i=$((i + 1))
+	done
+}
+
+begin() {
+	echo "@@@ BEGIN $1"
+}
+
+end() {
+	echo "@@@ END $1 rc=$2"
+}
+
+# Run a userspace test, keeping its output whole until it has finished so that
+# kernel messages do not land in the middle of its lines.
+run_prog() {
+	suite=$1
+	shift
+	begin "$suite"
+	"$@" >/tmp/out 2>&1
+	rc=$?
+	cat /tmp/out
+	end "$suite" "$rc"
+}
+
+run_dmabuf_selftests() {
+	begin dmabuf_selftests
+	dmesg -c >/dev/null
+	if [ -n "${dmabufrs_st_filter:-}" ]; then
+		insmod /modules/dmabuf_selftests.ko "st_filter=$dmabufrs_st_filter"
+	else
+		insmod /modules/dmabuf_selftests.ko
+	fi
+	rc=$?
+	dmesg | grep 'dma-buf' | sed 's/^/@st /'
+	rmmod dmabuf_selftests 2>/dev/null
+	end dmabuf_selftests "$rc"
+}
+
+run_suite() {
+	case "$1" in
+	dmabuf_selftests) run_dmabuf_selftests ;;
+	udmabuf) run_prog udmabuf /tests/udmabuf ;;
+	dmabuf-heap) run_prog dmabuf-heap /tests/dmabuf-heap ;;
+	sync) run_prog sync /tests/sync_test ;;
+	dma-buf) for t in /tests/dma-buf/*; do run_prog "dma-buf/${t##*/}" "$t"; done ;;
+	*) begin "$1"; echo "no such suite: $1"; end "$1" 127 ;;
+	esac
+}
+
+run_suites() {
+	list=$1
+	[ "$list" = all ] && list=$ALL_SUITES
+	for s in $(echo "$list" | tr ',' ' '); do
+		run_suite "$s"
+	done
+}
+
+# kmemleak only reports objects older than 5 s: let the last tests' objects age,
+# scan twice (as its documentation advises) and print whatever it found.
+check_leaks() {
+	[ -e /sys/kernel/debug/kmemleak ] || return
+	begin kmemleak
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak
+	end kmemleak 0
+}

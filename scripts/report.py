@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Judge a test guest's console log.
+
+Reads the console log written by the guest (scripts/guest/init), prints one
+line per test case result per suite, quotes every kernel splat, and prints the
+closing line "N passed, N failed, N skipped". Exit status: 0 only when nothing
+failed, every expected suite reported, and the console shows no splat.
+
+Usage: report.py CONSOLE_LOG EXPECTED_SUITES [CORE_FILES_LINE]
+"""
+import re
+import sys
+
+# Upstream dmabuf_selftests suites, in the order selftests.h runs them.
+SELFTEST_SUITES = ["sanitycheck", "dma_fence", "dma_fence_chain", "dma_fence_unwrap", "dma_resv"]
+
+# Any of these on the console fails the run, even if every test passed.
+SPLATS = [
+    (r"WARNING: ", "warning (WARN, lockdep or RCU report)"),
+    (r"\bBUG: ", "BUG (KASAN, sleeping in atomic, soft lockup, ...)"),
+    (r"kernel BUG at", "BUG_ON"),
+    (r"\bOops\b", "oops"),
+    (r"general protection fault", "general protection fault"),
+    (r"Kernel panic", "panic"),
+    (r"INFO: task .* blocked for more than", "hung task"),
+    (r"rcu: INFO: .* detected stalls", "RCU stall"),
+    (r"INFO: trying to register non-static key", "lockdep: non-static key"),
+    (r"unreferenced object 0x", "kmemleak: leaked object"),
+    (r"UBSAN: ", "UBSAN report"),
+    (r"(list_add|list_del) corruption", "list corruption"),
+]
+SPLAT_RE = re.compile("|".join(f"(?:{p})" for p, _ in SPLATS))
+KMSG_RE = re.compile(r"^\[\s*\d+\.\d+\]")
+TAP_RE = re.compile(r"^(not ok|ok) (\d+)\s*-?\s*(.*?)\s*$")
+
+
+def tap_cases(lines, rc):
+    """Cases of a kselftest's TAP output: [(status, name, why)]."""
+    cases, plan = [], None
+    for line in lines:
+        if m := re.match(r"^1\.\.(\d+)", line):
+            plan = int(m.group(1))
+        m = TAP_RE.match(line)
+        if not m:
+            continue
+        ok, num, desc = m.groups()
+        skip = re.search(r"#\s*SKIP\b\s*(.*)", desc, re.I)
+        name = re.sub(r"\s*#.*$", "", desc).replace("[RUN]", "").strip() or f"case {num}"
+        if skip:
+            cases.append(("SKIP", name, skip.group(1).strip() or "skipped"))
+        else:
+            cases.append(("PASS" if ok == "ok" else "FAIL", name, ""))
+    if plan is not None and len(cases) < plan:
+        cases.append(("FAIL", f"{plan - len(cases)} planned case(s)", "never reported (crash?)"))
+    if plan is None and not cases:
+        if rc == 4:  # KSFT_SKIP: the whole program skipped
+            why = next((l for l in lines if "skip" in l.lower()), "skipped")
+            cases.append(("SKIP", "all", why.strip()))
+        else:
+            cases.append(("FAIL", "all", f"no TAP output, exit status {rc}"))
+    elif rc not in (0, 4) and not any(c[0] == "FAIL" for c in cases):
+        cases.append(("FAIL", "exit status", f"exited {rc} with no failing case"))
+    return cases
+
+
+def selftest_cases(lines, rc):
+    """Cases of dmabuf_selftests from its dmesg lines and insmod's status."""
+    ran, failed = [], None
+    # The guest copies the module's dmesg lines into the suite's output as "@st <line>".
+    for line in (l[4:] for l in lines if l.startswith("@st ")):
+        if m := re.search(r"dma-buf: Running (\S+)", line):
+            ran.append(m.group(1))
+        if m := re.search(r"dma-buf/(\S+): (\S+) failed with error (-?\d+)", line):
+            failed = (f"{m.group(1)}/{m.group(2)}", m.group(3))
+    cases = []
+    if rc != 0 and failed is None and ran:
+        failed = (ran[-1], f"module load failed ({rc})")
+    for name in ran:
+        if failed and name == failed[0]:
+            cases.append(("FAIL", name, f"error {failed[1]}"))
+        else:
+            cases.append(("PASS", name, ""))
+    top = {n for n in ran if "/" not in n}
+    for suite in SELFTEST_SUITES:
+        if suite not in top:
+            cases.append(("FAIL", suite, "suite never ran"))
+    if rc != 0 and not any(c[0] == "FAIL" for c in cases):
+        cases.append(("FAIL", "insmod", f"exit status {rc}"))
+    return cases
+
+
+def main():
+    log_path, expected = sys.argv[1], sys.argv[2].split()
+    core_line = sys.argv[3] if len(sys.argv) > 3 else ""
+    text = open(log_path, errors="replace").read().replace("\r", "")
+    lines = text.split("\n")
+
+    suites, current, body = {}, None, []
+    for line in lines:
+        if m := re.match(r"^@@@ BEGIN (\S+)", line):
+            current, body = m.group(1), []
+        elif (m := re.match(r"^@@@ END (\S+) rc=(-?\d+)", line)) and current == m.group(1):
+            suites[current] = (body, int(m.group(2)))
+            current = None
+        elif current is not None and not KMSG_RE.match(line):
+            body.append(line)
+
+    totals = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    problems = []
+    for name in expected:
+        matching = [s for s in suites if s == name or s.startswith(name + "/")]
+        if not matching:
+            why = "guest stopped inside it" if current and current.split("/")[0] == name else "never ran"
+            print(f"  {name:<22} FAIL ({why})")
+            totals["FAIL"] += 1
+            problems.append(f"suite {name} {why}")
+            continue
+        for s in matching:
+            body, rc = suites[s]
+            cases = selftest_cases(body, rc) if s == "dmabuf_selftests" else tap_cases(body, rc)
+            n = {k: sum(1 for c in cases if c[0] == k) for k in totals}
+            for k in totals:
+                totals[k] += n[k]
+            print(f"  {s:<22} {n['PASS']} passed, {n['FAIL']} failed, {n['SKIP']} skipped")
+            for status, case, why in cases:
+                if status != "PASS":
+                    print(f"      {status} {case}: {why}")
+
+    splats = []
+    for i, line in enumerate(lines):
+        if SPLAT_RE.search(line) and not line.startswith("@@@"):
+            kind = next(k for p, k in SPLATS if re.search(p, line))
+            splats.append((kind, lines[i : i + 25]))
+    if splats:
+        print(f"\nKernel reports on the console ({len(splats)}):")
+        for kind, ctx in splats[:5]:
+            print(f"  --- {kind} ---")
+            for l in ctx:
+                print(f"    {l}")
+        problems.append(f"{len(splats)} kernel report(s) on the console")
+
+    if core_line:
+        print(f"\n{core_line}")
+    summary = f"{totals['PASS']} passed, {totals['FAIL']} failed, {totals['SKIP']} skipped"
+    if problems:
+        print("run FAILED: " + "; ".join(problems))
+    print(summary)
+    sys.exit(1 if totals["FAIL"] or problems else 0)
+
+
+if __name__ == "__main__":
+    main()

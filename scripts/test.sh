@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make test`: host tests, kernel, test programs, initramfs, one guest run of
+# every suite, and the verdict (scripts/report.py).
+. "$(dirname "$0")/lib.sh"
+
+SUITES=${SUITES:-all}
+t0=$(date +%s)
+"$REPO/scripts/kernel.sh"
+stage "test programs" "$REPO/scripts/progs.sh"
+stage "initramfs" "$REPO/scripts/initramfs.sh"
+echo "==> boot and run suites: $SUITES"
+"$REPO/scripts/boot.sh" test "$SUITES"
+
+expected=$SUITES
+[ "$expected" = all ] && expected="dmabuf_selftests udmabuf dmabuf-heap sync dma-buf"
+echo
+echo "Results ($CORE core):"
+rc=0
+python3 "$REPO/scripts/report.py" "$LOGDIR/console-$CORE.log" "${expected//,/ }" \
+	"$(cat "$KOBJ/core-files.txt")" | tee "$LOGDIR/summary-$CORE.txt" || rc=$?
+echo "total time $(($(date +%s) - t0))s; logs in $LOGDIR"
+exit $rc
