@@ -21,6 +21,7 @@ list=$KOBJ/initramfs.list
 		echo "dir /$d 0755 0 0"
 	done
 	echo "file /bin/busybox $busybox 0755 0 0"
+	echo "slink /bin/sh busybox 0777 0 0"
 	echo "file /init $REPO/scripts/guest/init 0755 0 0"
 	echo "file /lib/dmabufrs/suites.sh $REPO/scripts/guest/suites.sh 0644 0 0"
 	echo "file /modules/dmabuf_selftests.ko $module 0644 0 0"

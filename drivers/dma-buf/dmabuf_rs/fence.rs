@@ -18,7 +18,7 @@ static CONTEXT_COUNTER: AtomicU64 = AtomicU64::new(1);
 /// and contexts are unique for the life of the system (64 bits never wrap in
 /// practice). Asking for zero contexts is a caller bug and warns, as in C.
 #[no_mangle]
-pub extern "C" fn dma_fence_context_alloc(num: c_uint) -> u64 {
+pub(crate) extern "C" fn dma_fence_context_alloc(num: c_uint) -> u64 {
     if num == 0 {
         // SAFETY: `dmabuf_rs_warn` has no preconditions; it only warns.
         unsafe { bindings::dmabuf_rs_warn() };
