@@ -5,6 +5,8 @@
 
 SUITES=${SUITES:-all}
 t0=$(date +%s)
+stage host-tests "$REPO/scripts/host-test.sh"
+grep -h '^test result' "$LOGDIR/host-tests.log" | sed 's/^/    /'
 "$REPO/scripts/kernel.sh"
 stage "test programs" "$REPO/scripts/progs.sh"
 stage "initramfs" "$REPO/scripts/initramfs.sh"
