@@ -13,6 +13,8 @@ busybox=$(command -v busybox || echo /bin/busybox)
 file "$busybox" | grep -q 'statically linked' || die "$busybox is not static (package busybox-static)"
 module=$(find "$KOBJ/drivers/dma-buf" -name dmabuf_selftests.ko | head -n1)
 [ -n "$module" ] || die "dmabuf_selftests.ko was not built"
+rs_tests=$(find "$KOBJ/drivers/dma-buf" -name dmabuf_rs_tests.ko | head -n1)
+[ -n "$rs_tests" ] || die "dmabuf_rs_tests.ko was not built"
 
 list=$KOBJ/initramfs.list
 {
@@ -25,6 +27,7 @@ list=$KOBJ/initramfs.list
 	echo "file /init $REPO/scripts/guest/init 0755 0 0"
 	echo "file /lib/dmabufrs/suites.sh $REPO/scripts/guest/suites.sh 0644 0 0"
 	echo "file /modules/dmabuf_selftests.ko $module 0644 0 0"
+	echo "file /modules/dmabuf_rs_tests.ko $rs_tests 0644 0 0"
 	echo "file /tests/udmabuf $PROGS/drivers/dma-buf/udmabuf 0755 0 0"
 	echo "file /tests/dmabuf-heap $PROGS/dmabuf-heaps/dmabuf-heap 0755 0 0"
 	echo "file /tests/sync_test $PROGS/sync/sync_test 0755 0 0"

@@ -14,7 +14,8 @@ echo "==> boot and run suites: $SUITES"
 "$REPO/scripts/boot.sh" test "$SUITES"
 
 expected=$SUITES
-[ "$expected" = all ] && expected="dmabuf_selftests udmabuf dmabuf-heap sync dma-buf"
+# "all" means the guest's list of suites (scripts/guest/suites.sh).
+[ "$expected" = all ] && expected=$(. "$REPO/scripts/guest/suites.sh" && echo "$ALL_SUITES")
 echo
 echo "Results ($CORE core):"
 rc=0

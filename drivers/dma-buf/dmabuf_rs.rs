@@ -14,6 +14,9 @@
 #[path = "dmabuf_rs/abi.rs"]
 mod abi;
 
+#[path = "dmabuf_rs/sys.rs"]
+mod sys;
+
 #[path = "dmabuf_rs/fence.rs"]
 mod fence;
 

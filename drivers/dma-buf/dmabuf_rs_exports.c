@@ -4,10 +4,33 @@
  *
  * The functions are defined in Rust (dmabuf_rs.rs and its modules); 6.12's
  * Rust cannot emit EXPORT_SYMBOL entries, so they are exported here with the
- * same name, GPL-ness and namespace as the C core exports them.
+ * same name, GPL-ness, namespace and config conditions as the C core exports
+ * them. The tracepoint exports are in dmabuf_rs_trace.c.
  */
 #include <linux/dma-fence.h>
 #include <linux/export.h>
 
 /* dma-fence.c */
+EXPORT_SYMBOL(dma_fence_get_stub);
+EXPORT_SYMBOL(dma_fence_allocate_private_stub);
 EXPORT_SYMBOL(dma_fence_context_alloc);
+#ifdef CONFIG_LOCKDEP
+EXPORT_SYMBOL(dma_fence_begin_signalling);
+EXPORT_SYMBOL(dma_fence_end_signalling);
+#endif
+EXPORT_SYMBOL(dma_fence_signal_timestamp_locked);
+EXPORT_SYMBOL(dma_fence_signal_timestamp);
+EXPORT_SYMBOL(dma_fence_signal_locked);
+EXPORT_SYMBOL(dma_fence_signal);
+EXPORT_SYMBOL(dma_fence_wait_timeout);
+EXPORT_SYMBOL(dma_fence_release);
+EXPORT_SYMBOL(dma_fence_free);
+EXPORT_SYMBOL(dma_fence_enable_sw_signaling);
+EXPORT_SYMBOL(dma_fence_add_callback);
+EXPORT_SYMBOL(dma_fence_get_status);
+EXPORT_SYMBOL(dma_fence_remove_callback);
+EXPORT_SYMBOL(dma_fence_default_wait);
+EXPORT_SYMBOL(dma_fence_wait_any_timeout);
+EXPORT_SYMBOL(dma_fence_set_deadline);
+EXPORT_SYMBOL(dma_fence_describe);
+EXPORT_SYMBOL(dma_fence_init);

@@ -2,7 +2,7 @@
 # between BEGIN and END markers; the host (scripts/report.py) decides what
 # passed from that output, so nothing here judges results.
 
-ALL_SUITES="dmabuf_selftests udmabuf dmabuf-heap sync dma-buf"
+ALL_SUITES="dmabuf_selftests dmabuf_rs_tests udmabuf dmabuf-heap sync dma-buf"
 
 # TCG switches to the tsc clocksource about a second after boot; the upstream
 # dma_fence race test busy-waits and stalls if that happens under it.
@@ -49,9 +49,21 @@ run_dmabuf_selftests() {
 	end dmabuf_selftests "$rc"
 }
 
+# The project's in-kernel tests print TAP lines prefixed "dmabuf-rs-tests: ".
+run_dmabuf_rs_tests() {
+	begin dmabuf_rs_tests
+	dmesg -c >/dev/null
+	insmod /modules/dmabuf_rs_tests.ko
+	rc=$?
+	dmesg | grep 'dmabuf-rs-tests: ' | sed 's/.*dmabuf-rs-tests: //'
+	rmmod dmabuf_rs_tests 2>/dev/null
+	end dmabuf_rs_tests "$rc"
+}
+
 run_suite() {
 	case "$1" in
 	dmabuf_selftests) run_dmabuf_selftests ;;
+	dmabuf_rs_tests) run_dmabuf_rs_tests ;;
 	udmabuf) run_prog udmabuf /tests/udmabuf ;;
 	dmabuf-heap) run_prog dmabuf-heap /tests/dmabuf-heap ;;
 	sync) run_prog sync /tests/sync_test ;;

@@ -2,11 +2,74 @@
 
 //! dma-fence: the C ABI of `drivers/dma-buf/dma-fence.c`.
 //!
+//! A fence is a one-shot completion event: it is initialised unsignalled on a
+//! context (a timeline) with a seqno, callbacks may be added until it signals,
+//! and signalling runs them once, in the order they were added, under the
+//! fence's lock with interrupts off. Everything here keeps the C core's
+//! contract exactly; the struct is the kernel's own `struct dma_fence`, because
+//! the header's inline functions (get/put, is_signaled, set_error, ...) reach
+//! into it.
+//!
 //! C header: [`include/linux/dma-fence.h`](srctree/include/linux/dma-fence.h).
 
-use core::ffi::c_uint;
-use core::sync::atomic::{AtomicU64, Ordering};
-use kernel::bindings;
+use crate::sys::{self, IrqSaveGuard};
+use kernel::ffi::{c_int, c_uint};
+use core::ptr::addr_of_mut;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use kernel::bindings::{self, dma_fence, dma_fence_cb, dma_fence_func_t, ktime_t};
+
+#[path = "fence/lockdep.rs"]
+pub(crate) mod lockdep;
+#[path = "fence/stub.rs"]
+mod stub;
+#[path = "fence/wait.rs"]
+mod wait;
+
+/// `DMA_FENCE_FLAG_SIGNALED_BIT`: the fence has signalled (set once, never cleared).
+pub(crate) const SIGNALED: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_SIGNALED_BIT;
+/// `DMA_FENCE_FLAG_TIMESTAMP_BIT`: the timestamp has replaced the callback list.
+const TIMESTAMP: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_TIMESTAMP_BIT;
+/// `DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT`: `ops->enable_signaling` has been called.
+const ENABLE_SIGNAL: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT;
+
+/// The flags word of `fence`.
+///
+/// # Safety
+///
+/// `fence` must point to a live `struct dma_fence`.
+pub(crate) unsafe fn flags<'a>(fence: *mut dma_fence) -> &'a AtomicUsize {
+    // SAFETY: The fence is live; its flags are only used through bitops.
+    unsafe { sys::flags(addr_of_mut!((*fence).flags)) }
+}
+
+/// The callback list of an unsignalled `fence` (a union with the timestamp).
+///
+/// # Safety
+///
+/// `fence` must point to a live `struct dma_fence`.
+unsafe fn cb_list(fence: *mut dma_fence) -> *mut bindings::list_head {
+    // SAFETY: The fence is live; taking a field's address reads nothing.
+    unsafe { addr_of_mut!((*fence).__bindgen_anon_1.cb_list) }
+}
+
+/// The fence's operations.
+///
+/// # Safety
+///
+/// `fence` must point to a live, initialised `struct dma_fence`.
+unsafe fn ops<'a>(fence: *mut dma_fence) -> &'a bindings::dma_fence_ops {
+    // SAFETY: An initialised fence has valid, static `ops` (checked by init).
+    unsafe { &*(*fence).ops }
+}
+
+/// Fires one of the dma_fence tracepoints.
+macro_rules! trace {
+    ($event:ident, $fence:expr) => {
+        // SAFETY: The tracepoint wrappers only read the live fence they are given.
+        unsafe { kernel::bindings::$event($fence) }
+    };
+}
+pub(crate) use trace;
 
 /// The next fence context to hand out. Context 0 is never allocated: the stub
 /// fence and fences that belong to no timeline use it.
@@ -20,11 +83,462 @@ static CONTEXT_COUNTER: AtomicU64 = AtomicU64::new(1);
 #[no_mangle]
 pub(crate) extern "C" fn dma_fence_context_alloc(num: c_uint) -> u64 {
     if num == 0 {
-        // SAFETY: `dmabuf_rs_warn` has no preconditions; it only warns.
-        unsafe { bindings::dmabuf_rs_warn() };
+        sys::warn();
     }
     // Fully ordered, like the C core's atomic64_fetch_add().
     CONTEXT_COUNTER.fetch_add(u64::from(num), Ordering::SeqCst)
 }
 
-c_abi!(dma_fence_context_alloc);
+/// Initialises a fence: one reference, unsignalled, no callbacks.
+///
+/// `lock` protects the callback list and is taken with interrupts off by every
+/// state change; `ops` must provide the two name callbacks. Either missing is a
+/// driver bug and BUG()s, as in C.
+///
+/// # Safety
+///
+/// `fence` must be valid for writes and not yet shared; `ops` and `lock` must
+/// outlive the fence.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_init(
+    fence: *mut dma_fence,
+    ops: *const bindings::dma_fence_ops,
+    lock: *mut bindings::spinlock_t,
+    context: u64,
+    seqno: u64,
+) {
+    // SAFETY: `ops` is only read when non-null, and then points to valid ops.
+    let bad_ops = ops.is_null()
+        || unsafe { (*ops).get_driver_name.is_none() || (*ops).get_timeline_name.is_none() };
+    if lock.is_null() || bad_ops {
+        // SAFETY: `BUG` has no preconditions; it does not return.
+        unsafe { bindings::BUG() };
+    }
+    // SAFETY: The caller gives us the fence for writing, not yet shared.
+    unsafe {
+        (*fence).refcount.refcount.refs.counter = 1;
+        (*fence).ops = ops;
+        sys::init_list_head(cb_list(fence));
+        (*fence).lock = lock;
+        (*fence).context = context;
+        (*fence).seqno = seqno;
+        (*fence).flags = 0;
+        (*fence).error = 0;
+    }
+    trace!(dmabuf_rs_trace_dma_fence_init, fence);
+}
+
+/// Signals a fence with the given timestamp; the caller holds `fence->lock`.
+///
+/// Returns -EINVAL if it had already signalled. Otherwise the callbacks run,
+/// in the order they were added, each with its node re-initialised first so
+/// that it may be re-added or freed from within.
+///
+/// # Safety
+///
+/// `fence` must be live and initialised, with its lock held by the caller.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_signal_timestamp_locked(
+    fence: *mut dma_fence,
+    timestamp: ktime_t,
+) -> c_int {
+    // SAFETY: The caller guarantees the fence is live and its lock initialised.
+    unsafe { bindings::dmabuf_rs_lockdep_assert_held((*fence).lock) };
+    // SAFETY: The fence is live.
+    let flags = unsafe { flags(fence) };
+    if sys::test_and_set_bit(flags, SIGNALED) {
+        return sys::neg(bindings::EINVAL);
+    }
+
+    // Stash the callbacks: the timestamp shares their storage.
+    let mut stash = bindings::list_head::default();
+    let stash_ptr = addr_of_mut!(stash);
+    // SAFETY: The list is valid under the held lock; `stash` stays in place
+    // (it is only used through `stash_ptr` from here on).
+    unsafe {
+        bindings::dmabuf_rs_list_replace(cb_list(fence), stash_ptr);
+        (*fence).__bindgen_anon_1.timestamp = timestamp;
+    }
+    sys::set_bit(flags, TIMESTAMP);
+    trace!(dmabuf_rs_trace_dma_fence_signaled, fence);
+
+    // SAFETY: Every node on the stashed list is the `node` of a live
+    // `dma_fence_cb` whose owner waits for this call (or for removal, which
+    // needs the lock we hold). `next` is read before the callback may free it.
+    unsafe {
+        let mut cur = (*stash_ptr).next;
+        while cur != stash_ptr {
+            let next = (*cur).next;
+            let cb = kernel::container_of!(cur, dma_fence_cb, node).cast_mut();
+            sys::init_list_head(cur);
+            if let Some(func) = (*cb).func {
+                func(fence, cb);
+            }
+            cur = next;
+        }
+    }
+    0
+}
+
+/// Signals a fence with the given timestamp, taking its lock.
+///
+/// Returns -EINVAL for a NULL fence or one that had already signalled.
+///
+/// # Safety
+///
+/// `fence` must be NULL or live and initialised, its lock not held.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_signal_timestamp(
+    fence: *mut dma_fence,
+    timestamp: ktime_t,
+) -> c_int {
+    if fence.is_null() {
+        return sys::neg(bindings::EINVAL);
+    }
+    // SAFETY: The fence is live, so is its lock.
+    let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+    // SAFETY: We hold the lock.
+    unsafe { dma_fence_signal_timestamp_locked(fence, timestamp) }
+}
+
+/// Signals a fence now; the caller holds `fence->lock`.
+///
+/// # Safety
+///
+/// As [`dma_fence_signal_timestamp_locked`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_signal_locked(fence: *mut dma_fence) -> c_int {
+    // SAFETY: `ktime_get` has no preconditions; the rest is the caller's promise.
+    unsafe { dma_fence_signal_timestamp_locked(fence, bindings::ktime_get()) }
+}
+
+/// Signals a fence now, inside a signalling critical section for lockdep.
+///
+/// # Safety
+///
+/// As [`dma_fence_signal_timestamp`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_signal(fence: *mut dma_fence) -> c_int {
+    if fence.is_null() {
+        return sys::neg(bindings::EINVAL);
+    }
+    let cookie = lockdep::begin_signalling();
+    let ret = {
+        // SAFETY: The fence is live, so is its lock.
+        let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+        // SAFETY: We hold the lock; `ktime_get` has no preconditions.
+        unsafe { dma_fence_signal_timestamp_locked(fence, bindings::ktime_get()) }
+    };
+    lockdep::end_signalling(cookie);
+    ret
+}
+
+/// Releases a fence whose last reference is gone (the kref release function).
+///
+/// A fence released with callbacks still queued is a refcounting bug: it
+/// warns, and signals with -EDEADLK so that no waiter is left hanging.
+///
+/// # Safety
+///
+/// `kref` must be the refcount of a live fence that just dropped to zero.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_release(kref: *mut bindings::kref) {
+    // SAFETY: The caller guarantees `kref` is embedded in a dma_fence.
+    let fence = unsafe { kernel::container_of!(kref, dma_fence, refcount).cast_mut() };
+    trace!(dmabuf_rs_trace_dma_fence_destroy, fence);
+
+    // SAFETY: The fence is live (no one else has a reference any more).
+    let (pending, ops) = unsafe {
+        (
+            !sys::list_empty(cb_list(fence)) && !sys::test_bit(flags(fence), SIGNALED),
+            ops(fence),
+        )
+    };
+    if pending {
+        // SAFETY: `dma_fence_init` checked that both name callbacks exist; they
+        // return strings that live as long as the fence.
+        unsafe {
+            let driver = ops.get_driver_name.unwrap_unchecked()(fence);
+            let timeline = ops.get_timeline_name.unwrap_unchecked()(fence);
+            bindings::dmabuf_rs_warn_fence_released(
+                driver,
+                timeline,
+                (*fence).context,
+                (*fence).seqno,
+            );
+        }
+        // SAFETY: The fence and its lock are live.
+        let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+        // SAFETY: We hold the lock.
+        unsafe {
+            (*fence).error = sys::neg(bindings::EDEADLK);
+            dma_fence_signal_locked(fence);
+        }
+    }
+
+    match ops.release {
+        // SAFETY: The exporter's release takes over the unreferenced fence.
+        Some(release) => unsafe { release(fence) },
+        // SAFETY: The fence was kmalloc'ed (no release op) and is unreferenced.
+        None => unsafe { dma_fence_free(fence) },
+    }
+}
+
+/// Frees a fence after an RCU grace period, for `dma_fence_get_rcu_safe` readers.
+///
+/// # Safety
+///
+/// `fence` must have been allocated with kmalloc and have no references left.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_free(fence: *mut dma_fence) {
+    // SAFETY: The caller's promise is kfree_rcu's precondition.
+    unsafe { bindings::dmabuf_rs_fence_kfree_rcu(fence) };
+}
+
+/// Calls `ops->enable_signaling` once; the caller holds the fence lock.
+///
+/// Returns false if the fence has signalled (possibly just now, because the
+/// exporter reported it done), true if callbacks can still be added.
+///
+/// # Safety
+///
+/// `fence` must be live and initialised, its lock held by the caller.
+unsafe fn enable_signaling(fence: *mut dma_fence) -> bool {
+    // SAFETY: The caller guarantees the fence is live and its lock initialised.
+    unsafe { bindings::dmabuf_rs_lockdep_assert_held((*fence).lock) };
+    // SAFETY: The fence is live.
+    let flags = unsafe { flags(fence) };
+    let was_set = sys::test_and_set_bit(flags, ENABLE_SIGNAL);
+    if sys::test_bit(flags, SIGNALED) {
+        return false;
+    }
+    if was_set {
+        return true;
+    }
+    // SAFETY: The fence is live and initialised.
+    if let Some(enable) = unsafe { ops(fence) }.enable_signaling {
+        trace!(dmabuf_rs_trace_dma_fence_enable_signal, fence);
+        // SAFETY: `enable_signaling` is called under the lock, as documented.
+        if !unsafe { enable(fence) } {
+            // SAFETY: We hold the lock.
+            unsafe { dma_fence_signal_locked(fence) };
+            return false;
+        }
+    }
+    true
+}
+
+/// Asks the exporter to signal the fence, without waiting for it.
+///
+/// # Safety
+///
+/// `fence` must be live and initialised, its lock not held.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_enable_sw_signaling(fence: *mut dma_fence) {
+    // SAFETY: The fence and its lock are live.
+    let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+    // SAFETY: We hold the lock.
+    unsafe { enable_signaling(fence) };
+}
+
+/// Adds a callback to run when the fence signals.
+///
+/// Returns 0 when added, -ENOENT (with `cb`'s node initialised, the callback
+/// never called) when the fence has already signalled, -EINVAL (with a
+/// warning) for a NULL fence or function.
+///
+/// # Safety
+///
+/// `fence` must be NULL or live and initialised; `cb` must stay valid and in
+/// place until it has run or been removed.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_add_callback(
+    fence: *mut dma_fence,
+    cb: *mut dma_fence_cb,
+    func: dma_fence_func_t,
+) -> c_int {
+    if fence.is_null() || func.is_none() {
+        sys::warn();
+        return sys::neg(bindings::EINVAL);
+    }
+    // SAFETY: The fence is live.
+    if sys::test_bit(unsafe { flags(fence) }, SIGNALED) {
+        // SAFETY: `cb` is valid for writes.
+        unsafe { sys::init_list_head(addr_of_mut!((*cb).node)) };
+        return sys::neg(bindings::ENOENT);
+    }
+
+    // SAFETY: The fence and its lock are live.
+    let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+    // SAFETY: We hold the lock; `cb` is valid and stays in place (caller).
+    unsafe {
+        if enable_signaling(fence) {
+            (*cb).func = func;
+            bindings::dmabuf_rs_list_add_tail(addr_of_mut!((*cb).node), cb_list(fence));
+            0
+        } else {
+            sys::init_list_head(addr_of_mut!((*cb).node));
+            sys::neg(bindings::ENOENT)
+        }
+    }
+}
+
+/// `dma_fence_is_signaled_locked` (a header inline): checks the flag, then asks
+/// the exporter, signalling the fence if the exporter says it is done.
+///
+/// # Safety
+///
+/// `fence` must be live and initialised, its lock held by the caller.
+unsafe fn is_signaled_locked(fence: *mut dma_fence) -> bool {
+    // SAFETY: The fence is live and initialised.
+    if sys::test_bit(unsafe { flags(fence) }, SIGNALED) {
+        return true;
+    }
+    // SAFETY: As above.
+    let Some(signaled) = unsafe { ops(fence) }.signaled else {
+        return false;
+    };
+    // SAFETY: `signaled` may be called on a live fence under its lock.
+    if !unsafe { signaled(fence) } {
+        return false;
+    }
+    // SAFETY: We hold the lock.
+    unsafe { dma_fence_signal_locked(fence) };
+    true
+}
+
+/// `dma_fence_is_signaled` (a header inline), as [`is_signaled_locked`] but
+/// taking the lock only to signal.
+///
+/// # Safety
+///
+/// `fence` must be live and initialised, its lock not held.
+pub(crate) unsafe fn is_signaled(fence: *mut dma_fence) -> bool {
+    // SAFETY: The fence is live and initialised.
+    if sys::test_bit(unsafe { flags(fence) }, SIGNALED) {
+        return true;
+    }
+    // SAFETY: As above.
+    let Some(signaled) = unsafe { ops(fence) }.signaled else {
+        return false;
+    };
+    // SAFETY: `signaled` may be called on a live fence without its lock.
+    if !unsafe { signaled(fence) } {
+        return false;
+    }
+    // SAFETY: The fence is live, its lock not held.
+    unsafe { dma_fence_signal(fence) };
+    true
+}
+
+/// Returns 0 while the fence is pending, 1 once signalled, or its error
+/// (negative) if it signalled with one.
+///
+/// # Safety
+///
+/// `fence` must be live and initialised, its lock not held.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_get_status(fence: *mut dma_fence) -> c_int {
+    // SAFETY: The fence and its lock are live.
+    let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+    // SAFETY: We hold the lock.
+    if unsafe { is_signaled_locked(fence) } {
+        // SAFETY: The fence is live; its error is stable once signalled.
+        match unsafe { (*fence).error } {
+            0 => 1,
+            error => error,
+        }
+    } else {
+        0
+    }
+}
+
+/// Removes a callback added with [`dma_fence_add_callback`].
+///
+/// Returns true if it was still queued (it will not run), false if it has
+/// already run or was never added.
+///
+/// # Safety
+///
+/// `fence` must be live and initialised; `cb` must have been initialised by
+/// `dma_fence_add_callback` on this fence.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_remove_callback(
+    fence: *mut dma_fence,
+    cb: *mut dma_fence_cb,
+) -> bool {
+    // SAFETY: The fence and its lock are live.
+    let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+    // SAFETY: Under the lock, `cb`'s node is either on the fence's list or
+    // initialised empty.
+    unsafe {
+        let node = addr_of_mut!((*cb).node);
+        let queued = !sys::list_empty(node);
+        if queued {
+            bindings::dmabuf_rs_list_del_init(node);
+        }
+        queued
+    }
+}
+
+/// Passes a deadline hint to the exporter, unless the fence has signalled.
+///
+/// # Safety
+///
+/// `fence` must be live and initialised.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_set_deadline(fence: *mut dma_fence, deadline: ktime_t) {
+    // SAFETY: The fence is live and initialised.
+    if let Some(set_deadline) = unsafe { ops(fence) }.set_deadline {
+        // SAFETY: As above.
+        if !unsafe { is_signaled(fence) } {
+            // SAFETY: The exporter's callback accepts any live fence of its own.
+            unsafe { set_deadline(fence, deadline) };
+        }
+    }
+}
+
+/// Prints one line about the fence into a seq_file (debugfs users):
+/// `<driver> <timeline> seq <seqno> [un]signalled`.
+///
+/// # Safety
+///
+/// `fence` must be live and initialised, `seq` a seq_file being shown.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_describe(
+    fence: *mut dma_fence,
+    seq: *mut bindings::seq_file,
+) {
+    // SAFETY: The fence is live and initialised, so its name callbacks exist
+    // (checked by `dma_fence_init`) and return valid strings; the format's
+    // arguments match its conversions.
+    unsafe {
+        let ops = ops(fence);
+        let signalled = if is_signaled(fence) { c"" } else { c"un" };
+        bindings::seq_printf(
+            seq,
+            c"%s %s seq %llu %ssignalled\n".as_ptr().cast(),
+            ops.get_driver_name.unwrap_unchecked()(fence),
+            ops.get_timeline_name.unwrap_unchecked()(fence),
+            (*fence).seqno,
+            signalled.as_ptr(),
+        );
+    }
+}
+
+c_abi!(
+    dma_fence_context_alloc,
+    dma_fence_init,
+    dma_fence_signal_timestamp_locked,
+    dma_fence_signal_timestamp,
+    dma_fence_signal_locked,
+    dma_fence_signal,
+    dma_fence_release,
+    dma_fence_free,
+    dma_fence_enable_sw_signaling,
+    dma_fence_add_callback,
+    dma_fence_get_status,
+    dma_fence_remove_callback,
+    dma_fence_set_deadline,
+    dma_fence_describe,
+);

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! Stub fences: already-signalled fences for "nothing to wait for".
+//!
+//! One shared stub is initialised on first use and never freed; private stubs
+//! are allocated for callers that need their own timestamp.
+
+use super::{dma_fence_init, dma_fence_signal_locked, dma_fence_signal_timestamp, ENABLE_SIGNAL};
+use crate::sys;
+use kernel::ffi::c_char;
+use kernel::{
+    bindings::{self, dma_fence, ktime_t},
+    types::Opaque,
+};
+
+unsafe extern "C" fn stub_name(_fence: *mut dma_fence) -> *const c_char {
+    c"stub".as_ptr().cast()
+}
+
+/// Operations of every stub fence: names only; they are born signalled.
+static STUB_OPS: bindings::dma_fence_ops = bindings::dma_fence_ops {
+    get_driver_name: Some(stub_name),
+    get_timeline_name: Some(stub_name),
+    // SAFETY: All-zero means no further callbacks and 32-bit seqnos, as the
+    // C core's designated initialiser leaves them.
+    ..unsafe { core::mem::zeroed() }
+};
+
+/// The shared stub fence, initialised by the first [`dma_fence_get_stub`].
+struct StaticFence(Opaque<dma_fence>);
+
+// SAFETY: The fence is initialised once under the stub lock; afterwards it is
+// only used through the C core's thread-safe fence API.
+unsafe impl Sync for StaticFence {}
+
+// SAFETY: An all-zero fence is the C core's `static struct dma_fence`: its
+// null `ops` marks it uninitialised.
+static STUB: StaticFence = StaticFence(Opaque::new(unsafe { core::mem::zeroed() }));
+
+/// Returns a new reference to the shared, signalled stub fence (context 0).
+#[no_mangle]
+pub(crate) extern "C" fn dma_fence_get_stub() -> *mut dma_fence {
+    let stub = STUB.0.get();
+    // The stub lock is a static, initialised spinlock (DEFINE_SPINLOCK in C).
+    let lock = core::ptr::addr_of_mut!(bindings::dmabuf_rs_fence_stub_lock);
+    // SAFETY: As above; it is not held by this task (nothing else takes it
+    // around a call here).
+    unsafe { bindings::spin_lock(lock) };
+    // SAFETY: Under the stub lock `STUB` is only written here, once; `ops`
+    // stays null until then. The statics outlive the fence.
+    unsafe {
+        if (*stub).ops.is_null() {
+            dma_fence_init(stub, &STUB_OPS, lock, 0, 0);
+            sys::set_bit(super::flags(stub), ENABLE_SIGNAL);
+            dma_fence_signal_locked(stub);
+        }
+        bindings::spin_unlock(lock);
+    }
+    // SAFETY: The stub is initialised and never freed.
+    unsafe { bindings::dma_fence_get(stub) }
+}
+
+/// Allocates a new fence, signalled at `timestamp`; NULL without memory.
+#[no_mangle]
+pub(crate) extern "C" fn dma_fence_allocate_private_stub(timestamp: ktime_t) -> *mut dma_fence {
+    // SAFETY: krealloc of NULL is kmalloc; the flags are valid for process context.
+    let fence = unsafe {
+        bindings::krealloc(
+            core::ptr::null(),
+            core::mem::size_of::<dma_fence>(),
+            bindings::GFP_KERNEL | bindings::__GFP_ZERO,
+        )
+    }
+    .cast::<dma_fence>();
+    if fence.is_null() {
+        return fence;
+    }
+    // SAFETY: The fence is freshly allocated and not shared; the ops and lock
+    // are statics. It has no `release` op, so it is freed with kfree_rcu.
+    unsafe {
+        let lock = core::ptr::addr_of_mut!(bindings::dmabuf_rs_fence_stub_lock);
+        dma_fence_init(fence, &STUB_OPS, lock, 0, 0);
+        sys::set_bit(super::flags(fence), ENABLE_SIGNAL);
+        dma_fence_signal_timestamp(fence, timestamp);
+    }
+    fence
+}
+
+c_abi!(dma_fence_get_stub, dma_fence_allocate_private_stub);

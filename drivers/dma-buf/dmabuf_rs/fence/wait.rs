@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! Waiting for fences: one, or any of several.
+//!
+//! Waiters queue a callback that wakes their task, then sleep until the fence
+//! signals, the timeout runs out, or (if interruptible) a signal arrives. The
+//! timeout is in jiffies; the return value is what is left of it (at least 1
+//! if the fence signalled with none to spare), 0 on timeout, or -ERESTARTSYS.
+
+use super::{
+    dma_fence_add_callback, dma_fence_enable_sw_signaling, dma_fence_remove_callback, flags,
+    is_signaled, lockdep, trace, SIGNALED,
+};
+use crate::sys::{self, IrqSaveGuard};
+use kernel::ffi::c_long;
+use core::ptr::addr_of_mut;
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::bindings::{self, dma_fence, dma_fence_cb};
+
+/// A callback that wakes the waiting task.
+#[repr(C)]
+struct WaitCb {
+    base: dma_fence_cb,
+    task: *mut bindings::task_struct,
+}
+
+impl WaitCb {
+    fn new() -> Self {
+        Self {
+            base: dma_fence_cb {
+                node: bindings::list_head::default(),
+                func: Some(wake_waiter),
+            },
+            task: sys::current(),
+        }
+    }
+}
+
+unsafe extern "C" fn wake_waiter(_fence: *mut dma_fence, cb: *mut dma_fence_cb) {
+    // SAFETY: This callback is only ever queued as the `base` of a `WaitCb`,
+    // which its waiter keeps alive until the callback has run or been removed.
+    unsafe {
+        let wait = kernel::container_of!(cb, WaitCb, base);
+        bindings::wake_up_state((*wait).task, bindings::TASK_NORMAL);
+    }
+}
+
+fn sleep_state(intr: bool) -> u32 {
+    if intr {
+        bindings::TASK_INTERRUPTIBLE
+    } else {
+        bindings::TASK_UNINTERRUPTIBLE
+    }
+}
+
+const ERESTARTSYS: c_long = -(bindings::ERESTARTSYS as c_long);
+
+/// The wait used when the exporter has no `ops->wait`: sleeps on the fence's
+/// callback list until it signals, times out, or (`intr`) a signal arrives.
+///
+/// # Safety
+///
+/// `fence` must be live and initialised, its lock not held.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_default_wait(
+    fence: *mut dma_fence,
+    intr: bool,
+    timeout: c_long,
+) -> c_long {
+    let mut ret = if timeout != 0 { timeout } else { 1 };
+    // SAFETY: The fence and its lock are live.
+    let mut guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+    // SAFETY: The fence is live.
+    let flags = unsafe { flags(fence) };
+    if sys::test_bit(flags, SIGNALED) {
+        return ret;
+    }
+    if intr && sys::signal_pending() {
+        return ERESTARTSYS;
+    }
+    if timeout == 0 {
+        return 0;
+    }
+
+    let mut cb = WaitCb::new();
+    let node = addr_of_mut!(cb.base.node);
+    // SAFETY: We hold the lock. `cb` stays in place on this stack frame and is
+    // unlinked below before the frame goes away.
+    unsafe { bindings::dmabuf_rs_list_add(node, super::cb_list(fence)) };
+
+    while !sys::test_bit(flags, SIGNALED) && ret > 0 {
+        sys::set_current_state(sleep_state(intr), false);
+        drop(guard);
+        // SAFETY: Called in process context (the caller may sleep).
+        ret = unsafe { bindings::schedule_timeout(ret) };
+        // SAFETY: The fence and its lock are live.
+        guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+        if ret > 0 && intr && sys::signal_pending() {
+            ret = ERESTARTSYS;
+        }
+    }
+
+    // SAFETY: Under the lock: the node is on the list unless signalling took it off.
+    unsafe {
+        if !sys::list_empty(node) {
+            bindings::dmabuf_rs_list_del(node);
+        }
+    }
+    sys::set_current_state(bindings::TASK_RUNNING, false);
+    drop(guard);
+    ret
+}
+
+/// Waits for a fence to signal, with a timeout in jiffies.
+///
+/// Returns -EINVAL (with a warning) for a negative timeout. Calls
+/// `ops->wait` if the exporter has one, otherwise [`dma_fence_default_wait`].
+///
+/// # Safety
+///
+/// `fence` must be live and initialised, its lock not held; may sleep.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_wait_timeout(
+    fence: *mut dma_fence,
+    intr: bool,
+    timeout: c_long,
+) -> c_long {
+    if timeout < 0 {
+        sys::warn();
+        return -(bindings::EINVAL as c_long);
+    }
+    sys::might_sleep();
+    lockdep::might_wait();
+    // SAFETY: The caller guarantees the fence is live, its lock not held.
+    unsafe { dma_fence_enable_sw_signaling(fence) };
+
+    trace!(dmabuf_rs_trace_dma_fence_wait_start, fence);
+    // SAFETY: The fence is live and initialised.
+    let ret = match unsafe { super::ops(fence) }.wait {
+        // SAFETY: The exporter's wait takes a live fence of its own.
+        Some(wait) => unsafe { wait(fence, intr, timeout) },
+        // SAFETY: As for this function.
+        None => unsafe { dma_fence_default_wait(fence, intr, timeout) },
+    };
+    trace!(dmabuf_rs_trace_dma_fence_wait_end, fence);
+    ret
+}
+
+/// The index of the first signalled fence, if any (flag only, no exporter call).
+///
+/// # Safety
+///
+/// Every fence in `fences` must be live.
+unsafe fn first_signaled(fences: &[*mut dma_fence]) -> Option<u32> {
+    // SAFETY: The caller guarantees the fences are live.
+    let pos = fences.iter().position(|&f| sys::test_bit(unsafe { flags(f) }, SIGNALED));
+    pos.map(|i| i as u32)
+}
+
+/// Waits until any of `count` fences signals; stores its index in `*idx`
+/// (if `idx` is not NULL).
+///
+/// Returns as [`dma_fence_wait_timeout`], -EINVAL (with a warning) for no
+/// fences or a negative timeout, -ENOMEM if the callbacks cannot be allocated.
+/// With a zero timeout it only checks.
+///
+/// # Safety
+///
+/// `fences` must be NULL or point to `count` live, initialised fences; `idx`
+/// must be NULL or valid for writes. May sleep.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_wait_any_timeout(
+    fences: *mut *mut dma_fence,
+    count: u32,
+    intr: bool,
+    timeout: c_long,
+    idx: *mut u32,
+) -> c_long {
+    if fences.is_null() || count == 0 || timeout < 0 {
+        sys::warn();
+        return -(bindings::EINVAL as c_long);
+    }
+    // SAFETY: The caller guarantees `count` fences at `fences`.
+    let fences = unsafe { core::slice::from_raw_parts(fences, count as usize) };
+    let report = |i: u32| {
+        if !idx.is_null() {
+            // SAFETY: The caller guarantees `idx` is valid for writes.
+            unsafe { *idx = i };
+        }
+    };
+
+    if timeout == 0 {
+        for (i, &fence) in fences.iter().enumerate() {
+            // SAFETY: The fence is live.
+            if unsafe { is_signaled(fence) } {
+                report(i as u32);
+                return 1;
+            }
+        }
+        return 0;
+    }
+
+    let mut cbs = match KVec::with_capacity(fences.len(), GFP_KERNEL) {
+        Ok(cbs) => cbs,
+        Err(_) => return -(bindings::ENOMEM as c_long),
+    };
+    for _ in fences {
+        // Cannot fail: the capacity was reserved above.
+        let _ = cbs.push(WaitCb::new(), GFP_KERNEL);
+    }
+
+    // From here on the callbacks are only touched through raw pointers: once
+    // queued, the signalling CPU writes their nodes.
+    let cbs_ptr = cbs.as_mut_ptr();
+    let mut ret = timeout;
+    let mut added = 0;
+    let mut all_added = true;
+    for (i, &fence) in fences.iter().enumerate() {
+        // SAFETY: `i < count`, the length of `cbs`.
+        let cb = unsafe { addr_of_mut!((*cbs_ptr.add(i)).base) };
+        // SAFETY: The fence is live; `cbs` is not moved or freed until every
+        // callback added here has been removed below.
+        if unsafe { dma_fence_add_callback(fence, cb, Some(wake_waiter)) } != 0 {
+            // Already signalled.
+            report(i as u32);
+            all_added = false;
+            break;
+        }
+        added += 1;
+    }
+
+    if all_added {
+        while ret > 0 {
+            sys::set_current_state(sleep_state(intr), true);
+            // SAFETY: The fences are live.
+            if let Some(i) = unsafe { first_signaled(fences) } {
+                report(i);
+                break;
+            }
+            // SAFETY: Called in process context (the caller may sleep).
+            ret = unsafe { bindings::schedule_timeout(ret) };
+            if ret > 0 && intr && sys::signal_pending() {
+                ret = ERESTARTSYS;
+            }
+        }
+        sys::set_current_state(bindings::TASK_RUNNING, false);
+    }
+
+    for i in (0..added).rev() {
+        // SAFETY: Callback `i` was added to the live fence `i`.
+        unsafe { dma_fence_remove_callback(fences[i], addr_of_mut!((*cbs_ptr.add(i)).base)) };
+    }
+    drop(cbs);
+    ret
+}
+
+c_abi!(
+    dma_fence_default_wait,
+    dma_fence_wait_timeout,
+    dma_fence_wait_any_timeout
+);

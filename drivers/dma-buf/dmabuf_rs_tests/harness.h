@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A tiny in-kernel test harness that prints TAP on the kernel log, one line
+ * per case, prefixed "dmabuf-rs-tests: " so the guest can pick them out.
+ */
+#ifndef DMABUF_RS_TESTS_HARNESS_H
+#define DMABUF_RS_TESTS_HARNESS_H
+
+#include <linux/printk.h>
+
+struct dmabuf_rs_test {
+	const char *name;
+	/* 0 on success, -errno (after printing why) on failure. */
+	int (*run)(void);
+};
+
+#define T_PREFIX "dmabuf-rs-tests: "
+
+/* Fail the current case with a message when @cond is false. */
+#define T_EXPECT(cond, fmt, ...)						\
+	do {									\
+		if (!(cond)) {							\
+			pr_info(T_PREFIX "# %s:%d: expected %s: " fmt "\n",	\
+				__func__, __LINE__, #cond, ##__VA_ARGS__);	\
+			return -EINVAL;						\
+		}								\
+	} while (0)
+
+extern const struct dmabuf_rs_test dmabuf_rs_fence_tests[];
+extern const unsigned int dmabuf_rs_fence_tests_count;
+
+#endif
