@@ -11,7 +11,7 @@ for f in dma-buf dma-fence dma-fence-array dma-fence-chain dma-fence-unwrap dma-
 done
 if grep -qx dmabuf_rs.o <<<"$members"; then
 	exports=$(grep -oP '^EXPORT_SYMBOL\w*\(\K\w+' "$REPO/drivers/dma-buf/dmabuf_rs_exports.c")
-	rust="Rust: dmabuf_rs.rs implements $(wc -w <<<"$exports") exported function(s): $(echo $exports)"
+	rust="Rust: dmabuf_rs.rs implements $(wc -w <<<"$exports") exported symbol(s): $(echo $exports)"
 else
 	rust="Rust: none"
 fi

@@ -8,6 +8,9 @@
  * them. The tracepoint exports are in dmabuf_rs_trace.c.
  */
 #include <linux/dma-fence.h>
+#include <linux/dma-fence-array.h>
+#include <linux/dma-fence-chain.h>
+#include <linux/dma-fence-unwrap.h>
 #include <linux/export.h>
 
 /* dma-fence.c */
@@ -34,3 +37,23 @@ EXPORT_SYMBOL(dma_fence_wait_any_timeout);
 EXPORT_SYMBOL(dma_fence_set_deadline);
 EXPORT_SYMBOL(dma_fence_describe);
 EXPORT_SYMBOL(dma_fence_init);
+
+/* dma-fence-array.c */
+EXPORT_SYMBOL(dma_fence_array_ops);
+EXPORT_SYMBOL(dma_fence_array_alloc);
+EXPORT_SYMBOL(dma_fence_array_init);
+EXPORT_SYMBOL(dma_fence_array_create);
+EXPORT_SYMBOL(dma_fence_match_context);
+EXPORT_SYMBOL(dma_fence_array_first);
+EXPORT_SYMBOL(dma_fence_array_next);
+
+/* dma-fence-chain.c */
+EXPORT_SYMBOL(dma_fence_chain_walk);
+EXPORT_SYMBOL(dma_fence_chain_find_seqno);
+EXPORT_SYMBOL(dma_fence_chain_ops);
+EXPORT_SYMBOL(dma_fence_chain_init);
+
+/* dma-fence-unwrap.c */
+EXPORT_SYMBOL_GPL(dma_fence_unwrap_first);
+EXPORT_SYMBOL_GPL(dma_fence_unwrap_next);
+EXPORT_SYMBOL_GPL(__dma_fence_unwrap_merge);

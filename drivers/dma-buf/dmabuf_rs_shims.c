@@ -6,7 +6,10 @@
  */
 #include <linux/bug.h>
 #include <linux/dma-fence.h>
+#include <linux/dma-fence-array.h>
+#include <linux/dma-fence-chain.h>
 #include <linux/dmabuf-rs.h>
+#include <linux/irq_work.h>
 #include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/rcupdate.h>
@@ -14,12 +17,24 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
-DEFINE_SPINLOCK(dmabuf_rs_fence_stub_lock);
+DEFINE_SPINLOCK(dma_fence_stub_lock);
 
-void dmabuf_rs_warn(void)
+void dmabuf_rs_warn(int file_len, const char *file, unsigned int line)
 {
-	WARN_ON(1);
+	WARN(1, "dma-buf core: warning at %.*s:%u\n", file_len, file, line);
 }
+
+#ifdef CONFIG_LOCKDEP
+bool dma_fence_begin_signalling(void)
+{
+	return dmabuf_rs_fence_begin_signalling(_RET_IP_);
+}
+
+void dma_fence_end_signalling(bool cookie)
+{
+	dmabuf_rs_fence_end_signalling(cookie, _RET_IP_);
+}
+#endif
 
 void dmabuf_rs_warn_fence_released(const char *driver, const char *timeline,
 				   u64 context, u64 seqno)
@@ -94,4 +109,34 @@ void dmabuf_rs___set_current_state(unsigned int state)
 void dmabuf_rs_fence_kfree_rcu(struct dma_fence *fence)
 {
 	kfree_rcu(fence, rcu);
+}
+
+void dmabuf_rs_array_lock_init(struct dma_fence_array *array)
+{
+	spin_lock_init(&array->lock);
+}
+
+void dmabuf_rs_chain_lock_init(struct dma_fence_chain *chain)
+{
+	spin_lock_init(&chain->lock);
+}
+
+void dmabuf_rs_init_irq_work(struct irq_work *work, void (*func)(struct irq_work *))
+{
+	init_irq_work(work, func);
+}
+
+void dmabuf_rs_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void dmabuf_rs_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}
+
+struct dma_fence *dmabuf_rs_fence_get_rcu_safe(struct dma_fence **fencep)
+{
+	return dma_fence_get_rcu_safe((struct dma_fence __rcu **)fencep);
 }

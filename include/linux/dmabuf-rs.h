@@ -16,13 +16,19 @@
 #include <linux/types.h>
 
 struct dma_fence;
+struct dma_fence_array;
+struct dma_fence_chain;
+struct irq_work;
 struct list_head;
 
-/* The lock of the shared stub fences (DEFINE_SPINLOCK). */
-extern spinlock_t dmabuf_rs_fence_stub_lock;
+/* The lock of the stub fences (DEFINE_SPINLOCK, the C core's lock name). */
+extern spinlock_t dma_fence_stub_lock;
 
-/* WARN_ON(1) on behalf of Rust: the splat carries the Rust caller's backtrace. */
-void dmabuf_rs_warn(void);
+/*
+ * WARN on behalf of Rust: the backtrace goes through the Rust caller, and the
+ * message names its source location (file is not NUL-terminated).
+ */
+void dmabuf_rs_warn(int file_len, const char *file, unsigned int line);
 /* dma_fence_release()'s warning, with the C core's exact text. */
 void dmabuf_rs_warn_fence_released(const char *driver, const char *timeline,
 				   u64 context, u64 seqno);
@@ -41,6 +47,30 @@ void dmabuf_rs_might_sleep(void);
 bool dmabuf_rs_in_atomic(void);
 void dmabuf_rs_set_current_state(unsigned int state);
 void dmabuf_rs___set_current_state(unsigned int state);
+
+/*
+ * spin_lock_init() of the container fences' locks: one lockdep class each,
+ * named "&array->lock" and "&chain->lock" as in the C core.
+ */
+void dmabuf_rs_array_lock_init(struct dma_fence_array *array);
+void dmabuf_rs_chain_lock_init(struct dma_fence_chain *chain);
+
+#ifdef CONFIG_LOCKDEP
+/*
+ * The Rust side of dma_fence_begin/end_signalling(): the exported functions
+ * are C wrappers that pass their caller's address (_RET_IP_), so lockdep
+ * reports name the driver's call site as with the C core.
+ */
+bool dmabuf_rs_fence_begin_signalling(unsigned long ip);
+void dmabuf_rs_fence_end_signalling(bool cookie, unsigned long ip);
+#endif
+
+void dmabuf_rs_init_irq_work(struct irq_work *work, void (*func)(struct irq_work *));
+
+void dmabuf_rs_rcu_read_lock(void);
+void dmabuf_rs_rcu_read_unlock(void);
+/* dma_fence_get_rcu_safe(): a reference to *fencep, stable against updates. */
+struct dma_fence *dmabuf_rs_fence_get_rcu_safe(struct dma_fence **fencep);
 
 /* kfree_rcu(fence, rcu): freed after a grace period, for RCU readers. */
 void dmabuf_rs_fence_kfree_rcu(struct dma_fence *fence);

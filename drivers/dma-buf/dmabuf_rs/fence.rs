@@ -15,20 +15,28 @@
 use crate::sys::{self, IrqSaveGuard};
 use kernel::ffi::{c_int, c_uint};
 use core::ptr::addr_of_mut;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use kernel::bindings::{self, dma_fence, dma_fence_cb, dma_fence_func_t, ktime_t};
 
+#[path = "fence/ops.rs"]
+pub(crate) mod ops;
 #[path = "fence/lockdep.rs"]
 pub(crate) mod lockdep;
 #[path = "fence/stub.rs"]
 mod stub;
 #[path = "fence/wait.rs"]
 mod wait;
+#[path = "fence/array.rs"]
+pub(crate) mod array;
+#[path = "fence/chain.rs"]
+pub(crate) mod chain;
+#[path = "fence/unwrap.rs"]
+mod unwrap;
 
 /// `DMA_FENCE_FLAG_SIGNALED_BIT`: the fence has signalled (set once, never cleared).
 pub(crate) const SIGNALED: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_SIGNALED_BIT;
 /// `DMA_FENCE_FLAG_TIMESTAMP_BIT`: the timestamp has replaced the callback list.
-const TIMESTAMP: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_TIMESTAMP_BIT;
+pub(crate) const TIMESTAMP: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_TIMESTAMP_BIT;
 /// `DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT`: `ops->enable_signaling` has been called.
 const ENABLE_SIGNAL: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT;
 
@@ -114,9 +122,12 @@ pub(crate) unsafe extern "C" fn dma_fence_init(
         // SAFETY: `BUG` has no preconditions; it does not return.
         unsafe { bindings::BUG() };
     }
-    // SAFETY: The caller gives us the fence for writing, not yet shared.
+    // SAFETY: The refcount may be read concurrently even now: fences recycled
+    // through SLAB_TYPESAFE_BY_RCU caches meet `dma_fence_get_rcu_safe` readers,
+    // so it is set atomically (`refcount_set`). The rest is ours to write.
     unsafe {
-        (*fence).refcount.refcount.refs.counter = 1;
+        AtomicI32::from_ptr(addr_of_mut!((*fence).refcount.refcount.refs.counter))
+            .store(1, Ordering::Relaxed);
         (*fence).ops = ops;
         sys::init_list_head(cb_list(fence));
         (*fence).lock = lock;

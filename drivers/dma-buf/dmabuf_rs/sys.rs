@@ -78,10 +78,10 @@ pub(crate) fn test_and_set_bit(word: &AtomicUsize, bit: u32) -> bool {
 /// `list` must be valid for writes.
 pub(crate) unsafe fn init_list_head(list: *mut bindings::list_head) {
     // SAFETY: The caller guarantees `list` is writable. Volatile, like the
-    // WRITE_ONCE of the C inline, as lockless readers may look at `next`.
+    // WRITE_ONCEs of the C inline, as lockless readers may look at it.
     unsafe {
         addr_of_mut!((*list).next).write_volatile(list);
-        addr_of_mut!((*list).prev).write(list);
+        addr_of_mut!((*list).prev).write_volatile(list);
     }
 }
 
@@ -95,10 +95,21 @@ pub(crate) unsafe fn list_empty(list: *mut bindings::list_head) -> bool {
     unsafe { addr_of_mut!((*list).next).read_volatile() == list }
 }
 
-/// Warns (`WARN_ON(1)`), with a backtrace through the caller.
+/// Warns (`WARN_ON(1)`), naming the Rust call site: the splat's own location
+/// is the C shim, so the message carries the `file:line` that C would show.
+#[track_caller]
 pub(crate) fn warn() {
-    // SAFETY: `dmabuf_rs_warn` has no preconditions.
-    unsafe { bindings::dmabuf_rs_warn() };
+    let at = core::panic::Location::caller();
+    let file = at.file();
+    // SAFETY: `file` is valid for `len` bytes (printed with `%.*s`, so it needs
+    // no NUL); `dmabuf_rs_warn` has no other preconditions.
+    unsafe {
+        bindings::dmabuf_rs_warn(
+            file.len().min(i32::MAX as usize) as i32,
+            file.as_ptr(),
+            at.line(),
+        )
+    };
 }
 
 /// `might_sleep()`: complains under DEBUG_ATOMIC_SLEEP if called in atomic context.

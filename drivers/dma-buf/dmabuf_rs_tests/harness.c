@@ -8,20 +8,36 @@
 
 #include "harness.h"
 
+static const struct {
+	const struct dmabuf_rs_test *tests;
+	const unsigned int *count;
+} suites[] = {
+	{ dmabuf_rs_fence_tests, &dmabuf_rs_fence_tests_count },
+	{ dmabuf_rs_trace_tests, &dmabuf_rs_trace_tests_count },
+};
+
 static int __init dmabuf_rs_tests_init(void)
 {
-	unsigned int i;
+	unsigned int s, i, n = 0, total = 0;
 
+	for (s = 0; s < ARRAY_SIZE(suites); s++)
+		total += *suites[s].count;
 	pr_info(T_PREFIX "TAP version 13\n");
-	pr_info(T_PREFIX "1..%u\n", dmabuf_rs_fence_tests_count);
-	for (i = 0; i < dmabuf_rs_fence_tests_count; i++) {
-		const struct dmabuf_rs_test *t = &dmabuf_rs_fence_tests[i];
-		int err = t->run();
+	pr_info(T_PREFIX "1..%u\n", total);
+	for (s = 0; s < ARRAY_SIZE(suites); s++) {
+		for (i = 0; i < *suites[s].count; i++) {
+			const struct dmabuf_rs_test *t = &suites[s].tests[i];
+			int err = t->run();
 
-		if (err)
-			pr_info(T_PREFIX "not ok %u - %s # error %d\n", i + 1, t->name, err);
-		else
-			pr_info(T_PREFIX "ok %u - %s\n", i + 1, t->name);
+			n++;
+			if (err == -EOPNOTSUPP)
+				pr_info(T_PREFIX "ok %u - %s # SKIP not in this kernel's config\n",
+					n, t->name);
+			else if (err)
+				pr_info(T_PREFIX "not ok %u - %s # error %d\n", n, t->name, err);
+			else
+				pr_info(T_PREFIX "ok %u - %s\n", n, t->name);
+		}
 	}
 	return 0;
 }

@@ -10,7 +10,10 @@
 
 struct dmabuf_rs_test {
 	const char *name;
-	/* 0 on success, -errno (after printing why) on failure. */
+	/*
+	 * 0 on success, -errno (after printing why) on failure, -EOPNOTSUPP
+	 * when the kernel lacks what the test needs (reported as a skip).
+	 */
 	int (*run)(void);
 };
 
@@ -28,5 +31,7 @@ struct dmabuf_rs_test {
 
 extern const struct dmabuf_rs_test dmabuf_rs_fence_tests[];
 extern const unsigned int dmabuf_rs_fence_tests_count;
+extern const struct dmabuf_rs_test dmabuf_rs_trace_tests[];
+extern const unsigned int dmabuf_rs_trace_tests_count;
 
 #endif

@@ -55,12 +55,13 @@ fn release(ip: c_ulong) {
     unsafe { bindings::lock_release(map(), ip) };
 }
 
-/// Begins a signalling critical section; returns the cookie for
-/// [`dma_fence_end_signalling`]. Nested sections and atomic context (where
-/// might_sleep already catches waits) need no annotation and return true.
+/// Begins a signalling critical section for the caller at `ip`; returns the
+/// cookie for [`dmabuf_rs_fence_end_signalling`]. Nested sections and atomic
+/// context (where might_sleep already catches waits) need no annotation and
+/// return true. `dma_fence_begin_signalling()` is its C wrapper (shims).
 #[cfg(CONFIG_LOCKDEP)]
 #[no_mangle]
-pub(crate) extern "C" fn dma_fence_begin_signalling() -> bool {
+pub(crate) extern "C" fn dmabuf_rs_fence_begin_signalling(ip: c_ulong) -> bool {
     if held_for_read() {
         return true;
     }
@@ -68,16 +69,16 @@ pub(crate) extern "C" fn dma_fence_begin_signalling() -> bool {
     if unsafe { bindings::dmabuf_rs_in_atomic() } {
         return true;
     }
-    acquire(1, dma_fence_begin_signalling as *const () as usize as c_ulong);
+    acquire(1, ip);
     false
 }
 
-/// Ends a signalling critical section begun by [`dma_fence_begin_signalling`].
+/// Ends a signalling critical section begun by [`dmabuf_rs_fence_begin_signalling`].
 #[cfg(CONFIG_LOCKDEP)]
 #[no_mangle]
-pub(crate) extern "C" fn dma_fence_end_signalling(cookie: bool) {
+pub(crate) extern "C" fn dmabuf_rs_fence_end_signalling(cookie: bool, ip: c_ulong) {
     if !cookie {
-        release(dma_fence_end_signalling as *const () as usize as c_ulong);
+        release(ip);
     }
 }
 
@@ -99,23 +100,29 @@ pub(crate) extern "C" fn __dma_fence_might_wait() {
 
 #[cfg(CONFIG_LOCKDEP)]
 c_abi!(
-    dma_fence_begin_signalling,
-    dma_fence_end_signalling,
+    dmabuf_rs_fence_begin_signalling,
+    dmabuf_rs_fence_end_signalling,
     __dma_fence_might_wait
 );
 
-/// [`dma_fence_begin_signalling`] for the core's own use, on any config.
+/// The address lockdep records for the core's own signalling sections.
+#[cfg(CONFIG_LOCKDEP)]
+fn own_ip() -> c_ulong {
+    begin_signalling as *const () as usize as c_ulong
+}
+
+/// [`dmabuf_rs_fence_begin_signalling`] for the core's own use, on any config.
 pub(crate) fn begin_signalling() -> bool {
     #[cfg(CONFIG_LOCKDEP)]
-    return dma_fence_begin_signalling();
+    return dmabuf_rs_fence_begin_signalling(own_ip());
     #[cfg(not(CONFIG_LOCKDEP))]
     return true;
 }
 
-/// [`dma_fence_end_signalling`] for the core's own use, on any config.
+/// [`dmabuf_rs_fence_end_signalling`] for the core's own use, on any config.
 pub(crate) fn end_signalling(cookie: bool) {
     #[cfg(CONFIG_LOCKDEP)]
-    dma_fence_end_signalling(cookie);
+    dmabuf_rs_fence_end_signalling(cookie, own_ip());
     #[cfg(not(CONFIG_LOCKDEP))]
     let _ = cookie;
 }

@@ -33,16 +33,18 @@ struct StaticFence(Opaque<dma_fence>);
 // only used through the C core's thread-safe fence API.
 unsafe impl Sync for StaticFence {}
 
-// SAFETY: An all-zero fence is the C core's `static struct dma_fence`: its
-// null `ops` marks it uninitialised.
-static STUB: StaticFence = StaticFence(Opaque::new(unsafe { core::mem::zeroed() }));
+static STUB: StaticFence = StaticFence(Opaque::new(
+    // SAFETY: An all-zero fence is the C core's `static struct dma_fence`: its
+    // null `ops` marks it uninitialised.
+    unsafe { core::mem::zeroed() },
+));
 
 /// Returns a new reference to the shared, signalled stub fence (context 0).
 #[no_mangle]
 pub(crate) extern "C" fn dma_fence_get_stub() -> *mut dma_fence {
     let stub = STUB.0.get();
-    // The stub lock is a static, initialised spinlock (DEFINE_SPINLOCK in C).
-    let lock = core::ptr::addr_of_mut!(bindings::dmabuf_rs_fence_stub_lock);
+    // The stub lock is a static, initialised spinlock (DEFINE_SPINLOCK in the shims).
+    let lock = core::ptr::addr_of_mut!(bindings::dma_fence_stub_lock);
     // SAFETY: As above; it is not held by this task (nothing else takes it
     // around a call here).
     unsafe { bindings::spin_lock(lock) };
@@ -78,7 +80,7 @@ pub(crate) extern "C" fn dma_fence_allocate_private_stub(timestamp: ktime_t) -> 
     // SAFETY: The fence is freshly allocated and not shared; the ops and lock
     // are statics. It has no `release` op, so it is freed with kfree_rcu.
     unsafe {
-        let lock = core::ptr::addr_of_mut!(bindings::dmabuf_rs_fence_stub_lock);
+        let lock = core::ptr::addr_of_mut!(bindings::dma_fence_stub_lock);
         dma_fence_init(fence, &STUB_OPS, lock, 0, 0);
         sys::set_bit(super::flags(fence), ENABLE_SIGNAL);
         dma_fence_signal_timestamp(fence, timestamp);

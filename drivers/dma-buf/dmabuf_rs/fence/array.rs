@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! Fence arrays: the C ABI of `drivers/dma-buf/dma-fence-array.c`.
+//!
+//! A fence array is one fence standing for a set of others. It signals when
+//! all of them have signalled or, if created with `signal_on_any`, when the
+//! first of them has. Its error is the first error reported by a member (set
+//! before it signals), or 0.
+//!
+//! Nothing is armed until someone waits: [`ArrayFence::enable_signaling`]
+//! adds one callback per member, each holding a reference on the array. A
+//! member's callback counts `num_pending` down; the one that reaches zero
+//! cannot signal the array directly (it runs under the member's lock, and
+//! signalling takes the array's), so it queues the array's irq_work, which
+//! signals and drops that callback's reference.
+//!
+//! Until the array signals, its `error` field holds the marker
+//! [`PENDING_ERROR`], so that the first member error can be installed with a
+//! compare-and-exchange that later errors cannot overwrite; the marker is
+//! cleared to 0 before the array reports itself signalled.
+//!
+//! An array must not contain other containers (arrays or chains): operations
+//! on it recurse into the members, so nesting would make the stack depth
+//! unbounded. Callers flatten first; [`dma_fence_array_init`] warns otherwise.
+//!
+//! C header: [`include/linux/dma-fence-array.h`](srctree/include/linux/dma-fence-array.h).
+
+use super::ops::{ops_table, FenceImpl};
+use super::{
+    dma_fence_add_callback, dma_fence_free, dma_fence_init, dma_fence_set_deadline,
+    dma_fence_signal, flags, is_signaled, ENABLE_SIGNAL,
+};
+use crate::sys;
+use core::mem::size_of;
+use core::ptr::{addr_of, addr_of_mut};
+use core::sync::atomic::{AtomicI32, Ordering};
+use kernel::bindings::{
+    self, dma_fence, dma_fence_array, dma_fence_array_cb, dma_fence_cb, irq_work, ktime_t,
+};
+use kernel::ffi::{c_int, c_uint};
+
+/// The value of `base.error` while the array has not signalled and no member
+/// has reported an error yet.
+const PENDING_ERROR: c_int = 1;
+
+/// The fence array type, as the fence core sees it through its ops table.
+pub(crate) struct ArrayFence;
+
+/// The operations of every fence array; `dma_fence_is_array()` compares
+/// against the address of this table.
+#[no_mangle]
+pub(crate) static dma_fence_array_ops: bindings::dma_fence_ops = ops_table::<ArrayFence>();
+
+/// Returns the array whose base fence is `fence`, or `None` if `fence` is
+/// NULL or not a fence array (`to_dma_fence_array()` of the C header).
+///
+/// # Safety
+///
+/// `fence` must be NULL or point to a live, initialised `struct dma_fence`.
+pub(crate) unsafe fn to_array(fence: *mut dma_fence) -> Option<*mut dma_fence_array> {
+    // SAFETY: A non-null `fence` is live and initialised (caller's promise).
+    if fence.is_null() || !unsafe { is_array(fence) } {
+        return None;
+    }
+    // SAFETY: The fence uses the array ops, which only `dma_fence_array_init`
+    // installs, on the `base` of a `struct dma_fence_array`.
+    Some(unsafe { array_of(fence) })
+}
+
+/// `dma_fence_is_array()`: whether `fence` uses the fence array ops.
+///
+/// # Safety
+///
+/// `fence` must point to a live, initialised fence.
+unsafe fn is_array(fence: *mut dma_fence) -> bool {
+    // SAFETY: The fence is live (caller's promise).
+    core::ptr::eq(unsafe { (*fence).ops }, &dma_fence_array_ops)
+}
+
+/// `dma_fence_is_chain()`: whether `fence` uses the fence chain ops.
+///
+/// # Safety
+///
+/// `fence` must point to a live, initialised fence.
+unsafe fn is_chain(fence: *mut dma_fence) -> bool {
+    // SAFETY: The fence is live (caller's promise).
+    core::ptr::eq(
+        unsafe { (*fence).ops },
+        addr_of!(bindings::dma_fence_chain_ops),
+    )
+}
+
+/// `dma_fence_is_container()`: whether `fence` is an array or a chain.
+///
+/// # Safety
+///
+/// `fence` must point to a live, initialised fence.
+unsafe fn is_container(fence: *mut dma_fence) -> bool {
+    // SAFETY: The fence is live and initialised (caller's promise).
+    unsafe { is_array(fence) || is_chain(fence) }
+}
+
+/// The array whose `base` is `fence`, without checking the ops.
+///
+/// # Safety
+///
+/// `fence` must be the `base` of a `struct dma_fence_array`.
+unsafe fn array_of(fence: *mut dma_fence) -> *mut dma_fence_array {
+    // SAFETY: The caller guarantees `fence` is embedded as `base`.
+    unsafe { kernel::container_of!(fence, dma_fence_array, base).cast_mut() }
+}
+
+/// The base fence of `array`.
+///
+/// # Safety
+///
+/// `array` must point to a `struct dma_fence_array`.
+unsafe fn base(array: *mut dma_fence_array) -> *mut dma_fence {
+    // SAFETY: Taking a field's address reads nothing.
+    unsafe { addr_of_mut!((*array).base) }
+}
+
+/// The `i`-th member fence of an initialised array.
+///
+/// # Safety
+///
+/// `array` must be initialised, with `i < num_fences`.
+unsafe fn member(array: *mut dma_fence_array, i: c_uint) -> *mut dma_fence {
+    // SAFETY: The caller's `fences` array holds `num_fences` entries.
+    unsafe { *(*array).fences.add(i as usize) }
+}
+
+/// The `num_pending` counter of `array`, used atomically as in C.
+///
+/// # Safety
+///
+/// `array` must point to a live `struct dma_fence_array`.
+unsafe fn num_pending<'a>(array: *mut dma_fence_array) -> &'a AtomicI32 {
+    // SAFETY: `atomic_t` is a naturally aligned `int` that the core only
+    // accesses atomically; the array outlives the borrow (caller's promise).
+    unsafe { AtomicI32::from_ptr(addr_of_mut!((*array).num_pending.counter)) }
+}
+
+/// The `error` field of the array's base fence, for `cmpxchg`.
+///
+/// # Safety
+///
+/// `array` must point to a live `struct dma_fence_array`.
+unsafe fn error<'a>(array: *mut dma_fence_array) -> &'a AtomicI32 {
+    // SAFETY: `error` is a naturally aligned `int` in the live array; while
+    // the array is pending it changes only through these exchanges.
+    unsafe { AtomicI32::from_ptr(addr_of_mut!((*array).base.error)) }
+}
+
+/// Installs `err` as the array's error if it is the first one reported
+/// before the array signals; 0 changes nothing.
+///
+/// # Safety
+///
+/// `array` must point to a live, initialised fence array.
+unsafe fn set_pending_error(array: *mut dma_fence_array, err: c_int) {
+    if err != 0 {
+        // SAFETY: The array is live (caller's promise). Fully ordered, like
+        // the kernel's cmpxchg(); losing the race (an error is already
+        // installed, or the marker is cleared) is the intended outcome.
+        let _ = unsafe { error(array) }.compare_exchange(
+            PENDING_ERROR,
+            err,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+    }
+}
+
+/// Replaces the [`PENDING_ERROR`] marker by 0, if no member error replaced it.
+///
+/// # Safety
+///
+/// `array` must point to a live, initialised fence array.
+unsafe fn clear_pending_error(array: *mut dma_fence_array) {
+    // SAFETY: The array is live (caller's promise). Fully ordered, as above.
+    let _ = unsafe { error(array) }.compare_exchange(
+        PENDING_ERROR,
+        0,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+}
+
+/// The array's irq_work: signals the array, then drops the reference of the
+/// member callback that queued it.
+unsafe extern "C" fn signal_work(work: *mut irq_work) {
+    // SAFETY: This function is only installed (by `dma_fence_array_init`) on
+    // the `work` of a fence array, and only queued by the last member
+    // callback, whose reference keeps the array alive until the put below.
+    unsafe {
+        let array = kernel::container_of!(work, dma_fence_array, work).cast_mut();
+        clear_pending_error(array);
+        dma_fence_signal(base(array));
+        bindings::dma_fence_put(base(array));
+    }
+}
+
+/// A member's callback: records its error and counts down; the last one
+/// hands the signalling (and its reference) to the irq_work.
+unsafe extern "C" fn member_signaled(fence: *mut dma_fence, cb: *mut dma_fence_cb) {
+    // SAFETY: This callback is only added (by `enable_signaling`) as the `cb`
+    // of one of the array's `callbacks`, whose `array` was set first; the
+    // reference taken for it keeps the array alive. `fence` is the signalling
+    // member, live during its callbacks.
+    unsafe {
+        let array_cb = kernel::container_of!(cb, dma_fence_array_cb, cb);
+        let array = (*array_cb).array;
+
+        set_pending_error(array, (*fence).error);
+
+        if num_pending(array).fetch_sub(1, Ordering::SeqCst) == 1 {
+            bindings::irq_work_queue(addr_of_mut!((*array).work));
+        } else {
+            bindings::dma_fence_put(base(array));
+        }
+    }
+}
+
+impl FenceImpl for ArrayFence {
+    const DRIVER_NAME: &'static core::ffi::CStr = c"dma_fence_array";
+
+    /// Adds a callback to every member, each holding a reference on the array.
+    ///
+    /// The reference is needed because the array may report itself signalled
+    /// (and the core drop its own reference) before every callback has run.
+    /// A member that has already signalled counts down at once; if that
+    /// completes the array, it is reported signalled (false) and the
+    /// remaining members are left unarmed.
+    unsafe fn enable_signaling(fence: *mut dma_fence) -> bool {
+        // SAFETY: The core calls this on a live array, under its lock
+        // (`FenceImpl` contract), so it is initialised with `num_fences`
+        // members and as many callback slots after the struct.
+        unsafe {
+            let array = array_of(fence);
+            let cbs = addr_of_mut!((*array).callbacks).cast::<dma_fence_array_cb>();
+            for i in 0..(*array).num_fences {
+                let cb = cbs.add(i as usize);
+                (*cb).array = array;
+                bindings::dma_fence_get(base(array));
+                let f = member(array, i);
+                if dma_fence_add_callback(f, addr_of_mut!((*cb).cb), Some(member_signaled)) != 0 {
+                    set_pending_error(array, (*f).error);
+                    bindings::dma_fence_put(base(array));
+                    if num_pending(array).fetch_sub(1, Ordering::SeqCst) == 1 {
+                        clear_pending_error(array);
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Whether enough members have signalled.
+    ///
+    /// `num_pending` is read (acquire, pairing with the count-downs) before
+    /// the enable bit: once signalling is enabled the callbacks own the
+    /// count, so a stale, too-high value only delays the answer. Before
+    /// that, the members are polled and counted against the initial value.
+    unsafe fn signaled(fence: *mut dma_fence) -> bool {
+        // SAFETY: The core calls this on a live, initialised array.
+        let array = unsafe { array_of(fence) };
+        // SAFETY: As above.
+        let mut pending = unsafe { num_pending(array) }.load(Ordering::Acquire);
+        // SAFETY: As above.
+        let done = if sys::test_bit(unsafe { flags(fence) }, ENABLE_SIGNAL) {
+            pending <= 0
+        } else {
+            let mut done = false;
+            // SAFETY: As above.
+            let num_fences = unsafe { (*array).num_fences };
+            for i in 0..num_fences {
+                // SAFETY: `i < num_fences`; the member is live while the
+                // array holds its reference.
+                if unsafe { is_signaled(member(array, i)) } {
+                    // Wrapping, as C's int arithmetic in the kernel.
+                    pending = pending.wrapping_sub(1);
+                    if pending == 0 {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            done
+        };
+        if done {
+            // SAFETY: The array is live.
+            unsafe { clear_pending_error(array) };
+        }
+        done
+    }
+
+    /// Drops the references on the members, frees the member array the
+    /// creator handed over, and frees the fence after an RCU grace period.
+    unsafe fn release(fence: *mut dma_fence) {
+        // SAFETY: The last reference is gone: the array and its members are
+        // ours. `fences` was allocated with kmalloc by the creator, who gave
+        // it to us; the array itself came from `dma_fence_array_alloc`.
+        unsafe {
+            let array = array_of(fence);
+            for i in 0..(*array).num_fences {
+                bindings::dma_fence_put(member(array, i));
+            }
+            bindings::kfree((*array).fences.cast());
+            dma_fence_free(fence);
+        }
+    }
+
+    /// Passes the deadline on to every member.
+    unsafe fn set_deadline(fence: *mut dma_fence, deadline: ktime_t) {
+        // SAFETY: The core calls this on a live, initialised array, whose
+        // members are live while it holds their references.
+        unsafe {
+            let array = array_of(fence);
+            for i in 0..(*array).num_fences {
+                dma_fence_set_deadline(member(array, i), deadline);
+            }
+        }
+    }
+}
+
+/// Allocates a zeroed fence array with room for `num_fences` callbacks.
+///
+/// Returns the array, to be set up with [`dma_fence_array_init`], or NULL
+/// when out of memory or when the size does not fit (negative `num_fences`
+/// included). Allocates with GFP_KERNEL, so it may sleep.
+#[no_mangle]
+pub(crate) extern "C" fn dma_fence_array_alloc(num_fences: c_int) -> *mut dma_fence_array {
+    let size = usize::try_from(num_fences)
+        .ok()
+        .and_then(|n| n.checked_mul(size_of::<dma_fence_array_cb>()))
+        .and_then(|cbs| cbs.checked_add(size_of::<dma_fence_array>()));
+    let Some(size) = size else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: krealloc of NULL is kmalloc; the flags are valid in process
+    // context, where this function may be called.
+    unsafe {
+        bindings::krealloc(
+            core::ptr::null(),
+            size,
+            bindings::GFP_KERNEL | bindings::__GFP_ZERO,
+        )
+    }
+    .cast()
+}
+
+/// Initialises a fence array allocated with [`dma_fence_array_alloc`],
+/// without allocating (usable in reclaim and signalling paths).
+///
+/// The array takes over `fences` (a kmalloc'ed array of `num_fences` fence
+/// references): each is put and the array kfree'd on release. It signals
+/// when all members have, or the first one if `signal_on_any`. Warns if
+/// there are no fences, and for every member that is itself a container.
+///
+/// # Safety
+///
+/// `array` must come from `dma_fence_array_alloc(num_fences)` and not be
+/// shared yet; `fences` must hold `num_fences` live fence references.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_array_init(
+    array: *mut dma_fence_array,
+    num_fences: c_int,
+    fences: *mut *mut dma_fence,
+    context: u64,
+    seqno: c_uint,
+    signal_on_any: bool,
+) {
+    if num_fences == 0 || fences.is_null() {
+        sys::warn();
+    }
+    let pending = if signal_on_any { 1 } else { num_fences };
+
+    // SAFETY: The caller gives us the unshared array, with room for
+    // `num_fences` callbacks; the ops table is static and the lock lives in
+    // the array, as long as the fence.
+    unsafe {
+        (*array).num_fences = num_fences as c_uint;
+
+        bindings::dmabuf_rs_array_lock_init(array);
+        dma_fence_init(
+            base(array),
+            &dma_fence_array_ops,
+            addr_of_mut!((*array).lock),
+            context,
+            u64::from(seqno),
+        );
+        bindings::dmabuf_rs_init_irq_work(addr_of_mut!((*array).work), Some(signal_work));
+
+        num_pending(array).store(pending, Ordering::Relaxed);
+        (*array).fences = fences;
+
+        (*array).base.error = PENDING_ERROR;
+    }
+
+    // Containers inside an array would make its operations recurse without
+    // bound; callers must flatten them. (C would oops on a NULL `fences`
+    // here; it has been warned about above, so skip the check instead.)
+    if !fences.is_null() {
+        for i in (0..num_fences.max(0)).rev() {
+            // SAFETY: `fences` holds `num_fences` live fences (caller).
+            if unsafe { is_container(*fences.add(i as usize)) } {
+                sys::warn();
+            }
+        }
+    }
+}
+
+/// Allocates and initialises a fence array over `fences`.
+///
+/// Returns the new array (one reference), or NULL if it cannot be allocated;
+/// the caller keeps `fences` then. On success the array owns `fences` and its
+/// references, as for [`dma_fence_array_init`]. May sleep.
+///
+/// # Safety
+///
+/// As [`dma_fence_array_init`] for `num_fences` and `fences`.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_array_create(
+    num_fences: c_int,
+    fences: *mut *mut dma_fence,
+    context: u64,
+    seqno: c_uint,
+    signal_on_any: bool,
+) -> *mut dma_fence_array {
+    let array = dma_fence_array_alloc(num_fences);
+    if array.is_null() {
+        return array;
+    }
+    // SAFETY: The array was just allocated for `num_fences`; the caller
+    // vouches for `fences`.
+    unsafe { dma_fence_array_init(array, num_fences, fences, context, seqno, signal_on_any) };
+    array
+}
+
+/// Checks that `fence`, or every member if it is an array, is on `context`.
+///
+/// Returns false if any fence is on another context. Takes no lock.
+///
+/// # Safety
+///
+/// `fence` must point to a live, initialised fence.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_match_context(
+    fence: *mut dma_fence,
+    context: u64,
+) -> bool {
+    // SAFETY: The fence is live and initialised (caller's promise).
+    let Some(array) = (unsafe { to_array(fence) }) else {
+        // SAFETY: As above.
+        return unsafe { (*fence).context == context };
+    };
+    // SAFETY: An initialised array holds `num_fences` live members.
+    unsafe { (0..(*array).num_fences).all(|i| (*member(array, i)).context == context) }
+}
+
+/// Starts `dma_fence_array_for_each()`: returns the first member of an array,
+/// or `head` itself if it is not an array.
+///
+/// Returns NULL for a NULL `head` or an empty array. No reference is taken.
+///
+/// # Safety
+///
+/// `head` must be NULL or point to a live, initialised fence.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_array_first(head: *mut dma_fence) -> *mut dma_fence {
+    if head.is_null() {
+        return head;
+    }
+    // SAFETY: `head` is live and initialised (caller's promise).
+    let Some(array) = (unsafe { to_array(head) }) else {
+        return head;
+    };
+    // SAFETY: An initialised array holds `num_fences` live members.
+    unsafe {
+        if (*array).num_fences == 0 {
+            return core::ptr::null_mut();
+        }
+        member(array, 0)
+    }
+}
+
+/// Steps `dma_fence_array_for_each()`: returns member `index` of an array.
+///
+/// Returns NULL if `head` is not an array (a plain fence has no second
+/// element) or `index` is past the end. No reference is taken.
+///
+/// # Safety
+///
+/// `head` must be NULL or point to a live, initialised fence.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_array_next(
+    head: *mut dma_fence,
+    index: c_uint,
+) -> *mut dma_fence {
+    // SAFETY: `head` is NULL or live and initialised (caller's promise).
+    let Some(array) = (unsafe { to_array(head) }) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: An initialised array holds `num_fences` live members; `index`
+    // is checked against that first.
+    unsafe {
+        if index >= (*array).num_fences {
+            return core::ptr::null_mut();
+        }
+        member(array, index)
+    }
+}
+
+c_abi!(
+    dma_fence_array_alloc,
+    dma_fence_array_init,
+    dma_fence_array_create,
+    dma_fence_match_context,
+    dma_fence_array_first,
+    dma_fence_array_next,
+);

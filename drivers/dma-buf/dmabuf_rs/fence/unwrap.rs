@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! dma-fence-unwrap: the C ABI of `drivers/dma-buf/dma-fence-unwrap.c`.
+//!
+//! Iterates over the fences inside containers (a chain of arrays at most, as
+//! containers never nest otherwise) and merges sets of fences into one. The
+//! merge rule itself (which fences survive, in which order) is pure logic in
+//! [`crate::logic::merge`], tested on the host.
+//!
+//! C header: [`include/linux/dma-fence-unwrap.h`](srctree/include/linux/dma-fence-unwrap.h).
+
+use super::{chain, is_signaled};
+use crate::logic::{
+    merge::{self, Merged},
+    seqno::SeqnoWidth,
+    view::FenceView,
+};
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::bindings::{self, dma_fence, dma_fence_unwrap};
+use kernel::ffi::c_uint;
+
+/// Starts the array level of the cursor on its current chain link.
+///
+/// # Safety
+///
+/// `cursor` must be valid; its `chain` NULL or a live fence it holds a reference to.
+unsafe fn unwrap_array(cursor: *mut dma_fence_unwrap) -> *mut dma_fence {
+    // SAFETY: The caller guarantees the cursor and its chain fence.
+    unsafe {
+        (*cursor).array = chain::contained((*cursor).chain);
+        (*cursor).index = 0;
+        bindings::dma_fence_array_first((*cursor).array)
+    }
+}
+
+/// Starts iterating over the fences inside `head`; returns the first, or NULL.
+///
+/// The cursor holds a reference to the current chain link, dropped as the
+/// iteration moves on (and by the last call, which returns NULL).
+///
+/// # Safety
+///
+/// `head` must be NULL or a live fence; `cursor` valid for writes.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_unwrap_first(
+    head: *mut dma_fence,
+    cursor: *mut dma_fence_unwrap,
+) -> *mut dma_fence {
+    // SAFETY: `head` is NULL or live (dma_fence_get passes NULL through); the
+    // cursor is valid for writes.
+    unsafe {
+        (*cursor).chain = bindings::dma_fence_get(head);
+        unwrap_array(cursor)
+    }
+}
+
+/// Returns the next fence of the iteration started by [`dma_fence_unwrap_first`], or NULL.
+///
+/// # Safety
+///
+/// `cursor` must have been set up by [`dma_fence_unwrap_first`] and not have
+/// reached the end.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_fence_unwrap_next(
+    cursor: *mut dma_fence_unwrap,
+) -> *mut dma_fence {
+    // SAFETY: The cursor is valid and holds a reference to its chain link.
+    unsafe {
+        (*cursor).index += 1;
+        let next = bindings::dma_fence_array_next((*cursor).array, (*cursor).index);
+        if !next.is_null() {
+            return next;
+        }
+        (*cursor).chain = bindings::dma_fence_chain_walk((*cursor).chain);
+        unwrap_array(cursor)
+    }
+}
+
+/// One fence found while unwrapping, with the reference the merge holds.
+///
+/// # Invariants
+///
+/// The pointer is a live fence this value holds a reference to.
+struct Held(*mut dma_fence);
+
+impl Held {
+    /// Takes a reference to `fence`.
+    ///
+    /// # Safety
+    ///
+    /// `fence` must be live.
+    unsafe fn get(fence: *mut dma_fence) -> Self {
+        // SAFETY: The fence is live.
+        Self(unsafe { bindings::dma_fence_get(fence) })
+    }
+
+    /// Gives the reference to the caller.
+    fn into_raw(self) -> *mut dma_fence {
+        let fence = self.0;
+        core::mem::forget(self);
+        fence
+    }
+
+    /// The signal timestamp of a signalled fence (`dma_fence_timestamp`).
+    fn timestamp(&self) -> bindings::ktime_t {
+        // SAFETY: By the type invariant the fence is live.
+        let word = unsafe { super::flags(self.0) };
+        // A signalled fence gets its timestamp right after the flag.
+        while !crate::sys::test_bit(word, super::TIMESTAMP) {
+            core::hint::spin_loop();
+        }
+        // SAFETY: With the timestamp flag set, the union holds the timestamp.
+        unsafe { (*self.0).__bindgen_anon_1.timestamp }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we hold a reference.
+        unsafe { bindings::dma_fence_put(self.0) };
+    }
+}
+
+impl FenceView for Held {
+    fn id(&self) -> usize {
+        self.0 as usize
+    }
+
+    fn context(&self) -> u64 {
+        // SAFETY: By the type invariant the fence is live; context is immutable.
+        unsafe { (*self.0).context }
+    }
+
+    fn seqno(&self) -> u64 {
+        // SAFETY: By the type invariant the fence is live; seqno is immutable.
+        unsafe { (*self.0).seqno }
+    }
+
+    fn seqno_width(&self) -> SeqnoWidth {
+        // SAFETY: By the type invariant the fence is live and initialised.
+        SeqnoWidth::from_use_64bit_seqno(unsafe { super::ops(self.0) }.use_64bit_seqno)
+    }
+
+    fn is_signaled(&self) -> bool {
+        // SAFETY: By the type invariant the fence is live.
+        unsafe { is_signaled(self.0) }
+    }
+}
+
+/// Calls `f` on every fence inside each of the `fences` (unwrapping containers).
+///
+/// # Safety
+///
+/// `fences` must point to `num` live fences, and `iter` to `num` cursors.
+unsafe fn for_each_unwrapped(
+    num: c_uint,
+    fences: *mut *mut dma_fence,
+    iter: *mut dma_fence_unwrap,
+    mut f: impl FnMut(*mut dma_fence),
+) {
+    for i in 0..num as usize {
+        // SAFETY: `i < num`; the caller guarantees the fences and cursors.
+        unsafe {
+            let cursor = iter.add(i);
+            let mut fence = dma_fence_unwrap_first(*fences.add(i), cursor);
+            while !fence.is_null() {
+                f(fence);
+                fence = dma_fence_unwrap_next(cursor);
+            }
+        }
+    }
+}
+
+/// Merges `num_fences` fences (and whatever they contain) into one fence that
+/// signals when all of them have (the `dma_fence_unwrap_merge()` macro).
+///
+/// Returns a new reference: to a private, already signalled stub (carrying the
+/// latest signal timestamp) when nothing is pending, to the one pending fence
+/// when only one is left, or to a new `dma_fence_array` of the latest pending
+/// fence of each context. NULL without memory.
+///
+/// # Safety
+///
+/// `fences` must point to `num_fences` live fences and `iter` to as many cursors.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn __dma_fence_unwrap_merge(
+    num_fences: c_uint,
+    fences: *mut *mut dma_fence,
+    iter: *mut dma_fence_unwrap,
+) -> *mut dma_fence {
+    // Count first, so that collecting cannot need to allocate mid-walk.
+    let mut total = 0usize;
+    // SAFETY: The caller guarantees the fences and cursors.
+    unsafe { for_each_unwrapped(num_fences, fences, iter, |_| total += 1) };
+
+    let Ok(mut held) = KVec::<Held>::with_capacity(total, GFP_KERNEL) else {
+        return core::ptr::null_mut();
+    };
+    let mut overflow = false;
+    // SAFETY: As above. Containers only ever lose signalled links while we
+    // walk them, so the second walk finds no more fences than the first.
+    unsafe {
+        for_each_unwrapped(num_fences, fences, iter, |fence| {
+            // Cannot fail while within the reserved capacity.
+            overflow |= held.len() == total || held.push(Held::get(fence), GFP_KERNEL).is_err();
+        })
+    };
+    if overflow {
+        // A fence appeared between the walks: dropping it would let the merged
+        // fence signal early, so fail instead.
+        crate::sys::warn();
+        return core::ptr::null_mut();
+    }
+
+    match merge::merge(&mut held[..]) {
+        Merged::Stub => {
+            // Every fence has signalled: a stub with the latest of their times.
+            let stamp = merge::stub_timestamp(held.iter().map(Held::timestamp));
+            drop(held);
+            // SAFETY: No preconditions.
+            unsafe { bindings::dma_fence_allocate_private_stub(stamp) }
+        }
+        Merged::Single => {
+            // The survivor is at the front; the others' references drop here.
+            let mut rest = held.into_iter();
+            rest.next().map_or(core::ptr::null_mut(), Held::into_raw)
+        }
+        Merged::Array(n) => into_array(held, n),
+    }
+}
+
+/// Makes a `dma_fence_array` (on a new context, seqno 1, signalling when all
+/// have) that takes over the references of the first `n` fences in `held`
+/// (the others are dropped); NULL without memory.
+fn into_array(held: KVec<Held>, n: usize) -> *mut dma_fence {
+    // The array owns a kmalloc'ed array of fence pointers and kfree's it.
+    let Some(bytes) = n.checked_mul(core::mem::size_of::<*mut dma_fence>()) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: krealloc of NULL is kmalloc; GFP_KERNEL in process context.
+    let list: *mut *mut dma_fence =
+        unsafe { bindings::krealloc(core::ptr::null(), bytes, bindings::GFP_KERNEL) }.cast();
+    if list.is_null() {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: `list` has room for `n` pointers; the references move into it.
+    let array = unsafe {
+        for (i, fence) in held.into_iter().enumerate().take(n) {
+            list.add(i).write(fence.into_raw());
+        }
+        let context = super::dma_fence_context_alloc(1);
+        bindings::dma_fence_array_create(n as i32, list, context, 1, false)
+    };
+    if array.is_null() {
+        // SAFETY: The array was not created: the references and the list are
+        // still ours to drop.
+        unsafe {
+            for i in 0..n {
+                bindings::dma_fence_put(*list.add(i));
+            }
+            bindings::kfree(list.cast());
+        }
+        return core::ptr::null_mut();
+    }
+    // SAFETY: `array` is a live dma_fence_array; its fence is its first field.
+    unsafe { core::ptr::addr_of_mut!((*array).base) }
+}
+
+c_abi!(
+    dma_fence_unwrap_first,
+    dma_fence_unwrap_next,
+    __dma_fence_unwrap_merge
+);
