@@ -34,6 +34,17 @@ if [ -f "$manifest" ]; then
 fi
 : >"$manifest"
 
+# make compares the mtimes of link targets: when the overlay switches to another
+# checkout whose files are older than the objects built from the previous one,
+# nothing would rebuild. Touch the new checkout's files once so that it does.
+last_repo="$KSRC/.dmabuf-rs-overlay-repo"
+if [ -f "$last_repo" ] && [ "$(cat "$last_repo")" != "$REPO" ]; then
+	echo "overlay moves from $(cat "$last_repo") to $REPO: marking its files changed"
+	find "$REPO"/drivers "$REPO"/rust "$REPO"/include "$REPO"/samples "$REPO"/tools \
+		"$REPO"/Kconfig "$REPO"/Kbuild -type f -exec touch {} +
+fi
+echo "$REPO" >"$last_repo"
+
 # The project root is reachable from the tree as dmabuf-rs/ (for Kconfig and Kbuild).
 ln -sfn "$REPO" "$KSRC/dmabuf-rs"
 

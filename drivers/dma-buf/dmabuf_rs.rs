@@ -20,6 +20,9 @@ mod sys;
 #[path = "dmabuf_rs/fence.rs"]
 mod fence;
 
+#[path = "dmabuf_rs/resv.rs"]
+mod resv;
+
 // Rules that need no kernel call; `cargo test` checks them on the host
 // (drivers/dma-buf/dmabuf_rs/Cargo.toml).
 #[path = "dmabuf_rs/logic.rs"]

@@ -11,6 +11,7 @@
 #include <linux/dma-fence-array.h>
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-fence-unwrap.h>
+#include <linux/dma-resv.h>
 #include <linux/export.h>
 
 /* dma-fence.c */
@@ -57,3 +58,25 @@ EXPORT_SYMBOL(dma_fence_chain_init);
 EXPORT_SYMBOL_GPL(dma_fence_unwrap_first);
 EXPORT_SYMBOL_GPL(dma_fence_unwrap_next);
 EXPORT_SYMBOL_GPL(__dma_fence_unwrap_merge);
+
+/* dma-resv.c (reservation_ww_class is defined in dmabuf_rs_resv_shims.c) */
+EXPORT_SYMBOL(reservation_ww_class);
+EXPORT_SYMBOL(dma_resv_init);
+EXPORT_SYMBOL(dma_resv_fini);
+EXPORT_SYMBOL(dma_resv_reserve_fences);
+#ifdef CONFIG_DEBUG_MUTEXES
+EXPORT_SYMBOL(dma_resv_reset_max_fences);
+#endif
+EXPORT_SYMBOL(dma_resv_add_fence);
+EXPORT_SYMBOL(dma_resv_replace_fences);
+EXPORT_SYMBOL(dma_resv_iter_first_unlocked);
+EXPORT_SYMBOL(dma_resv_iter_next_unlocked);
+EXPORT_SYMBOL_GPL(dma_resv_iter_first);
+EXPORT_SYMBOL_GPL(dma_resv_iter_next);
+EXPORT_SYMBOL(dma_resv_copy_fences);
+EXPORT_SYMBOL_GPL(dma_resv_get_fences);
+EXPORT_SYMBOL_GPL(dma_resv_get_singleton);
+EXPORT_SYMBOL_GPL(dma_resv_wait_timeout);
+EXPORT_SYMBOL_GPL(dma_resv_set_deadline);
+EXPORT_SYMBOL_GPL(dma_resv_test_signaled);
+EXPORT_SYMBOL_GPL(dma_resv_describe);

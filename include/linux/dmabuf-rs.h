@@ -12,6 +12,7 @@
 #ifndef _LINUX_DMABUF_RS_H
 #define _LINUX_DMABUF_RS_H
 
+#include <linux/dmabuf-rs-resv.h>
 #include <linux/spinlock_types.h>
 #include <linux/types.h>
 

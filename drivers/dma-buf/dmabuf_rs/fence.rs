@@ -12,6 +12,7 @@
 //!
 //! C header: [`include/linux/dma-fence.h`](srctree/include/linux/dma-fence.h).
 
+use crate::logic::{seqno::SeqnoWidth, view::FenceView};
 use crate::sys::{self, IrqSaveGuard};
 use kernel::ffi::{c_int, c_uint};
 use core::ptr::addr_of_mut;
@@ -394,6 +395,30 @@ pub(crate) unsafe extern "C" fn dma_fence_add_callback(
     }
 }
 
+/// Whether a fence has signalled: `Some(true)` if its flag says so, `Some(false)`
+/// if it is pending, `None` if the exporter says it is done but it still has
+/// to be signalled (by the caller, with or without the lock as it holds it).
+///
+/// # Safety
+///
+/// `fence` must be live and initialised.
+unsafe fn signaled_state(fence: *mut dma_fence) -> Option<bool> {
+    // SAFETY: The fence is live and initialised.
+    if sys::test_bit(unsafe { flags(fence) }, SIGNALED) {
+        return Some(true);
+    }
+    // SAFETY: As above.
+    let Some(signaled) = unsafe { ops(fence) }.signaled else {
+        return Some(false);
+    };
+    // SAFETY: `signaled` may be called on a live fence, with or without its lock.
+    if unsafe { signaled(fence) } {
+        None
+    } else {
+        Some(false)
+    }
+}
+
 /// `dma_fence_is_signaled_locked` (a header inline): checks the flag, then asks
 /// the exporter, signalling the fence if the exporter says it is done.
 ///
@@ -401,21 +426,12 @@ pub(crate) unsafe extern "C" fn dma_fence_add_callback(
 ///
 /// `fence` must be live and initialised, its lock held by the caller.
 unsafe fn is_signaled_locked(fence: *mut dma_fence) -> bool {
-    // SAFETY: The fence is live and initialised.
-    if sys::test_bit(unsafe { flags(fence) }, SIGNALED) {
-        return true;
-    }
-    // SAFETY: As above.
-    let Some(signaled) = unsafe { ops(fence) }.signaled else {
-        return false;
-    };
-    // SAFETY: `signaled` may be called on a live fence under its lock.
-    if !unsafe { signaled(fence) } {
-        return false;
-    }
-    // SAFETY: We hold the lock.
-    unsafe { dma_fence_signal_locked(fence) };
-    true
+    // SAFETY: The caller's promise.
+    unsafe { signaled_state(fence) }.unwrap_or_else(|| {
+        // SAFETY: We hold the lock.
+        unsafe { dma_fence_signal_locked(fence) };
+        true
+    })
 }
 
 /// `dma_fence_is_signaled` (a header inline), as [`is_signaled_locked`] but
@@ -425,21 +441,47 @@ unsafe fn is_signaled_locked(fence: *mut dma_fence) -> bool {
 ///
 /// `fence` must be live and initialised, its lock not held.
 pub(crate) unsafe fn is_signaled(fence: *mut dma_fence) -> bool {
-    // SAFETY: The fence is live and initialised.
-    if sys::test_bit(unsafe { flags(fence) }, SIGNALED) {
-        return true;
+    // SAFETY: The caller's promise.
+    unsafe { signaled_state(fence) }.unwrap_or_else(|| {
+        // SAFETY: The fence is live, its lock not held.
+        unsafe { dma_fence_signal(fence) };
+        true
+    })
+}
+
+/// A live fence as the pure rules of [`crate::logic`] see it.
+///
+/// # Invariants
+///
+/// The pointer is a live, initialised fence for the life of the view (a
+/// reference held by whoever made the view).
+pub(crate) struct View(pub(crate) *mut dma_fence);
+
+impl FenceView for View {
+    fn id(&self) -> usize {
+        self.0 as usize
     }
-    // SAFETY: As above.
-    let Some(signaled) = unsafe { ops(fence) }.signaled else {
-        return false;
-    };
-    // SAFETY: `signaled` may be called on a live fence without its lock.
-    if !unsafe { signaled(fence) } {
-        return false;
+
+    fn context(&self) -> u64 {
+        // SAFETY: By the type invariant the fence is live; context is immutable.
+        unsafe { (*self.0).context }
     }
-    // SAFETY: The fence is live, its lock not held.
-    unsafe { dma_fence_signal(fence) };
-    true
+
+    fn seqno(&self) -> u64 {
+        // SAFETY: By the type invariant the fence is live; seqno is immutable.
+        unsafe { (*self.0).seqno }
+    }
+
+    fn seqno_width(&self) -> SeqnoWidth {
+        // SAFETY: By the type invariant the fence is live and initialised.
+        SeqnoWidth::from_use_64bit_seqno(unsafe { ops(self.0) }.use_64bit_seqno)
+    }
+
+    fn is_signaled(&self) -> bool {
+        // SAFETY: By the type invariant the fence is live; the callers of the
+        // logic rules hold no fence lock.
+        unsafe { is_signaled(self.0) }
+    }
 }
 
 /// Returns 0 while the fence is pending, 1 once signalled, or its error

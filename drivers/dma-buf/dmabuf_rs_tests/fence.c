@@ -17,51 +17,7 @@
 #include <linux/workqueue.h>
 
 #include "harness.h"
-
-struct mock_fence {
-	struct dma_fence base;	/* first: freed with the default kfree_rcu */
-	spinlock_t lock;
-	ktime_t deadline;
-	unsigned int deadline_calls;
-};
-
-static struct mock_fence *to_mock(struct dma_fence *f)
-{
-	return container_of(f, struct mock_fence, base);
-}
-
-static const char *mock_driver_name(struct dma_fence *f)
-{
-	return "dmabuf-rs-tests";
-}
-
-static const char *mock_timeline_name(struct dma_fence *f)
-{
-	return "mock-timeline";
-}
-
-static void mock_set_deadline(struct dma_fence *f, ktime_t deadline)
-{
-	to_mock(f)->deadline = deadline;
-	to_mock(f)->deadline_calls++;
-}
-
-static const struct dma_fence_ops mock_ops = {
-	.get_driver_name = mock_driver_name,
-	.get_timeline_name = mock_timeline_name,
-	.set_deadline = mock_set_deadline,
-};
-
-static struct dma_fence *mock_fence(u64 context, u64 seqno)
-{
-	struct mock_fence *f = kzalloc(sizeof(*f), GFP_KERNEL);
-
-	if (!f)
-		return NULL;
-	spin_lock_init(&f->lock);
-	dma_fence_init(&f->base, &mock_ops, &f->lock, context, seqno);
-	return &f->base;
-}
+#include "mock.h"
 
 static int context_alloc_unique(void)
 {

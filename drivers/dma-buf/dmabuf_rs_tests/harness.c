@@ -14,6 +14,7 @@ static const struct {
 } suites[] = {
 	{ dmabuf_rs_fence_tests, &dmabuf_rs_fence_tests_count },
 	{ dmabuf_rs_trace_tests, &dmabuf_rs_trace_tests_count },
+	{ dmabuf_rs_resv_tests, &dmabuf_rs_resv_tests_count },
 };
 
 static int __init dmabuf_rs_tests_init(void)

@@ -33,5 +33,7 @@ extern const struct dmabuf_rs_test dmabuf_rs_fence_tests[];
 extern const unsigned int dmabuf_rs_fence_tests_count;
 extern const struct dmabuf_rs_test dmabuf_rs_trace_tests[];
 extern const unsigned int dmabuf_rs_trace_tests_count;
+extern const struct dmabuf_rs_test dmabuf_rs_resv_tests[];
+extern const unsigned int dmabuf_rs_resv_tests_count;
 
 #endif

@@ -9,7 +9,7 @@
 //!
 //! C header: [`include/linux/dma-fence-unwrap.h`](srctree/include/linux/dma-fence-unwrap.h).
 
-use super::{chain, is_signaled};
+use super::{chain, View};
 use crate::logic::{
     merge::{self, Merged},
     seqno::SeqnoWidth,
@@ -123,27 +123,24 @@ impl Drop for Held {
 
 impl FenceView for Held {
     fn id(&self) -> usize {
-        self.0 as usize
+        View(self.0).id()
     }
 
     fn context(&self) -> u64 {
-        // SAFETY: By the type invariant the fence is live; context is immutable.
-        unsafe { (*self.0).context }
+        View(self.0).context()
     }
 
     fn seqno(&self) -> u64 {
-        // SAFETY: By the type invariant the fence is live; seqno is immutable.
-        unsafe { (*self.0).seqno }
+        View(self.0).seqno()
     }
 
     fn seqno_width(&self) -> SeqnoWidth {
-        // SAFETY: By the type invariant the fence is live and initialised.
-        SeqnoWidth::from_use_64bit_seqno(unsafe { super::ops(self.0) }.use_64bit_seqno)
+        View(self.0).seqno_width()
     }
 
     fn is_signaled(&self) -> bool {
-        // SAFETY: By the type invariant the fence is live.
-        unsafe { is_signaled(self.0) }
+        // INVARIANT: We hold a reference, so the view's fence stays live.
+        View(self.0).is_signaled()
     }
 }
 
