@@ -23,6 +23,10 @@ mod fence;
 #[path = "dmabuf_rs/resv.rs"]
 mod resv;
 
+#[cfg(CONFIG_SYNC_FILE)]
+#[path = "dmabuf_rs/sync_file.rs"]
+mod sync_file;
+
 // Rules that need no kernel call; `cargo test` checks them on the host
 // (drivers/dma-buf/dmabuf_rs/Cargo.toml).
 #[path = "dmabuf_rs/logic.rs"]

@@ -39,3 +39,6 @@ pub mod llseek;
 
 #[path = "logic/usage.rs"]
 pub mod usage;
+
+#[path = "logic/sync_file.rs"]
+pub mod sync_file;

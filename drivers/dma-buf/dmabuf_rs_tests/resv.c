@@ -9,6 +9,7 @@
 #include <linux/dma-fence-array.h>
 #include <linux/dma-resv.h>
 #include <linux/kthread.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "harness.h"
@@ -289,6 +290,40 @@ static int reserve_and_add_up_to_4096(void)
 	return err;
 }
 
+static int describe_format(void)
+{
+	struct dma_fence *w = mock_fence(dma_fence_context_alloc(1), 3);
+	struct dma_fence *b = mock_fence(dma_fence_context_alloc(1), 4);
+	struct dma_fence *f[2] = { w, b };
+	static char buf[256];
+	struct seq_file s = { .buf = buf, .size = sizeof(buf) };
+	struct dma_resv obj;
+	int err = 0;
+
+	if (!w || !b) {
+		put_all(f, 2);
+		return -ENOMEM;
+	}
+	dma_resv_init(&obj);
+	if (add(&obj, w, DMA_RESV_USAGE_WRITE) || add(&obj, b, DMA_RESV_USAGE_BOOKKEEP)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* describe lists the fences up to READ usage: the bookkeeping one is left out. */
+	dma_resv_lock(&obj, NULL);
+	dma_resv_describe(&obj, &s);
+	dma_resv_unlock(&obj);
+	buf[s.count] = '\0';
+	if (strcmp(buf, "\twrite fence:dmabuf-rs-tests mock-timeline seq 3 unsignalled\n")) {
+		pr_info(T_PREFIX "# got '%s'\n", buf);
+		err = -EINVAL;
+	}
+out:
+	dma_resv_fini(&obj);
+	put_all(f, 2);
+	return err;
+}
+
 struct adder {
 	struct dma_resv *obj;
 	u64 context;
@@ -367,6 +402,7 @@ const struct dmabuf_rs_test dmabuf_rs_resv_tests[] = {
 	{ "resv/get_singleton_0_1_many", get_singleton_0_1_many },
 	{ "resv/wait_and_test_per_usage", wait_and_test_per_usage },
 	{ "resv/reserve_and_add_up_to_4096", reserve_and_add_up_to_4096 },
+	{ "resv/describe_format", describe_format },
 	{ "resv/unlocked_iteration_races_add", unlocked_iteration_races_add },
 };
 const unsigned int dmabuf_rs_resv_tests_count = ARRAY_SIZE(dmabuf_rs_resv_tests);

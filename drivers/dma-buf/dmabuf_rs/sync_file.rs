@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! sync_file: the C ABI of `drivers/dma-buf/sync_file.c`.
+//!
+//! A sync_file hands one fence to userspace as a file descriptor: userspace
+//! can poll it (readable once the fence has signalled), merge two of them into
+//! a new one that signals when both have, ask for the fences inside and their
+//! states, and pass a deadline hint on to the drivers. Drivers make one from a
+//! fence with [`sync_file_create`] and take the fence back out of an fd with
+//! [`sync_file_get_fence`].
+//!
+//! The struct is the kernel's own `struct sync_file`, because sw_sync and the
+//! sync debugfs code, which stay C, reach into its fields. Its memory belongs
+//! to its anon-inode file: it is allocated before the file and freed by the
+//! file's release, which drops the fence reference it holds.
+//!
+//! C header: [`include/linux/sync_file.h`](srctree/include/linux/sync_file.h);
+//! ioctls: [`include/uapi/linux/sync_file.h`](srctree/include/uapi/linux/sync_file.h).
+
+use crate::fence::{dma_fence_add_callback, dma_fence_remove_callback, is_signaled};
+use crate::sys;
+use core::mem::size_of;
+use core::ptr::{self, addr_of, addr_of_mut};
+use kernel::bindings::{self, dma_fence, dma_fence_cb, dma_fence_unwrap, file, sync_file};
+use kernel::ffi::{c_char, c_int, c_long, c_uint, c_ulong};
+
+#[path = "sync_file/ioctl.rs"]
+mod ioctl;
+
+/// `POLL_ENABLED`: bit of `sync_file->flags`, set once the first poll has
+/// queued (or tried to queue) the wake-up callback on the fence.
+const POLL_ENABLED: u32 = bindings::POLL_ENABLED;
+
+/// `EPOLLIN` of [`include/uapi/linux/eventpoll.h`](srctree/include/uapi/linux/eventpoll.h),
+/// which bindgen does not evaluate (its definition is a cast).
+const EPOLLIN: bindings::__poll_t = 0x0000_0001;
+
+/// The type of the ioctl callbacks of a `struct file_operations`.
+type IoctlFn = unsafe extern "C" fn(*mut file, c_uint, c_ulong) -> c_long;
+
+/// `compat_ioctl`: `compat_ptr_ioctl` with CONFIG_COMPAT, NULL without (the
+/// header then defines `compat_ptr_ioctl` as NULL).
+#[cfg(CONFIG_COMPAT)]
+const COMPAT_IOCTL: Option<IoctlFn> = Some(bindings::compat_ptr_ioctl);
+/// `compat_ioctl`: `compat_ptr_ioctl` with CONFIG_COMPAT, NULL without (the
+/// header then defines `compat_ptr_ioctl` as NULL).
+#[cfg(not(CONFIG_COMPAT))]
+const COMPAT_IOCTL: Option<IoctlFn> = None;
+
+/// A `struct file_operations` that may be a `static`.
+///
+/// # Invariants
+///
+/// The table is never written: its pointers are NULL or point to functions.
+struct FileOps(bindings::file_operations);
+
+// SAFETY: By the type invariant the table is immutable, and what its pointers
+// point to (code) may be used from any thread.
+unsafe impl Sync for FileOps {}
+
+/// The file operations of every sync_file; a file is a sync_file exactly when
+/// its `f_op` is this table.
+///
+/// There is no `llseek`, so the VFS leaves `FMODE_LSEEK` off the file and
+/// `lseek()` fails with `ESPIPE`; `owner` is NULL, which is what `THIS_MODULE`
+/// is in built-in code.
+// INVARIANT: Only NULL and function pointers, in an immutable static.
+static SYNC_FILE_FOPS: FileOps = FileOps(bindings::file_operations {
+    release: Some(sync_file_release),
+    poll: Some(sync_file_poll),
+    unlocked_ioctl: Some(ioctl::sync_file_ioctl),
+    compat_ioctl: COMPAT_IOCTL,
+    // SAFETY: The other members are optional callbacks, the owner and flags;
+    // all-zero leaves them NULL and 0, as the C core's designated initialiser.
+    ..unsafe { core::mem::zeroed() }
+});
+
+/// `strscpy` into a fixed-size array: copies the NUL-terminated `src` into
+/// `dst`, truncating and always NUL-terminating; the bytes after the
+/// terminator are left as they were.
+///
+/// # Safety
+///
+/// `dst` must be valid for writes, `src` a NUL-terminated string.
+unsafe fn strscpy<const N: usize>(dst: *mut [c_char; N], src: *const c_char) {
+    // SAFETY: `dst` has room for `N` bytes and `src` is a string (caller).
+    unsafe { bindings::sized_strscpy(dst.cast(), src, N) };
+}
+
+/// `wake_up_all`: wakes every task waiting on `wq`.
+///
+/// # Safety
+///
+/// `wq` must be an initialised wait queue head.
+unsafe fn wake_up_all(wq: *mut bindings::wait_queue_head) {
+    // SAFETY: The caller guarantees the wait queue; a NULL key is allowed.
+    unsafe { bindings::__wake_up(wq, bindings::TASK_NORMAL, 0, ptr::null_mut()) };
+}
+
+/// One of a fence's two name callbacks: the string it returns.
+///
+/// `dma_fence_init` refuses fences without either name callback, so a missing
+/// one is a bug; it warns and reads as the empty string instead of jumping to
+/// NULL.
+///
+/// # Safety
+///
+/// `fence` must be a live, initialised fence, and `name` one of its ops.
+#[track_caller]
+unsafe fn fence_name(
+    fence: *mut dma_fence,
+    name: Option<unsafe extern "C" fn(*mut dma_fence) -> *const c_char>,
+) -> *const c_char {
+    match name {
+        // SAFETY: The name callbacks take any live fence of their ops and
+        // return a string that lives as long as the fence.
+        Some(name) => unsafe { name(fence) },
+        None => {
+            sys::warn();
+            c"".as_ptr().cast()
+        }
+    }
+}
+
+/// `fence->ops->get_driver_name(fence)`.
+///
+/// # Safety
+///
+/// `fence` must be a live, initialised fence.
+unsafe fn driver_name(fence: *mut dma_fence) -> *const c_char {
+    // SAFETY: An initialised fence has valid, static ops (caller's promise).
+    unsafe { fence_name(fence, (*(*fence).ops).get_driver_name) }
+}
+
+/// `fence->ops->get_timeline_name(fence)`.
+///
+/// # Safety
+///
+/// `fence` must be a live, initialised fence.
+unsafe fn timeline_name(fence: *mut dma_fence) -> *const c_char {
+    // SAFETY: An initialised fence has valid, static ops (caller's promise).
+    unsafe { fence_name(fence, (*(*fence).ops).get_timeline_name) }
+}
+
+/// The sync_file of a file whose operations are [`SYNC_FILE_FOPS`].
+///
+/// # Safety
+///
+/// `file` must be an open sync_file.
+unsafe fn of_file(file: *mut file) -> *mut sync_file {
+    // SAFETY: The file is open (caller); a sync_file's private data is set at
+    // creation and never changes.
+    unsafe { (*file).private_data.cast() }
+}
+
+/// Allocates a zeroed sync_file with its anon-inode file, no fence yet.
+///
+/// Returns NULL without memory or file. On success the caller owns the file
+/// reference (`sync_file->file`); dropping it releases the sync_file.
+fn sync_file_alloc() -> *mut sync_file {
+    // SAFETY: krealloc of NULL with __GFP_ZERO is kzalloc; GFP_KERNEL, as
+    // every caller runs in process context.
+    let sync_file: *mut sync_file = unsafe {
+        bindings::krealloc(
+            ptr::null(),
+            size_of::<sync_file>(),
+            bindings::GFP_KERNEL | bindings::__GFP_ZERO,
+        )
+    }
+    .cast();
+    if sync_file.is_null() {
+        return ptr::null_mut();
+    }
+
+    // SAFETY: The name is a string and the operations a static table; the
+    // sync_file becomes the file's private data, and the file's release is
+    // what frees it.
+    let file = unsafe {
+        bindings::anon_inode_getfile(
+            c"sync_file".as_ptr().cast(),
+            &SYNC_FILE_FOPS.0,
+            sync_file.cast(),
+            0,
+        )
+    };
+    // SAFETY: `IS_ERR` only looks at the pointer's value.
+    if unsafe { bindings::IS_ERR(file.cast_const().cast()) } {
+        // SAFETY: The allocation is ours and no one else has seen it.
+        unsafe { bindings::kfree(sync_file.cast()) };
+        return ptr::null_mut();
+    }
+
+    // SAFETY: The sync_file is valid and zeroed; the file is in no fd table
+    // yet, so nothing else can reach it.
+    unsafe {
+        (*sync_file).file = file;
+        bindings::dmabuf_rs_sync_file_init_wq(sync_file);
+        sys::init_list_head(addr_of_mut!((*sync_file).cb.node));
+    }
+    sync_file
+}
+
+/// The fence callback queued by [`sync_file_poll`]: wakes every poller.
+///
+/// # Safety
+///
+/// `cb` must be the `cb` of a live sync_file (the fence core calls this with
+/// the callback it was given).
+unsafe extern "C" fn fence_check_cb_func(_fence: *mut dma_fence, cb: *mut dma_fence_cb) {
+    // SAFETY: This callback is only ever queued as the `cb` of a sync_file,
+    // whose release removes it (under the fence lock, which this runs under)
+    // before freeing the sync_file.
+    unsafe {
+        let sync_file = kernel::container_of!(cb, sync_file, cb).cast_mut();
+        wake_up_all(addr_of_mut!((*sync_file).wq));
+    }
+}
+
+/// Creates a sync_file holding `fence`.
+///
+/// Takes a new reference to `fence` for the sync_file. Returns the sync_file,
+/// whose file reference (`sync_file->file`) the caller then owns: it installs
+/// it in an fd (`fd_install`) or drops it (`fput`), which frees the sync_file.
+/// Returns NULL without memory. May sleep.
+///
+/// # Safety
+///
+/// `fence` must be a live, initialised fence.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn sync_file_create(fence: *mut dma_fence) -> *mut sync_file {
+    let sync_file = sync_file_alloc();
+    if sync_file.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: The sync_file is new and ours; the fence is live (caller).
+    unsafe { (*sync_file).fence = bindings::dma_fence_get(fence) };
+    sync_file
+}
+
+/// Returns the sync_file behind the file descriptor `fd` of the current task,
+/// holding a reference to its file, or NULL if `fd` is not open or not a
+/// sync_file.
+///
+/// The caller drops the reference with `fput(sync_file->file)`.
+fn sync_file_fdget(fd: c_int) -> *mut sync_file {
+    // As in C, the int converts to fget()'s unsigned int: a negative fd
+    // becomes a huge one, which no task has open.
+    // SAFETY: `fget` takes any number.
+    let file = unsafe { bindings::fget(fd as c_uint) };
+    if file.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: We hold a reference to the file; its operations never change.
+    if !ptr::eq(unsafe { (*file).f_op }, &SYNC_FILE_FOPS.0) {
+        // SAFETY: We drop the reference `fget` gave us.
+        unsafe { bindings::fput(file) };
+        return ptr::null_mut();
+    }
+    // SAFETY: The file is an open sync_file, and `sync_file->file` is `file`.
+    unsafe { of_file(file) }
+}
+
+/// Returns a new reference to the fence of the sync_file `fd`, or NULL if
+/// `fd` is not an open sync_file.
+///
+/// The fence stands for every fence in the sync_file (it may be a container).
+#[no_mangle]
+pub(crate) extern "C" fn sync_file_get_fence(fd: c_int) -> *mut dma_fence {
+    let sync_file = sync_file_fdget(fd);
+    if sync_file.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: We hold a reference to the sync_file's file, which keeps the
+    // sync_file and its fence alive until the `fput`.
+    unsafe {
+        let fence = bindings::dma_fence_get((*sync_file).fence);
+        bindings::fput((*sync_file).file);
+        fence
+    }
+}
+
+/// Writes the name of a sync_file into `buf` (at most `len` bytes, with the
+/// NUL) and returns `buf`.
+///
+/// A merged sync_file has the name userspace gave it. Any other is named after
+/// its fence when asked: `<driver>-<timeline><context>-<seqno>`.
+///
+/// # Safety
+///
+/// `sync_file` must be live with a fence; `buf` must be valid for `len` bytes.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn sync_file_get_name(
+    sync_file: *mut sync_file,
+    buf: *mut c_char,
+    len: c_int,
+) -> *mut c_char {
+    // As in C, the int length converts to the size_t of the string functions.
+    let size = len as usize;
+    // SAFETY: The sync_file is live (caller); its name is only written
+    // before the sync_file is published.
+    let user_name = unsafe { addr_of!((*sync_file).user_name) };
+    // SAFETY: As above.
+    if unsafe { (*user_name)[0] } != 0 {
+        // SAFETY: `buf` has `size` bytes (caller); the user name is NUL-terminated
+        // (copied in with strscpy).
+        unsafe { bindings::sized_strscpy(buf, user_name.cast(), size) };
+    } else {
+        // SAFETY: The sync_file holds a reference to its live fence (caller),
+        // so the name callbacks return strings; `buf` has `size` bytes; the
+        // arguments match the conversions (`%lld` takes the u64 seqno's bits,
+        // as in C).
+        unsafe {
+            let fence = (*sync_file).fence;
+            bindings::snprintf(
+                buf,
+                size,
+                c"%s-%s%llu-%lld".as_ptr().cast(),
+                driver_name(fence),
+                timeline_name(fence),
+                (*fence).context,
+                (*fence).seqno,
+            );
+        }
+    }
+    buf
+}
+
+/// Creates a sync_file named `name` whose fence signals once the fences of
+/// both `a` and `b` have (`dma_fence_unwrap_merge(a->fence, b->fence)`).
+///
+/// `a` and `b` stay valid and independent. Returns the new sync_file (its
+/// file reference owned by the caller), or NULL without memory.
+///
+/// # Safety
+///
+/// `a` and `b` must be live sync_files with fences; `name` a NUL-terminated
+/// string.
+unsafe fn sync_file_merge(
+    name: *const c_char,
+    a: *mut sync_file,
+    b: *mut sync_file,
+) -> *mut sync_file {
+    let sync_file = sync_file_alloc();
+    if sync_file.is_null() {
+        return ptr::null_mut();
+    }
+
+    // SAFETY: Both sync_files are live and hold references to their fences.
+    let mut fences = unsafe { [(*a).fence, (*b).fence] };
+    let mut cursors = [dma_fence_unwrap::default(); 2];
+    // SAFETY: `fences` holds two live fences and `cursors` two cursors.
+    let fence =
+        unsafe { bindings::__dma_fence_unwrap_merge(2, fences.as_mut_ptr(), cursors.as_mut_ptr()) };
+    if fence.is_null() {
+        // SAFETY: We own the file reference; its release frees the sync_file
+        // (which has no fence, and never had a callback queued).
+        unsafe { bindings::fput((*sync_file).file) };
+        return ptr::null_mut();
+    }
+
+    // SAFETY: The sync_file is new and unpublished; `name` is a string.
+    unsafe {
+        (*sync_file).fence = fence;
+        strscpy(addr_of_mut!((*sync_file).user_name), name);
+    }
+    sync_file
+}
+
+/// `release` of a sync_file: the last reference to its file is gone.
+///
+/// Removes the poll callback if one was queued, drops the fence and frees the
+/// sync_file.
+///
+/// # Safety
+///
+/// Called by the VFS only, once, for a sync_file's file.
+unsafe extern "C" fn sync_file_release(_inode: *mut bindings::inode, file: *mut file) -> c_int {
+    // SAFETY: `file` is the sync_file's file (only sync_files use these ops).
+    let sync_file = unsafe { of_file(file) };
+    let poll_enabled = {
+        // SAFETY: The sync_file is live until the kfree below; its flags are
+        // only used through bitops.
+        let flags = unsafe { sys::flags(addr_of_mut!((*sync_file).flags)) };
+        sys::test_bit(flags, POLL_ENABLED)
+    };
+    // SAFETY: No one else can reach the sync_file any more. With POLL_ENABLED
+    // it has a fence (poll ran on it), on whose list the callback is queued or
+    // was; removing it under the fence lock waits out a running callback.
+    // `dma_fence_put` takes NULL (a failed merge's sync_file).
+    unsafe {
+        if poll_enabled {
+            dma_fence_remove_callback((*sync_file).fence, addr_of_mut!((*sync_file).cb));
+        }
+        bindings::dma_fence_put((*sync_file).fence);
+        bindings::kfree(sync_file.cast());
+    }
+    0
+}
+
+/// `poll` of a sync_file: readable (`EPOLLIN`) once the fence has signalled.
+///
+/// The first poll queues [`fence_check_cb_func`] on the fence to wake the
+/// pollers (or wakes them itself if the fence has already signalled); later
+/// polls only wait on the queue.
+///
+/// # Safety
+///
+/// Called by the VFS only, on an open sync_file.
+unsafe extern "C" fn sync_file_poll(
+    file: *mut file,
+    wait: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
+    // SAFETY: `file` is an open sync_file (only sync_files use these ops).
+    let sync_file = unsafe { of_file(file) };
+    // SAFETY: The open file keeps the sync_file, its wait queue and fence
+    // alive; `wait` is the VFS's poll table (or NULL).
+    unsafe { bindings::dmabuf_rs_poll_wait(file, addr_of_mut!((*sync_file).wq), wait) };
+
+    // SAFETY: As above; the flags are only used through bitops.
+    let flags = unsafe { sys::flags(addr_of_mut!((*sync_file).flags)) };
+    // SAFETY: As above.
+    let cb = unsafe { addr_of_mut!((*sync_file).cb) };
+    // SAFETY: The node was initialised at creation; it is read locklessly,
+    // as by the C core's `list_empty`.
+    let idle = unsafe { sys::list_empty(addr_of_mut!((*cb).node)) };
+    // Only when the callback is not queued does the bit get tested and set.
+    if idle && !sys::test_and_set_bit(flags, POLL_ENABLED) {
+        // SAFETY: The fence is live and initialised; `cb` stays in place
+        // until release removes it (POLL_ENABLED is now set).
+        if unsafe { dma_fence_add_callback((*sync_file).fence, cb, Some(fence_check_cb_func)) } < 0
+        {
+            // SAFETY: The wait queue was initialised at creation.
+            unsafe { wake_up_all(addr_of_mut!((*sync_file).wq)) };
+        }
+    }
+
+    // SAFETY: The fence is live and initialised; no fence lock is held here.
+    if unsafe { is_signaled((*sync_file).fence) } {
+        EPOLLIN
+    } else {
+        0
+    }
+}
+
+c_abi!(sync_file_create, sync_file_get_fence, sync_file_get_name);

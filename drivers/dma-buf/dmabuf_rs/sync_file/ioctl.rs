@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The ioctls of a sync_file: `SYNC_IOC_MERGE`, `SYNC_IOC_FILE_INFO` and
+//! `SYNC_IOC_SET_DEADLINE`; anything else is `ENOTTY`.
+//!
+//! Each copies its argument struct in from userspace, checks it with the pure
+//! rules of [`crate::logic::sync_file`], acts, and copies results back out. Errors are the
+//! C core's, in the C core's order: `EFAULT` for an unreadable or unwritable
+//! argument, `EINVAL` for non-zero flags or padding and for a fence-info array
+//! that is too small, `ENOENT` for a second fd that is not a sync_file,
+//! `ENOMEM`, or the error of `get_unused_fd_flags`.
+//!
+//! C: [`include/uapi/linux/sync_file.h`](srctree/include/uapi/linux/sync_file.h).
+
+use crate::logic::sync_file::{self as rules, InfoPlan, INFO_STATUS_START};
+use super::{
+    driver_name, of_file, strscpy, sync_file_fdget, sync_file_get_name, sync_file_merge,
+    timeline_name,
+};
+use crate::fence::{
+    dma_fence_get_status, dma_fence_set_deadline, is_signaled, SIGNALED, TIMESTAMP,
+};
+use crate::logic::errno::{Errno, EFAULT, ENOENT, ENOMEM};
+use crate::sys;
+use core::mem::size_of;
+use core::ptr::addr_of_mut;
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::bindings::{self, dma_fence, dma_fence_unwrap, file, ktime_t, sync_file};
+use kernel::ffi::{c_int, c_long, c_uint, c_ulong, c_void};
+use kernel::ioctl::{_IOW, _IOWR};
+use kernel::uapi::{
+    sync_fence_info, sync_file_info, sync_merge_data, sync_set_deadline, SYNC_IOC_MAGIC,
+};
+
+/// `SYNC_IOC_MERGE`: merge the sync_file with another into a new one.
+const SYNC_IOC_MERGE: u32 = _IOWR::<sync_merge_data>(SYNC_IOC_MAGIC as u32, 3);
+/// `SYNC_IOC_FILE_INFO`: the name and status of the sync_file and its fences.
+const SYNC_IOC_FILE_INFO: u32 = _IOWR::<sync_file_info>(SYNC_IOC_MAGIC as u32, 4);
+/// `SYNC_IOC_SET_DEADLINE`: pass a deadline hint on to the fence.
+const SYNC_IOC_SET_DEADLINE: u32 = _IOW::<sync_set_deadline>(SYNC_IOC_MAGIC as u32, 5);
+
+/// A uapi struct copied whole between the kernel and userspace.
+///
+/// # Safety
+///
+/// Implementers are `#[repr(C)]` structs of integers and integer arrays with
+/// no padding: every bit pattern is a valid value, and copying one out
+/// discloses nothing but its fields.
+unsafe trait UserData: Default {}
+
+// SAFETY: `char name[32]` and four 32-bit integers: 48 bytes, no padding.
+unsafe impl UserData for sync_merge_data {}
+// SAFETY: `char name[32]`, four 32-bit integers and a u64 at offset 48: 56
+// bytes, no padding.
+unsafe impl UserData for sync_file_info {}
+// SAFETY: Two `char[32]`, two 32-bit integers and a u64 at offset 72: 80
+// bytes, no padding.
+unsafe impl UserData for sync_fence_info {}
+// SAFETY: Two u64: 16 bytes, no padding.
+unsafe impl UserData for sync_set_deadline {}
+
+// The sizes the no-padding claims above add up to.
+const _: () = assert!(
+    size_of::<sync_merge_data>() == 48
+        && size_of::<sync_file_info>() == 56
+        && size_of::<sync_fence_info>() == 80
+        && size_of::<sync_set_deadline>() == 16
+);
+
+/// The user address an ioctl argument or a `__u64` pointer field names
+/// (`(void __user *)arg`, `u64_to_user_ptr`).
+fn user_ptr(addr: usize) -> *mut c_void {
+    addr as *mut c_void
+}
+
+/// `copy_from_user` of one `T` at the user address `from`; [`EFAULT`] if any
+/// byte cannot be read.
+fn copy_from_user<T: UserData>(from: usize) -> Result<T, Errno> {
+    let mut val = T::default();
+    // SAFETY: `val` is valid for writes of its size, and any bytes are a valid
+    // `T` (`UserData`); the user address is checked by `copy_from_user`.
+    let left = unsafe {
+        bindings::copy_from_user(
+            addr_of_mut!(val).cast(),
+            user_ptr(from).cast_const(),
+            size_of::<T>(),
+        )
+    };
+    if left != 0 {
+        return Err(EFAULT);
+    }
+    Ok(val)
+}
+
+/// `copy_to_user` of the `T`s in `from` to the user address `to`; [`EFAULT`]
+/// if any byte cannot be written.
+fn copy_to_user<T: UserData>(to: usize, from: &[T]) -> Result<(), Errno> {
+    // SAFETY: `from` is valid for reads of its size, all of it field bytes
+    // (`UserData`: no padding); the user address is checked by `copy_to_user`.
+    let left = unsafe {
+        bindings::copy_to_user(
+            user_ptr(to),
+            from.as_ptr().cast(),
+            core::mem::size_of_val(from),
+        )
+    };
+    if left != 0 {
+        return Err(EFAULT);
+    }
+    Ok(())
+}
+
+/// The C return value of an ioctl that gives 0 or an error.
+fn to_ret(result: Result<(), Errno>) -> c_long {
+    match result {
+        Ok(()) => 0,
+        Err(errno) => errno.to_neg() as c_long,
+    }
+}
+
+/// `unlocked_ioctl` (and, through `compat_ptr_ioctl`, `compat_ioctl`) of a
+/// sync_file.
+///
+/// # Safety
+///
+/// Called by the VFS only, on an open sync_file.
+pub(super) unsafe extern "C" fn sync_file_ioctl(
+    file: *mut file,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
+    // SAFETY: `file` is an open sync_file (only sync_files use these ops).
+    let sync_file = unsafe { of_file(file) };
+    match cmd {
+        // SAFETY: The open file keeps the sync_file and its fence alive.
+        SYNC_IOC_MERGE => unsafe { ioctl_merge(sync_file, arg) },
+        // SAFETY: As above.
+        SYNC_IOC_FILE_INFO => to_ret(unsafe { ioctl_fence_info(sync_file, arg) }),
+        // SAFETY: As above.
+        SYNC_IOC_SET_DEADLINE => to_ret(unsafe { ioctl_set_deadline(sync_file, arg) }),
+        _ => -(bindings::ENOTTY as c_long),
+    }
+}
+
+/// A reserved, not yet installed file descriptor of the current task, given
+/// back on drop (`put_unused_fd`).
+///
+/// # Invariants
+///
+/// The number was returned by `get_unused_fd_flags` and is neither installed
+/// nor put.
+struct UnusedFd(c_int);
+
+impl UnusedFd {
+    /// Installs `sync_file`'s file at this descriptor (`fd_install`), which
+    /// takes over the file reference.
+    fn install(self, sync_file: SyncFileRef) {
+        // SAFETY: By the type invariants the fd is reserved and free, and the
+        // reference to the file is ours to give.
+        unsafe { bindings::fd_install(self.0 as c_uint, (*sync_file.0).file) };
+        core::mem::forget(sync_file);
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for UnusedFd {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the fd is reserved and not installed.
+        unsafe { bindings::put_unused_fd(self.0 as c_uint) };
+    }
+}
+
+/// A sync_file with a reference to its file, dropped with
+/// `fput(sync_file->file)`.
+///
+/// # Invariants
+///
+/// The pointer is a live sync_file whose file this value holds a reference to.
+struct SyncFileRef(*mut sync_file);
+
+impl SyncFileRef {
+    /// Takes over the file reference of `sync_file`, or `None` for NULL.
+    ///
+    /// # Safety
+    ///
+    /// `sync_file` must be NULL or a live sync_file whose file reference the
+    /// caller owns and gives up.
+    unsafe fn new(sync_file: *mut sync_file) -> Option<Self> {
+        // INVARIANT: The caller gives us its reference.
+        (!sync_file.is_null()).then_some(Self(sync_file))
+    }
+}
+
+impl Drop for SyncFileRef {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we hold a reference to the file.
+        unsafe { bindings::fput((*self.0).file) };
+    }
+}
+
+/// `SYNC_IOC_MERGE`: creates a sync_file whose fence signals once both this
+/// sync_file's and `fd2`'s have, installs it at a new close-on-exec fd and
+/// returns that fd in `fence`.
+///
+/// The fd is reserved first, so its allocation error comes before anything
+/// else; on every error it is given back and the new sync_file, if any,
+/// released.
+///
+/// # Safety
+///
+/// `sync_file` must be a live sync_file with a fence.
+unsafe fn ioctl_merge(sync_file: *mut sync_file, arg: c_ulong) -> c_long {
+    // SAFETY: No preconditions.
+    let fd = unsafe { bindings::get_unused_fd_flags(bindings::O_CLOEXEC) };
+    if fd < 0 {
+        return fd as c_long;
+    }
+    // INVARIANT: `fd` was just reserved.
+    // SAFETY: The caller's promise.
+    to_ret(unsafe { merge_into(sync_file, arg, UnusedFd(fd)) })
+}
+
+/// The part of [`ioctl_merge`] after the fd is reserved.
+///
+/// The guards drop in the C core's order on errors (the new sync_file, then
+/// `fd2`'s, then the fd) and, on success, `fd2`'s reference after the install.
+///
+/// # Safety
+///
+/// `sync_file` must be a live sync_file with a fence.
+unsafe fn merge_into(sync_file: *mut sync_file, arg: c_ulong, fd: UnusedFd) -> Result<(), Errno> {
+    let mut data: sync_merge_data = copy_from_user(arg)?;
+    rules::merge_args(data.flags, data.pad)?;
+
+    // SAFETY: `sync_file_fdget` hands over a reference, or NULL.
+    let other = unsafe { SyncFileRef::new(sync_file_fdget(data.fd2)) }.ok_or(ENOENT)?;
+
+    // The name need not be terminated by userspace.
+    if let Some(last) = data.name.last_mut() {
+        *last = 0;
+    }
+    // SAFETY: Both sync_files are live with fences (the caller's promise, and
+    // the reference `other` holds); the name is terminated just above. The
+    // merge returns NULL or a new sync_file whose reference we take over.
+    let merged =
+        unsafe { SyncFileRef::new(sync_file_merge(data.name.as_ptr(), sync_file, other.0)) }
+            .ok_or(ENOMEM)?;
+
+    data.fence = fd.0;
+    copy_to_user(arg, core::slice::from_ref(&data))?;
+
+    fd.install(merged);
+    drop(other);
+    Ok(())
+}
+
+/// Calls `f` on every fence inside `head`, unwrapping containers
+/// (`dma_fence_unwrap_for_each`).
+///
+/// # Safety
+///
+/// `head` must be a live fence.
+unsafe fn for_each_unwrapped(head: *mut dma_fence, mut f: impl FnMut(*mut dma_fence)) {
+    let mut cursor = dma_fence_unwrap::default();
+    // SAFETY: `head` is live (caller) and the cursor ours; walking to the end
+    // drops the reference the cursor holds.
+    unsafe {
+        let mut fence = bindings::dma_fence_unwrap_first(head, &mut cursor);
+        while !fence.is_null() {
+            f(fence);
+            fence = bindings::dma_fence_unwrap_next(&mut cursor);
+        }
+    }
+}
+
+/// `dma_fence_timestamp` (a header inline): the time a signalled fence
+/// signalled, waiting out the moment between the signalled flag and the
+/// timestamp. Warns and returns the current time for a pending fence.
+///
+/// # Safety
+///
+/// `fence` must be a live, initialised fence.
+unsafe fn fence_timestamp(fence: *mut dma_fence) -> ktime_t {
+    // SAFETY: The fence is live; its flags are only used through bitops.
+    let flags = unsafe { crate::fence::flags(fence) };
+    if !sys::test_bit(flags, SIGNALED) {
+        sys::warn();
+        // SAFETY: No preconditions.
+        return unsafe { bindings::ktime_get() };
+    }
+    while !sys::test_bit(flags, TIMESTAMP) {
+        core::hint::spin_loop();
+    }
+    // SAFETY: With the timestamp flag set, the union holds the timestamp.
+    unsafe { (*fence).__bindgen_anon_1.timestamp }
+}
+
+/// Fills `info` about one fence and returns its status (0 pending, 1
+/// signalled, negative error).
+///
+/// The timestamp is only read from a signalled fence; it is 0 otherwise.
+///
+/// # Safety
+///
+/// `fence` must be a live, initialised fence.
+unsafe fn fill_fence_info(fence: *mut dma_fence, info: &mut sync_fence_info) -> c_int {
+    // SAFETY: The fence is live and initialised (caller); the name callbacks
+    // return strings.
+    unsafe {
+        strscpy(&mut info.obj_name, timeline_name(fence));
+        strscpy(&mut info.driver_name, driver_name(fence));
+        info.status = dma_fence_get_status(fence);
+        // ktime_to_ns() is the identity; the u64 field takes the s64's bits.
+        info.timestamp_ns = if is_signaled(fence) {
+            fence_timestamp(fence) as u64
+        } else {
+            0
+        };
+    }
+    info.status
+}
+
+/// `SYNC_IOC_FILE_INFO`: reports the sync_file's name, status and number of
+/// fences, and, if userspace asks (`num_fences` non-zero and large enough),
+/// one `struct sync_fence_info` per fence at `sync_fence_info`.
+///
+/// # Safety
+///
+/// `sync_file` must be a live sync_file with a fence.
+unsafe fn ioctl_fence_info(sync_file: *mut sync_file, arg: c_ulong) -> Result<(), Errno> {
+    let mut info: sync_file_info = copy_from_user(arg)?;
+    rules::info_args(info.flags, info.pad)?;
+
+    // SAFETY: The sync_file holds a reference to its fence (caller).
+    let fence = unsafe { (*sync_file).fence };
+    let mut count: u32 = 0;
+    // SAFETY: The fence is live. (No sync_file holds 2^32 fences; were it so,
+    // the count would stop at the top rather than wrap.)
+    unsafe { for_each_unwrapped(fence, |_| count = count.saturating_add(1)) };
+
+    let reported = match rules::info_plan(info.num_fences, count)? {
+        InfoPlan::CountOnly => {
+            // SAFETY: The fence is live and initialised; no lock is held.
+            info.status = unsafe { dma_fence_get_status(fence) };
+            count
+        }
+        InfoPlan::Fill(count) => {
+            // SAFETY: The fence is live.
+            let (status, filled) =
+                unsafe { fill_and_copy_out(fence, count, info.sync_fence_info) }?;
+            info.status = status;
+            filled
+        }
+    };
+
+    // 32 fits; were it not to, an empty buffer would be written to.
+    let name_len = c_int::try_from(info.name.len()).unwrap_or(0);
+    // SAFETY: The sync_file is live with a fence; the buffer has at least
+    // `name_len` bytes.
+    unsafe { sync_file_get_name(sync_file, info.name.as_mut_ptr(), name_len) };
+    info.num_fences = reported;
+    copy_to_user(arg, core::slice::from_ref(&info))
+}
+
+/// Describes the `count` fences inside `fence` and copies the descriptions to
+/// the user address `to`.
+///
+/// Returns the combined status (see [`rules::fold_status`]) and the number of
+/// fences described, which the second walk may find lower than `count` (a
+/// chain drops signalled links as it is walked; the remaining entries stay
+/// zeroed, as in C).
+///
+/// # Safety
+///
+/// `fence` must be a live fence.
+unsafe fn fill_and_copy_out(
+    fence: *mut dma_fence,
+    count: u32,
+    to: u64,
+) -> Result<(c_int, u32), Errno> {
+    // Zeroed, as C's kzalloc; u32 -> usize is lossless, and the allocation
+    // checks the size in bytes.
+    let mut infos = KVec::from_elem(sync_fence_info::default(), count as usize, GFP_KERNEL)
+        .map_err(|_| ENOMEM)?;
+
+    let mut status = INFO_STATUS_START;
+    let mut filled: u32 = 0;
+    let mut extra = false;
+    // SAFETY: The fence is live (caller); so is every fence the walk yields,
+    // while the walk holds on to its container.
+    unsafe {
+        for_each_unwrapped(fence, |f| match infos.get_mut(filled as usize) {
+            Some(info) => {
+                status = rules::fold_status(status, fill_fence_info(f, info));
+                // Below `infos.len()`, which is a u32 count: cannot overflow.
+                filled += 1;
+            }
+            // More fences than on the first walk: containers only lose
+            // fences, so this cannot be. The entry is skipped (C would write
+            // past its array), and the walk goes on to drop its references.
+            None => extra = true,
+        })
+    };
+    if extra {
+        sys::warn();
+    }
+
+    // The C `__u64` holds a user pointer (`u64_to_user_ptr`).
+    copy_to_user(to as usize, &infos[..])?;
+    Ok((status, filled))
+}
+
+/// `SYNC_IOC_SET_DEADLINE`: passes a deadline (CLOCK_MONOTONIC nanoseconds)
+/// on to the fence.
+///
+/// # Safety
+///
+/// `sync_file` must be a live sync_file with a fence.
+unsafe fn ioctl_set_deadline(sync_file: *mut sync_file, arg: c_ulong) -> Result<(), Errno> {
+    let ts: sync_set_deadline = copy_from_user(arg)?;
+    rules::deadline_args(ts.pad)?;
+    // ns_to_ktime(): the u64 converts to ktime_t's s64, bits unchanged.
+    let deadline = ts.deadline_ns as ktime_t;
+    // SAFETY: The sync_file holds a reference to its live, initialised fence.
+    unsafe { dma_fence_set_deadline((*sync_file).fence, deadline) };
+    Ok(())
+}
