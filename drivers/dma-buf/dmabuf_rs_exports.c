@@ -12,7 +12,6 @@
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-fence-unwrap.h>
 #include <linux/dma-resv.h>
-#include <linux/sync_file.h>
 #include <linux/export.h>
 
 /* dma-fence.c */
@@ -82,8 +81,3 @@ EXPORT_SYMBOL_GPL(dma_resv_set_deadline);
 EXPORT_SYMBOL_GPL(dma_resv_test_signaled);
 EXPORT_SYMBOL_GPL(dma_resv_describe);
 
-/* sync_file.c (sync_file_get_name is not exported: only sync_debug.c uses it) */
-#ifdef CONFIG_SYNC_FILE
-EXPORT_SYMBOL(sync_file_create);
-EXPORT_SYMBOL(sync_file_get_fence);
-#endif
