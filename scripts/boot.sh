@@ -44,6 +44,7 @@ qemu=$!
 # Follow the console: print a line as each suite begins and its time as it ends.
 shown=0
 started=$t0
+demo=0
 follow() {
 	local line n=0
 	while IFS= read -r line; do
@@ -54,8 +55,13 @@ follow() {
 		"@@@ KERNEL "*) printf '    boot: %ss (%s)\n' "$(($(date +%s) - t0))" "${line#@@@ KERNEL }" ;;
 		"@@@ BEGIN "*) started=$(date +%s); printf '==> %-28s ' "${line#@@@ BEGIN }" ;;
 		"@@@ END "*) printf '%4ss\n' "$(($(date +%s) - started))" ;;
+		"@@@ DEMO START") demo=1 ;;
 		"@@@ DEMO "* | "@@@ DONE") ;;
-		*) [ "$MODE" = run ] && case "$line" in \[*) ;; *) printf '%s\n' "$line" ;; esac ;;
+		\[*) ;; # kernel messages
+		*) # In run mode, show what the demo prints (not the firmware's lines).
+			if [ "$MODE" = run ] && [ $demo = 1 ]; then
+				printf '%s\n' "$line"
+			fi ;;
 		esac
 	done < <(grep -a '^@@@ \|^[^@]' "$CONSOLE" | tr -d '\r' | { [ "$MODE" = run ] && cat || grep '^@@@ '; })
 }

@@ -45,7 +45,7 @@ static void step(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	printf("\n[%d] ", ++step_no);
+	printf("\nStep %d: ", ++step_no);
 	vprintf(fmt, ap);
 	printf("\n");
 	va_end(ap);
