@@ -160,39 +160,13 @@ pub fn stub_timestamp<I: IntoIterator<Item = i64>>(timestamps: I) -> i64 {
 mod tests {
     use super::*;
     use crate::logic::seqno::SeqnoWidth;
-    use crate::logic::view::FenceKey;
+    use crate::logic::view::{testing::Probe, FenceKey};
     use core::cell::Cell;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
     use std::vec::Vec;
 
     const HALF: u64 = 1 << 31;
-
-    /// A fence that counts how often it is asked whether it has signalled.
-    #[derive(Debug)]
-    struct Probe {
-        key: FenceKey,
-        asked: Cell<u32>,
-    }
-
-    impl FenceView for Probe {
-        fn id(&self) -> usize {
-            self.key.id
-        }
-        fn context(&self) -> u64 {
-            self.key.context
-        }
-        fn seqno(&self) -> u64 {
-            self.key.seqno
-        }
-        fn seqno_width(&self) -> SeqnoWidth {
-            self.key.width
-        }
-        fn is_signaled(&self) -> bool {
-            self.asked.set(self.asked.get() + 1);
-            self.key.signaled
-        }
-    }
 
     fn f64(id: usize, context: u64, seqno: u64, signaled: bool) -> FenceKey {
         FenceKey {
@@ -379,8 +353,9 @@ mod tests {
             highs in proptest::collection::vec(any::<u32>(), 1..4),
         ) {
             let keys = build(&ctx, &specs, &highs);
-            let mut fences: Vec<Probe> =
-                keys.iter().map(|&key| Probe { key, asked: Cell::new(0) }).collect();
+            let asked: Vec<Cell<u32>> = keys.iter().map(|_| Cell::new(0)).collect();
+            let mut fences: Vec<Probe<'_>> =
+                keys.iter().zip(&asked).map(|(&key, asked)| Probe { key, asked }).collect();
             let result = merge(&mut fences);
             let expected = model(&specs);
 

@@ -261,7 +261,7 @@ pub const fn reserve_fences(old: Option<ListFill>, num_fences: u32) -> Result<Re
 mod tests {
     use super::*;
     use crate::logic::seqno::SeqnoWidth;
-    use crate::logic::view::FenceKey;
+    use crate::logic::view::{testing::Probe, FenceKey};
     use core::cell::Cell;
     use proptest::prelude::*;
     use std::vec::Vec;
@@ -377,31 +377,6 @@ mod tests {
             &old32,
             Read
         ));
-    }
-
-    /// A slot fence that counts how often it is asked whether it has signalled.
-    struct Probe<'a> {
-        key: FenceKey,
-        asked: &'a Cell<u32>,
-    }
-
-    impl FenceView for Probe<'_> {
-        fn id(&self) -> usize {
-            self.key.id
-        }
-        fn context(&self) -> u64 {
-            self.key.context
-        }
-        fn seqno(&self) -> u64 {
-            self.key.seqno
-        }
-        fn seqno_width(&self) -> SeqnoWidth {
-            self.key.width
-        }
-        fn is_signaled(&self) -> bool {
-            self.asked.set(self.asked.get() + 1);
-            self.key.signaled
-        }
     }
 
     #[test]

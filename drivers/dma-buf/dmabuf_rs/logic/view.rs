@@ -112,6 +112,39 @@ pub fn is_later_or_same<A: FenceView + ?Sized, B: FenceView + ?Sized>(
     is_later(f1, f2)
 }
 
+/// Test helpers shared by the rules' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{FenceKey, FenceView, SeqnoWidth};
+    use core::cell::Cell;
+
+    /// A fence that counts, in `asked`, how often it is asked whether it has signalled.
+    #[derive(Debug)]
+    pub(crate) struct Probe<'a> {
+        pub(crate) key: FenceKey,
+        pub(crate) asked: &'a Cell<u32>,
+    }
+
+    impl FenceView for Probe<'_> {
+        fn id(&self) -> usize {
+            self.key.id
+        }
+        fn context(&self) -> u64 {
+            self.key.context
+        }
+        fn seqno(&self) -> u64 {
+            self.key.seqno
+        }
+        fn seqno_width(&self) -> SeqnoWidth {
+            self.key.width
+        }
+        fn is_signaled(&self) -> bool {
+            self.asked.set(self.asked.get() + 1);
+            self.key.signaled
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
