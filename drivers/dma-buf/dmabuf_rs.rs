@@ -23,7 +23,9 @@ mod fence;
 #[path = "dmabuf_rs/resv.rs"]
 mod resv;
 
-// sync_file.rs is not built yet: see the note in the project's Kbuild.
+#[cfg(CONFIG_SYNC_FILE)]
+#[path = "dmabuf_rs/sync_file.rs"]
+mod sync_file;
 
 // Rules that need no kernel call; `cargo test` checks them on the host
 // (drivers/dma-buf/dmabuf_rs/Cargo.toml).

@@ -13,6 +13,7 @@
 #include <linux/dma-fence-unwrap.h>
 #include <linux/dma-resv.h>
 #include <linux/export.h>
+#include <linux/sync_file.h>
 
 /* dma-fence.c */
 EXPORT_SYMBOL(dma_fence_get_stub);
@@ -81,3 +82,9 @@ EXPORT_SYMBOL_GPL(dma_resv_set_deadline);
 EXPORT_SYMBOL_GPL(dma_resv_test_signaled);
 EXPORT_SYMBOL_GPL(dma_resv_describe);
 
+
+/* sync_file.c (sync_file_get_name is not exported: sync_debug is built in) */
+#ifdef CONFIG_SYNC_FILE
+EXPORT_SYMBOL(sync_file_create);
+EXPORT_SYMBOL(sync_file_get_fence);
+#endif

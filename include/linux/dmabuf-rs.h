@@ -13,6 +13,7 @@
 #define _LINUX_DMABUF_RS_H
 
 #include <linux/dmabuf-rs-resv.h>
+#include <linux/dmabuf-rs-sync-file.h>
 #include <linux/spinlock_types.h>
 #include <linux/types.h>
 

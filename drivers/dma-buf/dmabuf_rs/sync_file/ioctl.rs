@@ -186,8 +186,10 @@ impl SyncFileRef {
     /// `sync_file` must be NULL or a live sync_file whose file reference the
     /// caller owns and gives up.
     unsafe fn new(sync_file: *mut sync_file) -> Option<Self> {
+        // Not `then_some(Self(..))`: that builds the guard even for NULL and
+        // drops it on the way out, an `fput` through a NULL pointer.
         // INVARIANT: The caller gives us its reference.
-        (!sync_file.is_null()).then_some(Self(sync_file))
+        (!sync_file.is_null()).then(|| Self(sync_file))
     }
 }
 
