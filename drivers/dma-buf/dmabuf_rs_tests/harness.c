@@ -15,6 +15,9 @@ static const struct {
 	{ dmabuf_rs_fence_tests, &dmabuf_rs_fence_tests_count },
 	{ dmabuf_rs_trace_tests, &dmabuf_rs_trace_tests_count },
 	{ dmabuf_rs_resv_tests, &dmabuf_rs_resv_tests_count },
+	{ dmabuf_rs_buf_tests, &dmabuf_rs_buf_tests_count },
+	{ dmabuf_rs_buf_attach_tests, &dmabuf_rs_buf_attach_tests_count },
+	{ dmabuf_rs_buf_access_tests, &dmabuf_rs_buf_access_tests_count },
 };
 
 static int __init dmabuf_rs_tests_init(void)
@@ -51,3 +54,5 @@ module_init(dmabuf_rs_tests_init);
 module_exit(dmabuf_rs_tests_exit);
 MODULE_DESCRIPTION("dmabuf-rs: in-kernel tests of the dma-buf core API");
 MODULE_LICENSE("GPL");
+/* dma_buf_* are exported in the DMA_BUF namespace, by either core. */
+MODULE_IMPORT_NS(DMA_BUF);

@@ -29,11 +29,31 @@ struct dmabuf_rs_test {
 		}								\
 	} while (0)
 
+/*
+ * The same for cases that own resources: sets the local `err` and jumps to
+ * the case's `out` label, which releases them.
+ */
+#define T_CHECK(cond, fmt, ...)							\
+	do {									\
+		if (!(cond)) {							\
+			pr_info(T_PREFIX "# %s:%d: expected %s: " fmt "\n",	\
+				__func__, __LINE__, #cond, ##__VA_ARGS__);	\
+			err = -EINVAL;						\
+			goto out;						\
+		}								\
+	} while (0)
+
 extern const struct dmabuf_rs_test dmabuf_rs_fence_tests[];
 extern const unsigned int dmabuf_rs_fence_tests_count;
 extern const struct dmabuf_rs_test dmabuf_rs_trace_tests[];
 extern const unsigned int dmabuf_rs_trace_tests_count;
 extern const struct dmabuf_rs_test dmabuf_rs_resv_tests[];
 extern const unsigned int dmabuf_rs_resv_tests_count;
+extern const struct dmabuf_rs_test dmabuf_rs_buf_tests[];
+extern const unsigned int dmabuf_rs_buf_tests_count;
+extern const struct dmabuf_rs_test dmabuf_rs_buf_attach_tests[];
+extern const unsigned int dmabuf_rs_buf_attach_tests_count;
+extern const struct dmabuf_rs_test dmabuf_rs_buf_access_tests[];
+extern const unsigned int dmabuf_rs_buf_access_tests_count;
 
 #endif

@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Attachments and mappings: static and dynamic importers of static and
+ * dynamic exporters (what is cached at attach, when pin/unpin run),
+ * dma_buf_move_notify, dma_buf_pin/unpin, and map/unmap_attachment: the
+ * direction passed through, exporter errors returned unchanged, the
+ * CONFIG_DMABUF_DEBUG page-link mangling, and the static importer's wait for
+ * kernel fences. The exporter's log (buf_mock.h) pins down the exact order
+ * of the calls.
+ */
+#include <linux/device.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-resv.h>
+#include <linux/scatterlist.h>
+#include <linux/string.h>
+
+#include "buf_mock.h"
+#include "harness.h"
+#include "mock.h"
+
+/* Whether the page links and bus addresses of @sgt are what an importer of @m must see. */
+static bool importer_view(const struct mock_buf *m, struct sg_table *sgt)
+{
+	/* The debug option flips the page bits, keeping the low SG_ flag bits. */
+	unsigned long flip = IS_ENABLED(CONFIG_DMABUF_DEBUG) ? ~0xffUL : 0;
+	struct scatterlist *sg;
+	unsigned int i;
+
+	if (sgt->orig_nents != MOCK_PAGES || sgt->nents != MOCK_PAGES)
+		return false;
+	for_each_sgtable_sg(sgt, sg, i)
+		if (sg->page_link != (m->links[i] ^ flip) ||
+		    sg_dma_address(sg) != MOCK_DMA_BASE + i * PAGE_SIZE ||
+		    sg_dma_len(sg) != PAGE_SIZE)
+			return false;
+	return true;
+}
+
+/* Position of @a in @buf's attachment list (0 first), -1 if absent. */
+static int position(struct dma_buf *buf, struct dma_buf_attachment *a)
+{
+	struct dma_buf_attachment *it;
+	int i = 0, at = -1;
+
+	dma_resv_lock(buf->resv, NULL);
+	list_for_each_entry(it, &buf->attachments, node) {
+		if (it == a)
+			at = i;
+		i++;
+	}
+	dma_resv_unlock(buf->resv);
+	return at;
+}
+
+static bool no_attachments(struct dma_buf *buf)
+{
+	bool empty;
+
+	dma_resv_lock(buf->resv, NULL);
+	empty = list_empty(&buf->attachments);
+	dma_resv_unlock(buf->resv);
+	return empty;
+}
+
+/* Test set-up: a device and a mock exporter with @ops. */
+static int setup(struct device **dev, struct mock_buf **m, const struct dma_buf_ops *ops)
+{
+	*dev = mock_device_get();
+	if (IS_ERR(*dev))
+		return PTR_ERR(*dev);
+	*m = mock_buf_create(ops);
+	if (!*m) {
+		mock_device_put(*dev);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Undoes setup(), folding a failure to release into @err. */
+static int teardown(struct device *dev, struct mock_buf *m, int err)
+{
+	int put_err = mock_buf_put_last(m);
+
+	mock_device_put(dev);
+	return err ?: put_err;
+}
+
+static void detach(struct mock_buf *m, struct dma_buf_attachment **a)
+{
+	if (!IS_ERR_OR_NULL(*a))
+		dma_buf_detach(m->buf, *a);
+	*a = NULL;
+}
+
+static int static_attach_cached_map(void)
+{
+	struct dma_buf_attachment *a = NULL;
+	struct sg_table *sgt, *again;
+	struct mock_buf *m;
+	struct device *dev;
+	int err;
+
+	err = setup(&dev, &m, &mock_cached_ops);
+	if (err)
+		return err;
+	a = dma_buf_attach(m->buf, dev);
+	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
+	T_CHECK(mock_log_is(m, "A"), "ops->attach only");
+	T_CHECK(m->attach_dev == dev && m->attach_arg == a, "ops->attach arguments");
+	T_CHECK(a->dev == dev && a->dmabuf == m->buf, "attachment fields");
+	T_CHECK(!a->importer_ops && !a->importer_priv && !a->peer2peer, "static importer");
+	T_CHECK(a->priv == m, "exporter's priv kept");
+	T_CHECK(!a->sgt, "nothing mapped at attach");
+	T_CHECK(position(m->buf, a) == 0, "attachment listed");
+
+	sgt = dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE);
+	T_CHECK(!IS_ERR(sgt) && sgt == m->mapped, "map: %ld", PTR_ERR(sgt));
+	T_CHECK(mock_log_is(m, "AM") && m->map_dir == DMA_TO_DEVICE && m->locked_in_map, "mapped");
+	T_CHECK(a->sgt == sgt && a->dir == DMA_TO_DEVICE, "mapping cached");
+	again = dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE);
+	T_CHECK(again == sgt && mock_log_is(m, "AM"), "cached mapping returned again");
+	again = dma_buf_map_attachment_unlocked(a, DMA_FROM_DEVICE);
+	T_CHECK(again == ERR_PTR(-EBUSY), "other direction: %ld", PTR_ERR(again));
+	/* Unmapping the cached table leaves it to detach. */
+	dma_buf_unmap_attachment_unlocked(a, sgt, DMA_TO_DEVICE);
+	T_CHECK(mock_log_is(m, "AM"), "cached mapping kept");
+
+	dma_buf_detach(m->buf, a);
+	a = NULL;
+	T_CHECK(mock_log_is(m, "AMUD"), "detach unmaps, then calls ops->detach");
+	T_CHECK(m->unmapped == sgt && m->unmap_dir == DMA_TO_DEVICE, "unmap arguments");
+	T_CHECK(m->unmap_links_intact, "exporter's unmap sees its own page links");
+	T_CHECK(no_attachments(m->buf), "attachment unlisted");
+out:
+	detach(m, &a);
+	return teardown(dev, m, err);
+}
+
+static int attach_error_and_order(void)
+{
+	struct dma_buf_attachment *a = NULL, *b = NULL, *c = NULL, *was;
+	struct mock_buf *m;
+	struct device *dev;
+	int err;
+
+	err = setup(&dev, &m, &mock_static_ops);
+	if (err)
+		return err;
+	m->attach_err = -ENODEV;
+	a = dma_buf_attach(m->buf, dev);
+	T_CHECK(a == ERR_PTR(-ENODEV), "attach error: %ld", PTR_ERR(a));
+	T_CHECK(mock_log_is(m, "A"), "no detach after a failed attach");
+	T_CHECK(no_attachments(m->buf), "failed attachment unlisted");
+
+	/* New attachments go first in the list. */
+	m->attach_err = 0;
+	b = dma_buf_attach(m->buf, dev);
+	T_CHECK(!IS_ERR(b), "attach: %ld", PTR_ERR(b));
+	c = dma_buf_attach(m->buf, dev);
+	T_CHECK(!IS_ERR(c), "attach: %ld", PTR_ERR(c));
+	T_CHECK(position(m->buf, c) == 0 && position(m->buf, b) == 1, "list order");
+	was = c;
+	detach(m, &c);
+	T_CHECK(m->attach_arg == was, "ops->detach argument");
+	T_CHECK(position(m->buf, b) == 0, "other attachment kept");
+	detach(m, &b);
+	T_CHECK(mock_log_is(m, "AAADD"), "calls");
+	T_CHECK(no_attachments(m->buf), "all unlisted");
+out:
+	detach(m, &c);
+	detach(m, &b);
+	return teardown(dev, m, err);
+}
+
+static int dynamic_exporter_static_importer(void)
+{
+	struct dma_buf_attachment *a = NULL;
+	struct sg_table *sgt, *cached;
+	struct mock_buf *m;
+	struct device *dev;
+	int err;
+
+	err = setup(&dev, &m, &mock_dynamic_ops);
+	if (err)
+		return err;
+	/* The importer cannot follow moves: the exporter pins and maps at attach. */
+	a = dma_buf_attach(m->buf, dev);
+	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
+	T_CHECK(mock_log_is(m, "APM"), "attach, pin, map");
+	T_CHECK(m->locked_in_pin && m->locked_in_map, "pin and map with the resv held");
+	T_CHECK(m->map_dir == DMA_BIDIRECTIONAL, "map direction %d", m->map_dir);
+	cached = a->sgt;
+	T_CHECK(cached == m->mapped && a->dir == DMA_BIDIRECTIONAL, "mapping cached");
+	T_CHECK(importer_view(m, cached), "cached mapping as importers see it");
+
+	sgt = dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE);
+	T_CHECK(sgt == cached, "map returns the cached table: %ld", PTR_ERR(sgt));
+	dma_buf_unmap_attachment_unlocked(a, sgt, DMA_TO_DEVICE);
+	sgt = dma_buf_map_attachment_unlocked(a, DMA_FROM_DEVICE);
+	T_CHECK(sgt == cached, "bidirectional serves both: %ld", PTR_ERR(sgt));
+	dma_buf_unmap_attachment_unlocked(a, sgt, DMA_FROM_DEVICE);
+	T_CHECK(mock_log_is(m, "APM"), "no exporter call for a cached mapping");
+
+	dma_buf_detach(m->buf, a);
+	a = NULL;
+	T_CHECK(mock_log_is(m, "APMUpD"), "detach unmaps, unpins, detaches");
+	T_CHECK(m->unmapped == cached && m->unmap_dir == DMA_BIDIRECTIONAL, "unmap arguments");
+	T_CHECK(m->unmap_links_intact, "exporter's unmap sees its own page links");
+out:
+	detach(m, &a);
+	return teardown(dev, m, err);
+}
+
+static int dynamic_exporter_attach_errors(void)
+{
+	struct dma_buf_attachment *a = NULL;
+	struct mock_buf *m;
+	struct device *dev;
+	int err;
+
+	err = setup(&dev, &m, &mock_dynamic_ops);
+	if (err)
+		return err;
+	m->pin_err = -ENOSPC;
+	a = dma_buf_attach(m->buf, dev);
+	T_CHECK(a == ERR_PTR(-ENOSPC), "pin error: %ld", PTR_ERR(a));
+	T_CHECK(mock_log_is(m, "APD"), "failed pin: no unpin, ops->detach");
+
+	mock_log_clear(m);
+	m->pin_err = 0;
+	m->map_err = -EINTR;
+	a = dma_buf_attach(m->buf, dev);
+	T_CHECK(a == ERR_PTR(-EINTR), "map error: %ld", PTR_ERR(a));
+	T_CHECK(mock_log_is(m, "APMpD"), "failed map: unpin, ops->detach");
+
+	mock_log_clear(m);
+	m->map_err = 0;
+	m->map_null = true;
+	a = dma_buf_attach(m->buf, dev);
+	T_CHECK(a == ERR_PTR(-ENOMEM), "NULL mapping: %ld", PTR_ERR(a));
+	T_CHECK(mock_log_is(m, "APMpD"), "NULL mapping: unpin, ops->detach");
+	T_CHECK(no_attachments(m->buf), "failed attachments unlisted");
+out:
+	detach(m, &a);
+	return teardown(dev, m, err);
+}
+
+static int dynamic_importer_dynamic_exporter(void)
+{
+	struct dma_buf_attachment *a = NULL;
+	struct mock_importer imp = {};
+	/* Without move_notify support, a dynamic exporter pins for each mapping. */
+	const char *pinned = IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY) ? "" : "P";
+	const char *unpinned = IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY) ? "" : "p";
+	struct sg_table *sgt, *cached;
+	struct mock_buf *m;
+	struct device *dev;
+	bool view, logged;
+	char want[16];
+	int err, ret, ret_err;
+
+	err = setup(&dev, &m, &mock_dynamic_ops);
+	if (err)
+		return err;
+	a = dma_buf_dynamic_attach(m->buf, dev, &mock_p2p_importer_ops, &imp);
+	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
+	T_CHECK(mock_log_is(m, "A"), "both dynamic: nothing mapped at attach");
+	T_CHECK(!a->sgt, "no cached mapping");
+	T_CHECK(a->importer_ops == &mock_p2p_importer_ops && a->importer_priv == &imp,
+		"importer fields");
+	T_CHECK(a->peer2peer, "allow_peer2peer copied");
+
+	dma_resv_lock(m->buf->resv, NULL);
+	sgt = dma_buf_map_attachment(a, DMA_FROM_DEVICE);
+	dma_resv_unlock(m->buf->resv);
+	T_CHECK(!IS_ERR(sgt) && sgt == m->mapped, "map: %ld", PTR_ERR(sgt));
+	/* Look, then unmap before judging, so that a failure leaks nothing. */
+	view = importer_view(m, sgt);
+	cached = a->sgt;
+	snprintf(want, sizeof(want), "A%sM", pinned);
+	logged = mock_log_is(m, want);
+	dma_resv_lock(m->buf->resv, NULL);
+	dma_buf_unmap_attachment(a, sgt, DMA_FROM_DEVICE);
+	dma_resv_unlock(m->buf->resv);
+	T_CHECK(m->map_dir == DMA_FROM_DEVICE && m->locked_in_map, "map arguments");
+	T_CHECK(!cached, "not cached");
+	T_CHECK(view, "mapping as importers see it");
+	T_CHECK(logged, "map");
+	snprintf(want, sizeof(want), "A%sMU%s", pinned, unpinned);
+	T_CHECK(mock_log_is(m, want), "unmap");
+	T_CHECK(m->unmapped == sgt && m->unmap_dir == DMA_FROM_DEVICE, "unmap arguments");
+	T_CHECK(m->unmap_links_intact, "exporter's unmap sees its own page links");
+
+	/* dma_buf_pin/unpin go straight to the exporter, errors included. */
+	mock_log_clear(m);
+	dma_resv_lock(m->buf->resv, NULL);
+	ret = dma_buf_pin(a);
+	dma_buf_unpin(a);
+	m->pin_err = -ENOMEM;
+	ret_err = dma_buf_pin(a);
+	dma_resv_unlock(m->buf->resv);
+	T_CHECK(ret == 0 && ret_err == -ENOMEM, "pin returned %d, then %d", ret, ret_err);
+	T_CHECK(mock_log_is(m, "PpP"), "pin, unpin, failed pin");
+	T_CHECK(m->locked_in_pin, "pin with the resv held");
+
+	dma_buf_detach(m->buf, a);
+	a = NULL;
+	T_CHECK(mock_log_is(m, "PpPD"), "detach: nothing cached to unmap");
+out:
+	detach(m, &a);
+	return teardown(dev, m, err);
+}
+
+static int dynamic_importer_static_exporter(void)
+{
+	struct dma_fence *f = mock_fence(dma_fence_context_alloc(1), 1);
+	struct dma_buf_attachment *a = NULL;
+	struct mock_signaller safety;
+	struct mock_importer imp = {};
+	bool armed = false;
+	struct sg_table *sgt;
+	struct mock_buf *m;
+	struct device *dev;
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	err = setup(&dev, &m, &mock_static_ops);
+	if (err)
+		goto put;
+	/*
+	 * A dynamic importer waits for kernel fences itself: mapping must not.
+	 * The signaller only stops a wrong wait from hanging the test.
+	 */
+	T_CHECK(mock_resv_add(m->buf->resv, f, DMA_RESV_USAGE_KERNEL) == 0, "add a fence");
+	mock_signal_after(&safety, f, 5000);
+	armed = true;
+	a = dma_buf_dynamic_attach(m->buf, dev, &mock_importer_ops, &imp);
+	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
+	T_CHECK(!dma_fence_is_signaled(f), "attach waited for a kernel fence");
+	/* The exporter cannot follow moves: mapped (not pinned) at attach. */
+	T_CHECK(mock_log_is(m, "AM"), "attach, map");
+	T_CHECK(!a->peer2peer, "no peer2peer");
+	T_CHECK(a->sgt == m->mapped && a->dir == DMA_BIDIRECTIONAL, "mapping cached");
+	dma_resv_lock(m->buf->resv, NULL);
+	sgt = dma_buf_map_attachment(a, DMA_TO_DEVICE);
+	dma_resv_unlock(m->buf->resv);
+	T_CHECK(sgt == a->sgt && mock_log_is(m, "AM"), "cached table: %ld", PTR_ERR(sgt));
+	dma_buf_detach(m->buf, a);
+	a = NULL;
+	T_CHECK(mock_log_is(m, "AMUD"), "detach");
+	T_CHECK(m->unmapped == sgt && m->unmap_links_intact, "unmap gets its own table");
+	T_CHECK(imp.moves == 0, "no move_notify");
+out:
+	detach(m, &a);
+	if (armed)
+		mock_signal_now(&safety);
+	err = teardown(dev, m, err);
+put:
+	dma_fence_signal(f);
+	dma_fence_put(f);
+	return err;
+}
+
+static int move_notify_dynamic_only(void)
+{
+	struct dma_buf_attachment *s = NULL, *d1 = NULL, *d2 = NULL;
+	struct mock_importer imp1 = {}, imp2 = {};
+	struct mock_buf *m;
+	struct device *dev;
+	int err;
+
+	err = setup(&dev, &m, &mock_dynamic_ops);
+	if (err)
+		return err;
+	d1 = dma_buf_dynamic_attach(m->buf, dev, &mock_importer_ops, &imp1);
+	T_CHECK(!IS_ERR(d1), "attach: %ld", PTR_ERR(d1));
+	s = dma_buf_attach(m->buf, dev);
+	T_CHECK(!IS_ERR(s), "attach: %ld", PTR_ERR(s));
+	d2 = dma_buf_dynamic_attach(m->buf, dev, &mock_importer_ops, &imp2);
+	T_CHECK(!IS_ERR(d2), "attach: %ld", PTR_ERR(d2));
+	T_CHECK(mock_log_is(m, "AAPMA"), "attaches");
+
+	dma_resv_lock(m->buf->resv, NULL);
+	dma_buf_move_notify(m->buf);
+	dma_resv_unlock(m->buf->resv);
+	T_CHECK(imp1.moves == 1 && imp1.moved == d1, "first importer: %u moves", imp1.moves);
+	T_CHECK(imp2.moves == 1 && imp2.moved == d2, "second importer: %u moves", imp2.moves);
+	T_CHECK(imp1.locked_in_move && imp2.locked_in_move, "move_notify with the resv held");
+	T_CHECK(mock_log_is(m, "AAPMA"), "move_notify calls no exporter op");
+
+	/* Only attachments still listed hear of moves. */
+	detach(m, &d1);
+	dma_resv_lock(m->buf->resv, NULL);
+	dma_buf_move_notify(m->buf);
+	dma_resv_unlock(m->buf->resv);
+	T_CHECK(imp1.moves == 1 && imp2.moves == 2, "moves %u %u", imp1.moves, imp2.moves);
+out:
+	detach(m, &d2);
+	detach(m, &s);
+	detach(m, &d1);
+	return teardown(dev, m, err);
+}
+
+static int map_directions_and_mangling(void)
+{
+	static const enum dma_data_direction dirs[] = {
+		DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL,
+	};
+	struct dma_buf_attachment *a = NULL;
+	struct sg_table *sgt, *other, *cached;
+	struct mock_buf *m;
+	struct device *dev;
+	unsigned int i;
+	bool view;
+	int err;
+
+	err = setup(&dev, &m, &mock_static_ops);
+	if (err)
+		return err;
+	a = dma_buf_attach(m->buf, dev);
+	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		mock_log_clear(m);
+		sgt = dma_buf_map_attachment_unlocked(a, dirs[i]);
+		T_CHECK(!IS_ERR(sgt) && sgt == m->mapped, "map %d: %ld", dirs[i], PTR_ERR(sgt));
+		/* Look, then unmap before judging, so that a failure leaks nothing. */
+		view = importer_view(m, sgt);
+		cached = a->sgt;
+		dma_buf_unmap_attachment_unlocked(a, sgt, dirs[i]);
+		T_CHECK(m->map_dir == dirs[i] && m->locked_in_map, "map direction %d", m->map_dir);
+		T_CHECK(view, "direction %d: importer's view", dirs[i]);
+		T_CHECK(!cached, "not cached");
+		T_CHECK(m->unmapped == sgt && m->unmap_dir == dirs[i], "unmap arguments");
+		T_CHECK(m->unmap_links_intact, "exporter's unmap sees its own page links");
+
+		dma_resv_lock(m->buf->resv, NULL);
+		sgt = dma_buf_map_attachment(a, dirs[i]);
+		/* Not caching: every map is a new table. */
+		other = dma_buf_map_attachment(a, dirs[i]);
+		if (!IS_ERR(other))
+			dma_buf_unmap_attachment(a, other, dirs[i]);
+		if (!IS_ERR(sgt))
+			dma_buf_unmap_attachment(a, sgt, dirs[i]);
+		dma_resv_unlock(m->buf->resv);
+		T_CHECK(!IS_ERR(sgt) && !IS_ERR(other) && sgt != other, "two tables");
+		T_CHECK(m->unmapped == sgt && m->unmap_dir == dirs[i], "locked unmap arguments");
+		T_CHECK(mock_log_is(m, "MUMMUU"), "calls");
+	}
+out:
+	detach(m, &a);
+	return teardown(dev, m, err);
+}
+
+static int map_errors_unchanged(void)
+{
+	struct dma_buf_attachment *a = NULL;
+	struct sg_table *sgt;
+	struct mock_buf *m;
+	struct device *dev;
+	int err;
+
+	/* A caching exporter: a failed map must not be cached either. */
+	err = setup(&dev, &m, &mock_cached_ops);
+	if (err)
+		return err;
+	a = dma_buf_attach(m->buf, dev);
+	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
+	m->map_err = -EINTR;
+	sgt = dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE);
+	T_CHECK(sgt == ERR_PTR(-EINTR), "unlocked: %ld", PTR_ERR(sgt));
+	m->map_err = -ENOSPC;
+	dma_resv_lock(m->buf->resv, NULL);
+	sgt = dma_buf_map_attachment(a, DMA_TO_DEVICE);
+	dma_resv_unlock(m->buf->resv);
+	T_CHECK(sgt == ERR_PTR(-ENOSPC), "locked: %ld", PTR_ERR(sgt));
+	m->map_err = 0;
+	m->map_null = true;
+	sgt = dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE);
+	T_CHECK(sgt == ERR_PTR(-ENOMEM), "NULL table: %ld", PTR_ERR(sgt));
+	T_CHECK(!a->sgt, "nothing cached");
+	T_CHECK(mock_log_is(m, "AMMM"), "no unmap of a failed map");
+
+	m->map_null = false;
+	sgt = dma_buf_map_attachment_unlocked(a, DMA_FROM_DEVICE);
+	T_CHECK(!IS_ERR(sgt) && a->sgt == sgt && a->dir == DMA_FROM_DEVICE, "map after errors");
+	dma_buf_detach(m->buf, a);
+	a = NULL;
+	T_CHECK(mock_log_is(m, "AMMMMUD"), "calls");
+	T_CHECK(m->unmap_dir == DMA_FROM_DEVICE && m->unmap_links_intact, "unmap");
+out:
+	detach(m, &a);
+	return teardown(dev, m, err);
+}
+
+static int static_map_waits_kernel_fences(void)
+{
+	struct dma_fence *k = mock_fence(dma_fence_context_alloc(1), 1);
+	struct dma_fence *r = mock_fence(dma_fence_context_alloc(1), 1);
+	struct dma_buf_attachment *a = NULL;
+	struct mock_signaller sk, sr;
+	bool armed = false, k_done, r_done;
+	struct sg_table *sgt = NULL;
+	struct mock_buf *m = NULL;
+	struct device *dev;
+	int err;
+
+	if (!k || !r) {
+		err = -ENOMEM;
+		goto put;
+	}
+	err = setup(&dev, &m, &mock_static_ops);
+	if (err)
+		goto put;
+	a = dma_buf_attach(m->buf, dev);
+	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
+	T_CHECK(mock_resv_add(m->buf->resv, k, DMA_RESV_USAGE_KERNEL) == 0, "add a fence");
+	T_CHECK(mock_resv_add(m->buf->resv, r, DMA_RESV_USAGE_READ) == 0, "add a fence");
+	/* k signals soon; r only stops a wrong wait from hanging the test. */
+	mock_signal_after(&sk, k, 500);
+	mock_signal_after(&sr, r, 5000);
+	armed = true;
+	m->watch = k;
+	sgt = dma_buf_map_attachment_unlocked(a, DMA_BIDIRECTIONAL);
+	k_done = dma_fence_is_signaled(k);
+	r_done = dma_fence_is_signaled(r);
+	T_CHECK(!IS_ERR(sgt), "map: %ld", PTR_ERR(sgt));
+	dma_buf_unmap_attachment_unlocked(a, sgt, DMA_BIDIRECTIONAL);
+	T_CHECK(m->watch_pending_in_map, "the exporter maps before the wait");
+	T_CHECK(k_done, "map returned before the kernel fence signalled");
+	T_CHECK(!r_done, "map waited for a read fence");
+	T_CHECK(mock_log_is(m, "AMU"), "calls");
+out:
+	detach(m, &a);
+	if (armed) {
+		mock_signal_now(&sk);
+		mock_signal_now(&sr);
+	}
+	err = teardown(dev, m, err);
+put:
+	if (k) {
+		dma_fence_signal(k);
+		dma_fence_put(k);
+	}
+	if (r) {
+		dma_fence_signal(r);
+		dma_fence_put(r);
+	}
+	return err;
+}
+
+const struct dmabuf_rs_test dmabuf_rs_buf_attach_tests[] = {
+	{ "attach/static_attach_cached_map", static_attach_cached_map },
+	{ "attach/attach_error_and_order", attach_error_and_order },
+	{ "attach/dynamic_exporter_static_importer", dynamic_exporter_static_importer },
+	{ "attach/dynamic_exporter_attach_errors", dynamic_exporter_attach_errors },
+	{ "attach/dynamic_importer_dynamic_exporter", dynamic_importer_dynamic_exporter },
+	{ "attach/dynamic_importer_static_exporter", dynamic_importer_static_exporter },
+	{ "attach/move_notify_dynamic_only", move_notify_dynamic_only },
+	{ "map/directions_and_mangling", map_directions_and_mangling },
+	{ "map/errors_unchanged", map_errors_unchanged },
+	{ "map/static_importer_waits_kernel_fences", static_map_waits_kernel_fences },
+};
+const unsigned int dmabuf_rs_buf_attach_tests_count = ARRAY_SIZE(dmabuf_rs_buf_attach_tests);
