@@ -1,26 +1,38 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Helpers shared by the dma-buf kselftests: where test buffers come from. */
+/*
+ * Helpers shared by the dma-buf kselftests: where test buffers come from,
+ * where fences come from (sw_sync), and how to read what the kernel reports
+ * about a buffer (procfs, debugfs, sysfs).
+ */
 #ifndef DMABUF_UTIL_H
 #define DMABUF_UTIL_H
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
+#include <linux/types.h>
 
 #define SYSTEM_HEAP "/dev/dma_heap/system"
+#define BUFINFO "/sys/kernel/debug/dma_buf/bufinfo"
+#define SYSFS_BUFFERS "/sys/kernel/dmabuf/buffers"
 
 /*
- * Allocate a dma-buf of @size bytes from the system heap. Returns the dma-buf
- * fd, or -errno; -ENOENT means the heap is not in this kernel (tests skip).
+ * Allocate a dma-buf of @size bytes from the system heap, with the file flags
+ * @fd_flags (an access mode, optionally O_CLOEXEC). Returns the dma-buf fd, or
+ * -errno; -ENOENT means the heap is not in this kernel (tests skip).
  */
-static inline int dmabuf_alloc(size_t size)
+static inline int dmabuf_alloc_flags(size_t size, unsigned int fd_flags)
 {
 	struct dma_heap_allocation_data data = {
 		.len = size,
-		.fd_flags = O_RDWR | O_CLOEXEC,
+		.fd_flags = fd_flags,
 	};
 	int heap, ret;
 
@@ -31,6 +43,203 @@ static inline int dmabuf_alloc(size_t size)
 	ret = ret < 0 ? -errno : (int)data.fd;
 	close(heap);
 	return ret;
+}
+
+/* The usual test buffer: read-write, close-on-exec. */
+static inline int dmabuf_alloc(size_t size)
+{
+	return dmabuf_alloc_flags(size, O_RDWR | O_CLOEXEC);
+}
+
+/* The inode number of @fd: a dma-buf's identity in bufinfo and sysfs. */
+static inline unsigned long fd_ino(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : (unsigned long)st.st_ino;
+}
+
+/*
+ * Read the whole of the (small, generated) file @path into @buf, NUL
+ * terminated. Returns its length, or -errno.
+ */
+static inline ssize_t read_text(const char *path, char *buf, size_t cap)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (len + 1 < cap && (n = read(fd, buf + len, cap - 1 - len)) > 0)
+		len += n;
+	n = n < 0 ? -errno : (ssize_t)len;
+	close(fd);
+	buf[len] = '\0';
+	return n;
+}
+
+/* /proc/self/fdinfo/@fd into @buf. */
+static inline ssize_t read_fdinfo(int fd, char *buf, size_t cap)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	return read_text(path, buf, cap);
+}
+
+/*
+ * The text of the /proc/self/fd/@fd link (the file's d_path): for a dma-buf
+ * the core's dentry name, "/dmabuf:<name>". Returns its length or -errno.
+ */
+static inline ssize_t fd_link(int fd, char *buf, size_t cap)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, buf, cap - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+/*
+ * The block debugfs bufinfo prints for the buffer with inode @ino: from the
+ * start of its line to the end of its "Total N devices attached" line.
+ * Returns 1 and the block in @out, 0 if bufinfo does not list @ino, -errno
+ * if bufinfo cannot be read (-ENOENT: no debugfs or no CONFIG_DEBUG_FS).
+ */
+static inline int bufinfo_entry(unsigned long ino, char *out, size_t cap)
+{
+	static char text[1 << 16];
+	char exp_name[64], *line, *next, *end;
+	unsigned long line_ino;
+	ssize_t n;
+
+	n = read_text(BUFINFO, text, sizeof(text));
+	if (n < 0)
+		return n;
+	for (line = text; *line; line = next) {
+		next = strchr(line, '\n');
+		next = next ? next + 1 : line + strlen(line);
+		/* only an object's first line starts with a digit (its size) */
+		if (line[0] < '0' || line[0] > '9')
+			continue;
+		if (sscanf(line, "%*u\t%*x\t%*x\t%*d\t%63[^\t]\t%lu\t", exp_name, &line_ino) != 2)
+			return -EINVAL;
+		if (line_ino != ino)
+			continue;
+		end = strstr(line, " devices attached\n");
+		if (!end)
+			return -EINVAL;
+		end += strlen(" devices attached\n");
+		if ((size_t)(end - line) >= cap)
+			return -ENOSPC;
+		memcpy(out, line, end - line);
+		out[end - line] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/* Is the buffer with inode @ino listed in bufinfo? (1, 0 or -errno) */
+static inline int bufinfo_has(unsigned long ino)
+{
+	char block[4096];
+
+	return bufinfo_entry(ino, block, sizeof(block));
+}
+
+/*
+ * The numbers of bufinfo's closing "Total N objects, B bytes" line. Returns 0,
+ * or -errno.
+ */
+static inline int bufinfo_totals(int *objects, size_t *bytes)
+{
+	static char text[1 << 16];
+	char *last;
+	ssize_t n;
+
+	n = read_text(BUFINFO, text, sizeof(text));
+	if (n < 0)
+		return n;
+	last = strstr(text, "\nTotal ");
+	while (last && strstr(last + 1, "\nTotal "))
+		last = strstr(last + 1, "\nTotal ");
+	if (!last || sscanf(last, "\nTotal %d objects, %zu bytes\n", objects, bytes) != 2)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * sw_sync, the software fence timeline in debugfs (drivers/dma-buf/sw_sync.c;
+ * its ioctls are not uapi): each open is a timeline named after the opening
+ * task's comm, whose fences signal when its counter reaches their value.
+ */
+#define SW_SYNC "/sys/kernel/debug/sync/sw_sync"
+
+struct sw_sync_create_fence_data {
+	__u32 value;
+	char name[32];
+	__s32 fence;
+};
+
+#define SW_SYNC_IOC_CREATE_FENCE _IOWR('W', 0, struct sw_sync_create_fence_data)
+#define SW_SYNC_IOC_INC _IOW('W', 1, __u32)
+
+/* Our comm, which names the timelines we open: 0 or -errno. */
+static inline int own_comm(char *buf, size_t cap)
+{
+	ssize_t n = read_text("/proc/self/comm", buf, cap);
+
+	if (n <= 0)
+		return n < 0 ? n : -EINVAL;
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+/* A new timeline, or -errno (-ENOENT: no CONFIG_SW_SYNC, tests skip). */
+static inline int sw_sync_timeline(void)
+{
+	int fd = open(SW_SYNC, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* A sync_file fd of a fence that signals at @value on @timeline, or -errno. */
+static inline int sw_sync_fence(int timeline, __u32 value)
+{
+	struct sw_sync_create_fence_data d = { .value = value, .name = "dmabuf-test" };
+
+	if (ioctl(timeline, SW_SYNC_IOC_CREATE_FENCE, &d))
+		return -errno;
+	return d.fence;
+}
+
+/* Advance @timeline by @step, signalling the fences it reaches. */
+static inline int sw_sync_inc(int timeline, __u32 step)
+{
+	return ioctl(timeline, SW_SYNC_IOC_INC, &step) ? -errno : 0;
+}
+
+/* DMA_BUF_IOCTL_IMPORT_SYNC_FILE: 0 or -errno. */
+static inline int dmabuf_import(int buf, int sync_file, __u32 flags)
+{
+	struct dma_buf_import_sync_file arg = { .flags = flags, .fd = sync_file };
+
+	return ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &arg) ? -errno : 0;
+}
+
+/* DMA_BUF_IOCTL_EXPORT_SYNC_FILE: the new sync_file fd, or -errno. */
+static inline int dmabuf_export(int buf, __u32 flags)
+{
+	struct dma_buf_export_sync_file arg = { .flags = flags, .fd = -1 };
+
+	return ioctl(buf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &arg) ? -errno : arg.fd;
 }
 
 #endif
