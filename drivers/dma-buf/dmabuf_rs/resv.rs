@@ -51,7 +51,7 @@ use list::ResvList;
 /// # Safety
 ///
 /// `obj` must point to an initialised reservation object.
-unsafe fn assert_held(obj: *mut dma_resv) {
+pub(crate) unsafe fn assert_held(obj: *mut dma_resv) {
     // SAFETY: `obj` is initialised (caller's promise), so is its lock's map.
     unsafe { bindings::dmabuf_rs_resv_assert_held(obj) };
 }

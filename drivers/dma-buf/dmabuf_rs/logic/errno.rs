@@ -40,8 +40,14 @@ pub const ENOMEM: Errno = Errno(12);
 /// Bad address (`EFAULT`, 14).
 pub const EFAULT: Errno = Errno(14);
 
+/// Device or resource busy (`EBUSY`, 16).
+pub const EBUSY: Errno = Errno(16);
+
 /// Invalid argument (`EINVAL`, 22).
 pub const EINVAL: Errno = Errno(22);
+
+/// Value too large for defined data type (`EOVERFLOW`, 75).
+pub const EOVERFLOW: Errno = Errno(75);
 
 #[cfg(test)]
 mod tests {
@@ -53,7 +59,9 @@ mod tests {
         assert_eq!(EBADF.get(), 9);
         assert_eq!(ENOMEM.get(), 12);
         assert_eq!(EFAULT.get(), 14);
+        assert_eq!(EBUSY.get(), 16);
         assert_eq!(EINVAL.get(), 22);
+        assert_eq!(EOVERFLOW.get(), 75);
         assert_eq!(EINVAL.to_neg(), -22);
     }
 }
