@@ -23,6 +23,9 @@ mod fence;
 #[path = "dmabuf_rs/resv.rs"]
 mod resv;
 
+#[path = "dmabuf_rs/buf.rs"]
+mod buf;
+
 #[cfg(CONFIG_SYNC_FILE)]
 #[path = "dmabuf_rs/sync_file.rs"]
 mod sync_file;

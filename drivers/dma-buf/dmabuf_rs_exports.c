@@ -7,6 +7,7 @@
  * same name, GPL-ness, namespace and config conditions as the C core exports
  * them. The tracepoint exports are in dmabuf_rs_trace.c.
  */
+#include <linux/dma-buf.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-fence-array.h>
 #include <linux/dma-fence-chain.h>
@@ -14,6 +15,31 @@
 #include <linux/dma-resv.h>
 #include <linux/export.h>
 #include <linux/sync_file.h>
+
+/* dma-buf.c: buffers (buf/export.rs) */
+EXPORT_SYMBOL_NS_GPL(dma_buf_export, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_fd, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_get, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_put, DMA_BUF);
+/* dma-buf.c: importers (buf/attach.rs, buf/attach/map.rs) */
+EXPORT_SYMBOL_NS_GPL(dma_buf_dynamic_attach, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_attach, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_detach, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_pin, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_unpin, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_map_attachment, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_map_attachment_unlocked, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_unmap_attachment, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_unmap_attachment_unlocked, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_move_notify, DMA_BUF);
+/* dma-buf.c: CPU access and mappings (buf/access.rs) */
+EXPORT_SYMBOL_NS_GPL(dma_buf_begin_cpu_access, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_end_cpu_access, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_mmap, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_vmap, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_vmap_unlocked, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_vunmap, DMA_BUF);
+EXPORT_SYMBOL_NS_GPL(dma_buf_vunmap_unlocked, DMA_BUF);
 
 /* dma-fence.c */
 EXPORT_SYMBOL(dma_fence_get_stub);
@@ -81,7 +107,6 @@ EXPORT_SYMBOL_GPL(dma_resv_wait_timeout);
 EXPORT_SYMBOL_GPL(dma_resv_set_deadline);
 EXPORT_SYMBOL_GPL(dma_resv_test_signaled);
 EXPORT_SYMBOL_GPL(dma_resv_describe);
-
 
 /* sync_file.c (sync_file_get_name is not exported: sync_debug is built in) */
 #ifdef CONFIG_SYNC_FILE

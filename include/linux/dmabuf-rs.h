@@ -12,6 +12,8 @@
 #ifndef _LINUX_DMABUF_RS_H
 #define _LINUX_DMABUF_RS_H
 
+#include <linux/dmabuf-rs-attach.h>
+#include <linux/dmabuf-rs-buf.h>
 #include <linux/dmabuf-rs-resv.h>
 #include <linux/dmabuf-rs-sync-file.h>
 #include <linux/spinlock_types.h>

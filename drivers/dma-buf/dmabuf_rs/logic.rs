@@ -42,3 +42,12 @@ pub mod usage;
 
 #[path = "logic/sync_file.rs"]
 pub mod sync_file;
+
+#[path = "logic/attach.rs"]
+pub mod attach;
+
+#[path = "logic/access.rs"]
+pub mod access;
+
+#[path = "logic/dma_buf.rs"]
+pub mod dma_buf;

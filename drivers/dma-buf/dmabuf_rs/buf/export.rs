@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! Exporting a dma-buf, and the reference and file descriptor functions:
+//! `dma_buf_export`, `dma_buf_fd`, `dma_buf_get`, `dma_buf_put`.
+//!
+//! A dma-buf reference is a reference to its file. The export returns the
+//! first one; `dma_buf_fd` hands it to a new file descriptor (which then owns
+//! it); `dma_buf_get` takes another from a descriptor (`fget`), and
+//! `dma_buf_put` drops one (`fput`). The last drop frees the dma-buf
+//! ([`super::fs`]).
+
+use super::{embedded_resv, fs, is_dma_buf_file, list, private_dmabuf};
+use crate::sys;
+use core::mem::size_of;
+use core::ptr::{self, addr_of_mut};
+use kernel::bindings::{self, dma_buf, dma_buf_export_info, dma_resv};
+use kernel::error::code::{EBADF, EINVAL, ENOENT, ENOMEM};
+use kernel::error::Error;
+use kernel::ffi::{c_int, c_uint};
+
+/// Whether the exporter's ops leave out a callback every dma-buf needs, or
+/// the private data is missing (the first check of `dma_buf_export`).
+///
+/// # Safety
+///
+/// `info` must be valid for reads, its `ops` NULL or valid for reads.
+unsafe fn lacks_required(info: &dma_buf_export_info) -> bool {
+    if info.priv_.is_null() || info.ops.is_null() {
+        return true;
+    }
+    // SAFETY: `ops` is not NULL, so valid (caller).
+    let ops = unsafe { &*info.ops };
+    ops.map_dma_buf.is_none() || ops.unmap_dma_buf.is_none() || ops.release.is_none()
+}
+
+/// Creates a dma-buf for the exporter's buffer described by `exp_info`, with
+/// its file, and returns it; or an `ERR_PTR`: `-EINVAL` (with a warning) for
+/// missing private data or ops, missing `map_dma_buf`, `unmap_dma_buf` or
+/// `release`, `cache_sgt_mapping` with `pin`/`unpin`, or only one of `pin`
+/// and `unpin`; `-ENOENT` if the owner module is going away; `-ENOMEM`; or
+/// the error of the file or sysfs statistics creation.
+///
+/// Takes a reference to `exp_info->owner` for as long as the dma-buf lives.
+/// Uses `exp_info->resv` as the reservation object, or, if it is NULL, one
+/// embedded right after the struct. The caller owns the dma-buf's one file
+/// reference: it gives it to a descriptor with [`dma_buf_fd`] or drops it
+/// with [`dma_buf_put`], which releases the buffer (`ops->release`).
+///
+/// # Safety
+///
+/// `exp_info` must be valid for reads; its ops, if not NULL, a table that
+/// outlives the dma-buf; its `exp_name` NULL or a string that does; its
+/// `resv`, if not NULL, an initialised reservation object that does.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_buf_export(
+    exp_info: *const dma_buf_export_info,
+) -> *mut dma_buf {
+    // SAFETY: The caller's promise.
+    let info = unsafe { &*exp_info };
+
+    // SAFETY: `info` and its ops are readable (caller).
+    if unsafe { lacks_required(info) } {
+        sys::warn();
+        return EINVAL.to_ptr();
+    }
+    // SAFETY: `ops` was checked not NULL just above.
+    let ops = unsafe { &*info.ops };
+    if ops.cache_sgt_mapping && (ops.pin.is_some() || ops.unpin.is_some()) {
+        sys::warn();
+        return EINVAL.to_ptr();
+    }
+    if ops.pin.is_none() != ops.unpin.is_none() {
+        sys::warn();
+        return EINVAL.to_ptr();
+    }
+
+    // SAFETY: `owner` is NULL (built-in) or the exporter's module, which is
+    // live while it calls us.
+    if !unsafe { bindings::try_module_get(info.owner) } {
+        return ENOENT.to_ptr();
+    }
+
+    // SAFETY: We hold the module reference we just took.
+    match unsafe { create(info) } {
+        Ok(dmabuf) => dmabuf,
+        Err(err) => {
+            // SAFETY: The reference taken above, not handed to any dma-buf.
+            unsafe { bindings::module_put(info.owner) };
+            err.to_ptr()
+        }
+    }
+}
+
+/// The part of [`dma_buf_export`] after the checks and the module reference:
+/// the file, the struct and its reservation object, the sysfs statistics.
+///
+/// On success the dma-buf owns the module reference; on error the caller
+/// still does, and everything else is undone.
+///
+/// # Safety
+///
+/// As [`dma_buf_export`], with its checks passed and the module reference held.
+unsafe fn create(info: &dma_buf_export_info) -> Result<*mut dma_buf, Error> {
+    let file = fs::getfile(info.size, info.flags)?;
+
+    let resv = info.resv;
+    // With its own reservation object the dma-buf is one byte longer, so that
+    // `&dmabuf[1]` is never `dmabuf->resv` (which tells the release what to free).
+    let alloc_size = size_of::<dma_buf>()
+        + if resv.is_null() {
+            size_of::<dma_resv>()
+        } else {
+            1
+        };
+    // SAFETY: krealloc of NULL with __GFP_ZERO is kzalloc; exporters call
+    // this in process context, as with C.
+    let dmabuf: *mut dma_buf = unsafe {
+        bindings::krealloc(
+            ptr::null(),
+            alloc_size,
+            bindings::GFP_KERNEL | bindings::__GFP_ZERO,
+        )
+    }
+    .cast();
+    if dmabuf.is_null() {
+        // SAFETY: The file is ours, with no dma-buf: its release does nothing.
+        unsafe { bindings::fput(file) };
+        return Err(ENOMEM);
+    }
+
+    // SAFETY: The dma-buf is new, zeroed and ours; nothing else can see it
+    // yet. An embedded reservation object fits in the allocation, right after
+    // the struct, and is suitably aligned (the struct's size is a multiple of
+    // its 8-byte alignment, which is the object's too).
+    unsafe {
+        (*dmabuf).priv_ = info.priv_;
+        (*dmabuf).ops = info.ops;
+        (*dmabuf).size = info.size;
+        (*dmabuf).exp_name = info.exp_name;
+        (*dmabuf).owner = info.owner;
+        bindings::dmabuf_rs_buf_name_lock_init(dmabuf);
+        bindings::dmabuf_rs_buf_poll_init(dmabuf);
+        let poll = addr_of_mut!((*dmabuf).poll);
+        (*dmabuf).cb_in.poll = poll;
+        (*dmabuf).cb_out.poll = poll;
+        (*dmabuf).cb_in.active = 0;
+        (*dmabuf).cb_out.active = 0;
+        sys::init_list_head(addr_of_mut!((*dmabuf).attachments));
+
+        if resv.is_null() {
+            (*dmabuf).resv = embedded_resv(dmabuf);
+            crate::resv::dma_resv_init((*dmabuf).resv);
+        } else {
+            (*dmabuf).resv = resv;
+        }
+    }
+
+    // SAFETY: The dma-buf is set up, and the file its own.
+    let ret = unsafe { bindings::dmabuf_rs_buf_stats_setup(dmabuf, file) };
+    if ret != 0 {
+        // SAFETY: The dma-buf is still ours alone; its file does not point to
+        // it yet, so dropping the file releases nothing of it.
+        unsafe {
+            if resv.is_null() {
+                crate::resv::dma_resv_fini((*dmabuf).resv);
+            }
+            bindings::kfree(dmabuf.cast());
+            bindings::fput(file);
+        }
+        return Err(Error::from_errno(ret));
+    }
+
+    // SAFETY: The file is ours and in no descriptor table yet; from here the
+    // dentry's release frees the dma-buf.
+    unsafe {
+        (*file).private_data = dmabuf.cast();
+        (*(*file).f_path.dentry).d_fsdata = dmabuf.cast();
+        (*dmabuf).file = file;
+        list::debugfs_list_add(dmabuf);
+    }
+    Ok(dmabuf)
+}
+
+/// Installs the dma-buf's file at a new file descriptor of the current task,
+/// opened with `flags` (`O_CLOEXEC` is the one that matters), and returns the
+/// descriptor, or `-EINVAL` for a NULL dma-buf or one without a file, or the
+/// error of `get_unused_fd_flags`.
+///
+/// The descriptor takes over the caller's reference to the dma-buf.
+///
+/// # Safety
+///
+/// `dmabuf` must be NULL or a live dma-buf whose reference the caller owns.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_buf_fd(dmabuf: *mut dma_buf, flags: c_int) -> c_int {
+    // SAFETY: NULL or live (caller).
+    if dmabuf.is_null() || unsafe { (*dmabuf).file }.is_null() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: No preconditions; as in C, the int flags convert to unsigned.
+    let fd = unsafe { bindings::get_unused_fd_flags(flags as c_uint) };
+    if fd < 0 {
+        return fd;
+    }
+    // SAFETY: The fd was just reserved (non-negative, so the conversion is
+    // lossless); the file reference is the caller's to give.
+    unsafe { bindings::fd_install(fd as c_uint, (*dmabuf).file) };
+    fd
+}
+
+/// Returns the dma-buf of the current task's file descriptor `fd`, with a new
+/// reference (to its file), or an `ERR_PTR`: `-EBADF` if `fd` is not open,
+/// `-EINVAL` if it is not a dma-buf.
+///
+/// The caller drops the reference with [`dma_buf_put`].
+#[no_mangle]
+pub(crate) extern "C" fn dma_buf_get(fd: c_int) -> *mut dma_buf {
+    // As in C, the int converts to fget()'s unsigned int: a negative fd
+    // becomes a huge one, which no task has open.
+    // SAFETY: `fget` takes any number.
+    let file = unsafe { bindings::fget(fd as c_uint) };
+    if file.is_null() {
+        return EBADF.to_ptr();
+    }
+    // SAFETY: We hold a reference to the file.
+    if !unsafe { is_dma_buf_file(file) } {
+        // SAFETY: We drop the reference `fget` gave us.
+        unsafe { bindings::fput(file) };
+        return EINVAL.to_ptr();
+    }
+    // SAFETY: A dma-buf file in a descriptor table was fully exported: its
+    // private data is its dma-buf, which our reference keeps alive.
+    unsafe { private_dmabuf(file) }
+}
+
+/// Drops a reference to a dma-buf (`fput` of its file); the last one
+/// releases it. Warns and does nothing for NULL or a dma-buf without a file.
+///
+/// # Safety
+///
+/// `dmabuf` must be NULL or a live dma-buf whose reference the caller owns
+/// and gives up.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn dma_buf_put(dmabuf: *mut dma_buf) {
+    // SAFETY: NULL or live (caller).
+    if dmabuf.is_null() || unsafe { (*dmabuf).file }.is_null() {
+        sys::warn();
+        return;
+    }
+    // SAFETY: The caller gives up its reference to the file.
+    unsafe { bindings::fput((*dmabuf).file) };
+}
+
+c_abi!(dma_buf_export, dma_buf_fd, dma_buf_get, dma_buf_put);

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The ioctls of a dma-buf file: `DMA_BUF_IOCTL_SYNC`, `DMA_BUF_SET_NAME`
+//! (both encodings), and with CONFIG_SYNC_FILE `DMA_BUF_IOCTL_EXPORT_SYNC_FILE`
+//! and `DMA_BUF_IOCTL_IMPORT_SYNC_FILE` ([`super::sync_file`]); anything else
+//! is `ENOTTY`.
+//!
+//! The argument rules are pure logic in [`crate::logic::dma_buf`]; errors are
+//! the C core's, in its order.
+//!
+//! C: [`include/uapi/linux/dma-buf.h`](srctree/include/uapi/linux/dma-buf.h).
+
+use super::lock::NameGuard;
+use super::uaccess::{copy_from_user, user_ptr};
+use crate::logic::dma_buf::{self as rules, sync_args, Direction};
+use crate::sys;
+use kernel::bindings::{self, dma_buf, file};
+use kernel::ffi::{c_char, c_long, c_uint, c_ulong};
+use kernel::ioctl::_IOW;
+use kernel::uapi::{
+    dma_buf_sync, DMA_BUF_BASE, DMA_BUF_NAME_LEN, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ,
+    DMA_BUF_SYNC_START, DMA_BUF_SYNC_VALID_FLAGS_MASK, DMA_BUF_SYNC_WRITE,
+};
+
+/// `DMA_BUF_IOCTL_SYNC`: bracket a CPU access to the buffer.
+const DMA_BUF_IOCTL_SYNC: u32 = _IOW::<dma_buf_sync>(DMA_BUF_BASE as u32, 0);
+/// `DMA_BUF_SET_NAME_A`: name the dma-buf (the size field encodes a `u32`,
+/// as 32-bit Android userspace has it).
+const DMA_BUF_SET_NAME_A: u32 = _IOW::<u32>(DMA_BUF_BASE as u32, 1);
+/// `DMA_BUF_SET_NAME_B`: the same with a `u64` in the size field.
+const DMA_BUF_SET_NAME_B: u32 = _IOW::<u64>(DMA_BUF_BASE as u32, 1);
+
+// The flags of the pure rules are the uapi header's.
+const _: () = assert!(
+    rules::SYNC_READ == DMA_BUF_SYNC_READ as u64
+        && rules::SYNC_WRITE == DMA_BUF_SYNC_WRITE as u64
+        && rules::SYNC_START == DMA_BUF_SYNC_START as u64
+        && rules::SYNC_END == DMA_BUF_SYNC_END as u64
+        && rules::SYNC_VALID_FLAGS_MASK == DMA_BUF_SYNC_VALID_FLAGS_MASK as u64
+);
+
+// The directions of the pure rules are the kernel's `enum dma_data_direction`.
+const _: () = assert!(
+    Direction::Bidirectional.as_raw() == bindings::dma_data_direction_DMA_BIDIRECTIONAL
+        && Direction::ToDevice.as_raw() == bindings::dma_data_direction_DMA_TO_DEVICE
+        && Direction::FromDevice.as_raw() == bindings::dma_data_direction_DMA_FROM_DEVICE
+);
+
+/// `unlocked_ioctl` (and, through `compat_ptr_ioctl`, `compat_ioctl`) of a
+/// dma-buf file.
+///
+/// # Safety
+///
+/// Called by the VFS only, for an open file with the dma-buf operations.
+pub(super) unsafe extern "C" fn dma_buf_ioctl(
+    file: *mut file,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
+    // SAFETY: The file is open (VFS); a dma-buf file in a descriptor table
+    // was fully exported, and keeps its dma-buf alive.
+    let dmabuf = unsafe { super::private_dmabuf(file) };
+    match cmd {
+        // SAFETY: The dma-buf is live.
+        DMA_BUF_IOCTL_SYNC => unsafe { ioctl_sync(dmabuf, arg) },
+        // SAFETY: The dma-buf is live.
+        DMA_BUF_SET_NAME_A | DMA_BUF_SET_NAME_B => unsafe { set_name(dmabuf, arg) },
+        #[cfg(CONFIG_SYNC_FILE)]
+        // SAFETY: The dma-buf is live.
+        super::sync_file::DMA_BUF_IOCTL_EXPORT_SYNC_FILE => unsafe {
+            super::sync_file::export_sync_file(dmabuf, arg)
+        },
+        #[cfg(CONFIG_SYNC_FILE)]
+        // SAFETY: The dma-buf is live.
+        super::sync_file::DMA_BUF_IOCTL_IMPORT_SYNC_FILE => unsafe {
+            super::sync_file::import_sync_file(dmabuf, arg)
+        },
+        _ => sys::neg(bindings::ENOTTY) as c_long,
+    }
+}
+
+/// `DMA_BUF_IOCTL_SYNC`: begins (`DMA_BUF_SYNC_START`) or ends
+/// (`DMA_BUF_SYNC_END`) a CPU access in the direction the flags give, through
+/// `dma_buf_begin_cpu_access`/`dma_buf_end_cpu_access`, whose result it returns.
+///
+/// # Safety
+///
+/// `dmabuf` must be a live, exported dma-buf.
+unsafe fn ioctl_sync(dmabuf: *mut dma_buf, arg: c_ulong) -> c_long {
+    let sync: dma_buf_sync = match copy_from_user(arg) {
+        Ok(sync) => sync,
+        Err(errno) => return errno.to_neg() as c_long,
+    };
+    let sync = match sync_args(sync.flags) {
+        Ok(sync) => sync,
+        Err(errno) => return errno.to_neg() as c_long,
+    };
+    let direction = sync.direction.as_raw();
+    // SAFETY: The dma-buf is live and exported (caller).
+    let ret = unsafe {
+        if sync.end {
+            bindings::dma_buf_end_cpu_access(dmabuf, direction)
+        } else {
+            bindings::dma_buf_begin_cpu_access(dmabuf, direction)
+        }
+    };
+    ret as c_long
+}
+
+/// `DMA_BUF_SET_NAME`: replaces the dma-buf's name with the string at the
+/// user address `arg` (at most `DMA_BUF_NAME_LEN` bytes with its NUL).
+///
+/// Returns 0, or `-EFAULT` for an unreadable string, `-EINVAL` for one that
+/// is too long, `-ENOMEM` (the errors of `strndup_user`). Renaming is allowed
+/// at any time, attached or not.
+///
+/// # Safety
+///
+/// `dmabuf` must be a live, exported dma-buf.
+unsafe fn set_name(dmabuf: *mut dma_buf, arg: c_ulong) -> c_long {
+    // SAFETY: `strndup_user` checks the user address and returns a new
+    // kmalloc'ed string or an `ERR_PTR`.
+    let name = unsafe {
+        bindings::strndup_user(
+            user_ptr(arg).cast::<c_char>().cast_const(),
+            DMA_BUF_NAME_LEN as c_long,
+        )
+    };
+    // SAFETY: `IS_ERR`/`PTR_ERR` only look at the pointer's value.
+    unsafe {
+        if bindings::IS_ERR(name.cast_const().cast()) {
+            return bindings::PTR_ERR(name.cast_const().cast());
+        }
+    }
+    // SAFETY: The dma-buf is live and exported (caller).
+    let mut guard = unsafe { NameGuard::lock(dmabuf) };
+    // SAFETY: The string is new and kmalloc'ed; the dma-buf takes it over.
+    unsafe { guard.replace_name(name) };
+    0
+}

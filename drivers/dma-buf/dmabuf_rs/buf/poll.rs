@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! `poll` of a dma-buf file: implicit fence polling.
+//!
+//! `EPOLLIN` (may read) is ready once the fences of writers on the
+//! reservation object have signalled, `EPOLLOUT` (may write) once all of them
+//! (readers and writers) have. Each direction has one callback slot in the
+//! dma-buf (`cb_in`, `cb_out`), armed at most once at a time: a poll that
+//! finds it idle marks it active with its event and queues it on the first
+//! unsignalled fence; when that fence signals, the callback wakes every
+//! poller with that event and goes idle, and the next poll looks again.
+//!
+//! An armed callback holds a reference to the dma-buf's file (taken before
+//! arming, dropped by the callback), so the dma-buf outlives it; and one to
+//! the fence it waits on (dropped by the callback too). `active` is only
+//! changed under the wait queue's lock.
+
+use super::lock::ResvGuard;
+use crate::fence::dma_fence_add_callback;
+use crate::logic::usage::Usage;
+use crate::sys::IrqSaveGuard;
+use core::ptr::{self, addr_of_mut};
+use kernel::bindings::{
+    self, __poll_t, dma_buf, dma_buf_dma_buf_poll_cb_t, dma_fence, dma_fence_cb, dma_resv,
+    dma_resv_iter, file, poll_table,
+};
+
+/// `EPOLLIN` of [`include/uapi/linux/eventpoll.h`](srctree/include/uapi/linux/eventpoll.h),
+/// which bindgen does not evaluate (its definition is a cast).
+const EPOLLIN: __poll_t = 0x0000_0001;
+/// `EPOLLOUT`, as [`EPOLLIN`].
+const EPOLLOUT: __poll_t = 0x0000_0004;
+/// `EPOLLERR`, as [`EPOLLIN`].
+const EPOLLERR: __poll_t = 0x0000_0008;
+
+/// One of the two poll callback slots of a dma-buf.
+type PollCb = dma_buf_dma_buf_poll_cb_t;
+
+// The fence callback is the slot's first member, so the fence core's pointer
+// to it is a pointer to the slot.
+const _: () = assert!(core::mem::offset_of!(PollCb, cb) == 0);
+
+/// The fence callback of a poll slot (and what a poll calls itself when no
+/// fence was waited for): wakes the pollers of the slot's event, marks the
+/// slot idle, and drops the fence (if any) and the file reference the poll
+/// took.
+///
+/// # Safety
+///
+/// `cb` must be the `cb` of an active slot of a live dma-buf, for which the
+/// caller gives up one reference to the dma-buf's file and, if `fence` is not
+/// NULL, one to `fence`.
+unsafe extern "C" fn dma_buf_poll_cb(fence: *mut dma_fence, cb: *mut dma_fence_cb) {
+    let dcb: *mut PollCb = cb.cast();
+    // SAFETY: The slot is one of a live dma-buf (caller), whose `poll` it
+    // points to since the export.
+    let (wq, dmabuf) = unsafe {
+        let wq = (*dcb).poll;
+        (wq, kernel::container_of!(wq, dma_buf, poll).cast_mut())
+    };
+    {
+        // SAFETY: The wait queue is initialised and lives with the dma-buf.
+        let _lock = unsafe { IrqSaveGuard::new(addr_of_mut!((*wq).lock)) };
+        // SAFETY: We hold the wait queue's lock, under which `active` changes.
+        unsafe {
+            bindings::dmabuf_rs_buf_wake_up_locked_poll(wq, (*dcb).active);
+            (*dcb).active = 0;
+        }
+    }
+    // SAFETY: The references the caller gives up; the file's keeps the
+    // dma-buf alive up to here (its release may run now).
+    unsafe {
+        bindings::dma_fence_put(fence);
+        bindings::fput((*dmabuf).file);
+    }
+}
+
+/// Queues the slot `dcb` on the first fence of `resv` that a reader
+/// (`write == false`) or a writer must wait for, and returns whether it did;
+/// `false` means they are all signalled (or there are none).
+///
+/// A queued callback holds a reference to its fence.
+///
+/// # Safety
+///
+/// `resv` must be locked by the caller; `dcb` an active slot of a live
+/// dma-buf for which the caller holds a file reference to give to the
+/// callback, if queued.
+unsafe fn dma_buf_poll_add_cb(resv: *mut dma_resv, write: bool, dcb: *mut PollCb) -> bool {
+    // `dma_resv_iter_begin()`: the rest is set by the first step.
+    let mut cursor = dma_resv_iter {
+        obj: resv,
+        usage: Usage::rw(write).as_raw(),
+        fence: ptr::null_mut(),
+        ..Default::default()
+    };
+    // SAFETY: The cursor is set up on an object whose lock the caller holds
+    // (`dma_resv_for_each_fence`).
+    let mut fence = unsafe { bindings::dma_resv_iter_first(&mut cursor) };
+    while !fence.is_null() {
+        // SAFETY: Under the reservation lock the fence is live; the slot's
+        // callback stays in place as long as the dma-buf (caller).
+        unsafe {
+            bindings::dma_fence_get(fence);
+            if dma_fence_add_callback(fence, addr_of_mut!((*dcb).cb), Some(dma_buf_poll_cb)) == 0 {
+                return true;
+            }
+            // Already signalled: the callback was not queued.
+            bindings::dma_fence_put(fence);
+            fence = bindings::dma_resv_iter_next(&mut cursor);
+        }
+    }
+    false
+}
+
+/// Arms the slot `dcb` for `event` (`EPOLLOUT` with `write`, `EPOLLIN`
+/// without) and returns whether the event is ready now.
+///
+/// A slot already armed is not ready (its callback will wake us). Otherwise
+/// it is armed with a file reference and queued; if there is no fence to
+/// wait for, the callback runs right away, waking the other pollers, and the
+/// event is ready.
+///
+/// # Safety
+///
+/// `dmabuf` must be a live dma-buf whose file the caller holds open, `resv`
+/// its reservation object, locked by the caller, `dcb` one of its slots.
+unsafe fn arm(
+    dmabuf: *mut dma_buf,
+    resv: *mut dma_resv,
+    write: bool,
+    dcb: *mut PollCb,
+    event: __poll_t,
+) -> bool {
+    // SAFETY: The dma-buf is live (caller); its wait queue is initialised.
+    let lock = unsafe { addr_of_mut!((*dmabuf).poll.lock) };
+    // SAFETY: As above; `active` only changes under the wait queue's lock,
+    // taken with interrupts off (the callback runs from fence signalling).
+    let busy = unsafe {
+        bindings::dmabuf_rs_buf_spin_lock_irq(lock);
+        let busy = (*dcb).active != 0;
+        if !busy {
+            (*dcb).active = event;
+        }
+        bindings::dmabuf_rs_buf_spin_unlock_irq(lock);
+        busy
+    };
+    if busy {
+        return false;
+    }
+
+    // SAFETY: The caller holds the file open, so its count is not zero; this
+    // reference is the slot's, dropped by the callback.
+    unsafe { bindings::dmabuf_rs_buf_get_file((*dmabuf).file) };
+    // SAFETY: The reservation lock is held (caller) and the slot active with
+    // the file reference just taken.
+    if unsafe { dma_buf_poll_add_cb(resv, write, dcb) } {
+        return false;
+    }
+    // No callback queued: wake any other waiters and drop the reference.
+    // SAFETY: The slot is active and we give up the reference just taken.
+    unsafe { dma_buf_poll_cb(ptr::null_mut(), addr_of_mut!((*dcb).cb)) };
+    true
+}
+
+/// `poll` of a dma-buf file: `EPOLLIN`/`EPOLLOUT` as described in the
+/// module; `EPOLLERR` for a file without a dma-buf or reservation object.
+///
+/// # Safety
+///
+/// Called by the VFS only, for an open file with the dma-buf operations.
+pub(super) unsafe extern "C" fn dma_buf_poll(file: *mut file, poll: *mut poll_table) -> __poll_t {
+    // SAFETY: The file is open (VFS).
+    let dmabuf = unsafe { super::private_dmabuf(file) };
+    // SAFETY: NULL or the live dma-buf the open file keeps alive.
+    if dmabuf.is_null() || unsafe { (*dmabuf).resv }.is_null() {
+        return EPOLLERR;
+    }
+    // SAFETY: As above.
+    let resv = unsafe { (*dmabuf).resv };
+
+    // SAFETY: The wait queue lives with the dma-buf; `poll` is the VFS's
+    // table (or NULL).
+    unsafe { bindings::dmabuf_rs_buf_poll_wait(file, addr_of_mut!((*dmabuf).poll), poll) };
+
+    // SAFETY: The VFS's table, or NULL.
+    let mut events =
+        unsafe { bindings::dmabuf_rs_buf_poll_requested_events(poll) } & (EPOLLIN | EPOLLOUT);
+    if events == 0 {
+        return 0;
+    }
+
+    // SAFETY: The reservation object is initialised and lives with the
+    // dma-buf; poll does not hold it already.
+    let _resv = unsafe { ResvGuard::lock(resv) };
+
+    if events & EPOLLOUT != 0 {
+        // SAFETY: The dma-buf is live with its file open, and we hold its
+        // reservation lock.
+        let ready = unsafe { arm(dmabuf, resv, true, addr_of_mut!((*dmabuf).cb_out), EPOLLOUT) };
+        if !ready {
+            events &= !EPOLLOUT;
+        }
+    }
+    if events & EPOLLIN != 0 {
+        // SAFETY: As above.
+        let ready = unsafe { arm(dmabuf, resv, false, addr_of_mut!((*dmabuf).cb_in), EPOLLIN) };
+        if !ready {
+            events &= !EPOLLIN;
+        }
+    }
+    events
+}

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * One-line wrappers of C macros and static inlines for the Rust dma-buf core
+ * (buf part), and the static objects it cannot define itself. No logic here:
+ * every decision is made in Rust (drivers/dma-buf/dmabuf_rs/buf.rs and buf/).
+ */
+#include <linux/device.h>
+#include <linux/dma-buf.h>
+#include <linux/dmabuf-rs-buf.h>
+#include <linux/fs.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/printk.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+
+#include "dma-buf-sysfs-stats.h"
+
+void dmabuf_rs_buf_name_lock_init(struct dma_buf *dmabuf)
+{
+	spin_lock_init(&dmabuf->name_lock);
+}
+
+void dmabuf_rs_buf_poll_init(struct dma_buf *dmabuf)
+{
+	init_waitqueue_head(&dmabuf->poll);
+}
+
+int dmabuf_rs_buf_init_sysfs_statistics(void)
+{
+	return dma_buf_init_sysfs_statistics();
+}
+
+int dmabuf_rs_buf_stats_setup(struct dma_buf *dmabuf, struct file *file)
+{
+	return dma_buf_stats_setup(dmabuf, file);
+}
+
+void dmabuf_rs_buf_stats_teardown(struct dma_buf *dmabuf)
+{
+	dma_buf_stats_teardown(dmabuf);
+}
+
+struct file *dmabuf_rs_buf_get_file(struct file *f)
+{
+	return get_file(f);
+}
+
+long dmabuf_rs_buf_file_count(struct file *f)
+{
+	return file_count(f);
+}
+
+void dmabuf_rs_buf_poll_wait(struct file *filp, struct wait_queue_head *wait_address,
+			     poll_table *p)
+{
+	poll_wait(filp, wait_address, p);
+}
+
+__poll_t dmabuf_rs_buf_poll_requested_events(const poll_table *p)
+{
+	return poll_requested_events(p);
+}
+
+void dmabuf_rs_buf_wake_up_locked_poll(struct wait_queue_head *wq, __poll_t mask)
+{
+	wake_up_locked_poll(wq, mask);
+}
+
+void dmabuf_rs_buf_spin_lock_irq(spinlock_t *lock)
+{
+	spin_lock_irq(lock);
+}
+
+void dmabuf_rs_buf_spin_unlock_irq(spinlock_t *lock)
+{
+	spin_unlock_irq(lock);
+}
+
+#ifdef CONFIG_DEBUG_FS
+static DEFINE_MUTEX(debugfs_list_mutex);
+static LIST_HEAD(debugfs_list);
+struct mutex *const dmabuf_rs_buf_debugfs_list_mutex = &debugfs_list_mutex;
+struct list_head *const dmabuf_rs_buf_debugfs_list = &debugfs_list;
+
+int dmabuf_rs_buf_mutex_lock_interruptible(struct mutex *lock)
+{
+	return mutex_lock_interruptible(lock);
+}
+
+const char *dmabuf_rs_buf_dev_name(const struct device *dev)
+{
+	return dev_name(dev);
+}
+
+void dmabuf_rs_buf_debugfs_bufinfo_failed(void)
+{
+	pr_debug("dma_buf: debugfs: failed to create node bufinfo\n");
+}
+#endif
