@@ -18,6 +18,6 @@ nitpick_ignore = [
     for name in (
         "u64", "uint32_t", "uint64_t", "ktime_t", "spinlock_t", "kref",
         "device", "sg_table", "dma_data_direction", "vm_area_struct",
-        "iosys_map", "seq_file", "ww_class",
+        "iosys_map", "seq_file", "ww_class", "module", "size_t",
     )
 ]
