@@ -7,6 +7,7 @@ closing line "N passed, N failed, N skipped". Exit status: 0 only when nothing
 failed, every expected suite reported, and the console shows no splat.
 
 Usage: report.py CONSOLE_LOG EXPECTED_SUITES [CORE_FILES_LINE]
+       report.py --splats CONSOLE_LOG   (only the splat check, for `make run`)
 """
 import re
 import sys
@@ -95,7 +96,31 @@ def selftest_cases(lines, rc):
     return cases
 
 
+def check_splats(lines):
+    """Quotes every kernel splat on the console; returns the problem, if any."""
+    splats = []
+    for i, line in enumerate(lines):
+        # "@st " lines are the guest's copies of dmesg lines already on the console.
+        if SPLAT_RE.search(line) and not line.startswith(("@@@", "@st ")):
+            kind = next(k for p, k in SPLATS if re.search(p, line))
+            splats.append((kind, lines[i : i + 25]))
+    if not splats:
+        return []
+    print(f"\nKernel reports on the console ({len(splats)}):")
+    for kind, ctx in splats[:5]:
+        print(f"  --- {kind} ---")
+        for l in ctx:
+            print(f"    {l}")
+    return [f"{len(splats)} kernel report(s) on the console"]
+
+
 def main():
+    if sys.argv[1] == "--splats":
+        lines = open(sys.argv[2], errors="replace").read().replace("\r", "").split("\n")
+        problems = check_splats(lines)
+        if problems:
+            print("run FAILED: " + "; ".join(problems))
+        sys.exit(1 if problems else 0)
     log_path, expected = sys.argv[1], sys.argv[2].split()
     core_line = sys.argv[3] if len(sys.argv) > 3 else ""
     text = open(log_path, errors="replace").read().replace("\r", "")
@@ -132,19 +157,7 @@ def main():
                 if status != "PASS":
                     print(f"      {status} {case}: {why}")
 
-    splats = []
-    for i, line in enumerate(lines):
-        # "@st " lines are the guest's copies of dmesg lines already on the console.
-        if SPLAT_RE.search(line) and not line.startswith(("@@@", "@st ")):
-            kind = next(k for p, k in SPLATS if re.search(p, line))
-            splats.append((kind, lines[i : i + 25]))
-    if splats:
-        print(f"\nKernel reports on the console ({len(splats)}):")
-        for kind, ctx in splats[:5]:
-            print(f"  --- {kind} ---")
-            for l in ctx:
-                print(f"    {l}")
-        problems.append(f"{len(splats)} kernel report(s) on the console")
+    problems += check_splats(lines)
 
     if core_line:
         print(f"\n{core_line}")

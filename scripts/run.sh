@@ -12,3 +12,5 @@ if [ "$rc" != 0 ]; then
 	echo "demonstration FAILED (status: $rc); console log: $LOGDIR/console-$CORE.log"
 	exit 1
 fi
+# The demonstration passes only if the kernel stayed quiet, as in `make test`.
+python3 "$REPO/scripts/report.py" --splats "$LOGDIR/console-$CORE.log"
