@@ -19,20 +19,6 @@
 #include "harness.h"
 #include "mock.h"
 
-/* How many fences of @obj a locked walk at BOOKKEEP usage sees. */
-static unsigned int fences_in(struct dma_resv *obj)
-{
-	struct dma_resv_iter cursor;
-	struct dma_fence *f;
-	unsigned int n = 0;
-
-	dma_resv_lock(obj, NULL);
-	dma_resv_for_each_fence(&cursor, obj, DMA_RESV_USAGE_BOOKKEEP, f)
-		n++;
-	dma_resv_unlock(obj);
-	return n;
-}
-
 /* Puts @m's buffer for the last time, folding a failure into @err. */
 static int put_last(struct mock_buf *m, int err)
 {
@@ -44,10 +30,18 @@ static int put_last(struct mock_buf *m, int err)
 	return err ?: put_err;
 }
 
-static int export_embedded_resv(void)
+/*
+ * Exports a mock buffer with the reservation object @supplied (NULL: the one
+ * embedded in the buffer), checks what the buffer keeps of the export info,
+ * adds a fence with @usage and releases the buffer. Release finishes an
+ * embedded object, putting its fences; a supplied one belongs to the
+ * exporter and keeps its fence.
+ */
+static int export_resv(struct dma_resv *supplied, enum dma_resv_usage usage)
 {
 	struct dma_fence *f = mock_fence(dma_fence_context_alloc(1), 1);
 	struct mock_buf *m = mock_buf_alloc();
+	struct dma_resv *want;
 	struct dma_buf *buf;
 	int refs, err = 0;
 
@@ -56,11 +50,12 @@ static int export_embedded_resv(void)
 		goto free;
 	}
 	refs = module_refcount(THIS_MODULE);
-	err = mock_buf_export(m, &mock_static_ops, NULL);
+	err = mock_buf_export(m, &mock_static_ops, supplied);
 	if (err)
 		goto free;
 	buf = m->buf;
-	T_CHECK(buf->resv == (struct dma_resv *)&buf[1], "resv %p, buffer %p", buf->resv, buf);
+	want = supplied ?: (struct dma_resv *)&buf[1];
+	T_CHECK(buf->resv == want, "resv %p, want %p (buffer %p)", buf->resv, want, buf);
 	T_CHECK(buf->priv == m, "priv");
 	T_CHECK(buf->ops == &mock_static_ops, "ops");
 	T_CHECK(buf->size == MOCK_SIZE, "size %zu", buf->size);
@@ -75,15 +70,20 @@ static int export_embedded_resv(void)
 	T_CHECK(list_empty(&buf->attachments), "no attachments");
 	T_CHECK(m->nlog == 0, "no op called by export: %s", m->log);
 
-	/* The embedded object works, and is finished (its fences put) at release. */
-	T_CHECK(mock_resv_add(buf->resv, f, DMA_RESV_USAGE_WRITE) == 0, "add a fence");
-	T_CHECK(fences_in(buf->resv) == 1, "fence in the embedded resv");
+	T_CHECK(mock_resv_add(buf->resv, f, usage) == 0, "add a fence");
+	T_CHECK(mock_resv_count(buf->resv, DMA_RESV_USAGE_BOOKKEEP) == 1, "fence in the resv");
 	T_CHECK(kref_read(&f->refcount) == 2, "refcount %u", kref_read(&f->refcount));
 out:
 	err = put_last(m, err);
 	m = NULL;
-	if (!err && kref_read(&f->refcount) != 1) {
+	if (!err && !supplied && kref_read(&f->refcount) != 1) {
 		pr_info(T_PREFIX "# release must put the resv's fences (refcount %u)\n",
+			kref_read(&f->refcount));
+		err = -EINVAL;
+	}
+	if (!err && supplied && (mock_resv_count(supplied, DMA_RESV_USAGE_BOOKKEEP) != 1 ||
+				 kref_read(&f->refcount) != 2)) {
+		pr_info(T_PREFIX "# release touched the supplied resv (fence refcount %u)\n",
 			kref_read(&f->refcount));
 		err = -EINVAL;
 	}
@@ -95,49 +95,23 @@ out:
 free:
 	if (m)
 		mock_buf_free(m);
-	if (f) {
-		dma_fence_signal(f);
-		dma_fence_put(f);
-	}
+	mock_fence_done(f);
 	return err;
+}
+
+static int export_embedded_resv(void)
+{
+	return export_resv(NULL, DMA_RESV_USAGE_WRITE);
 }
 
 static int export_supplied_resv(void)
 {
-	struct dma_fence *f = mock_fence(dma_fence_context_alloc(1), 1);
-	struct mock_buf *m = mock_buf_alloc();
 	struct dma_resv resv;
-	int err = 0;
+	int err;
 
-	if (!f || !m) {
-		err = -ENOMEM;
-		goto free;
-	}
 	dma_resv_init(&resv);
-	err = mock_buf_export(m, &mock_static_ops, &resv);
-	if (err)
-		goto fini;
-	T_CHECK(m->buf->resv == &resv, "resv %p, supplied %p", m->buf->resv, &resv);
-	T_CHECK(mock_resv_add(&resv, f, DMA_RESV_USAGE_READ) == 0, "add a fence");
-	T_CHECK(fences_in(m->buf->resv) == 1, "the buffer sees the supplied resv's fence");
-out:
-	err = put_last(m, err);
-	m = NULL;
-	/* The supplied object belongs to the exporter: release leaves it alone. */
-	if (!err && (fences_in(&resv) != 1 || kref_read(&f->refcount) != 2)) {
-		pr_info(T_PREFIX "# release touched the supplied resv (fence refcount %u)\n",
-			kref_read(&f->refcount));
-		err = -EINVAL;
-	}
-fini:
+	err = export_resv(&resv, DMA_RESV_USAGE_READ);
 	dma_resv_fini(&resv);
-free:
-	if (m)
-		mock_buf_free(m);
-	if (f) {
-		dma_fence_signal(f);
-		dma_fence_put(f);
-	}
 	return err;
 }
 
@@ -246,10 +220,10 @@ out:
 	return put_last(m, err);
 }
 
-const struct dmabuf_rs_test dmabuf_rs_buf_tests[] = {
+static const struct dmabuf_rs_test tests[] = {
 	{ "buf/export_embedded_resv", export_embedded_resv },
 	{ "buf/export_supplied_resv", export_supplied_resv },
 	{ "buf/get_put_release_once", get_put_release_once },
 	{ "buf/fd_cloexec_and_get", fd_cloexec_and_get },
 };
-const unsigned int dmabuf_rs_buf_tests_count = ARRAY_SIZE(dmabuf_rs_buf_tests);
+const struct dmabuf_rs_suite dmabuf_rs_buf_suite = { tests, ARRAY_SIZE(tests) };

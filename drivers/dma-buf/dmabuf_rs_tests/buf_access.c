@@ -133,10 +133,7 @@ static int begin_waits_for_fences(void)
 out:
 	if (armed)
 		mock_signal_now(&safety);
-	if (f) {
-		dma_fence_signal(f);
-		dma_fence_put(f);
-	}
+	mock_fence_done(f);
 	return mock_buf_put_last(m) ?: err;
 }
 
@@ -341,7 +338,7 @@ free:
 	return err;
 }
 
-const struct dmabuf_rs_test dmabuf_rs_buf_access_tests[] = {
+static const struct dmabuf_rs_test tests[] = {
 	{ "access/begin_end_directions", begin_end_directions },
 	{ "access/begin_waits_for_fences", begin_waits_for_fences },
 	{ "access/no_cpu_access_ops", no_cpu_access_ops },
@@ -349,4 +346,4 @@ const struct dmabuf_rs_test dmabuf_rs_buf_access_tests[] = {
 	{ "access/vmap_without_op", vmap_without_op },
 	{ "access/mmap_kernel_api", mmap_kernel_api },
 };
-const unsigned int dmabuf_rs_buf_access_tests_count = ARRAY_SIZE(dmabuf_rs_buf_access_tests);
+const struct dmabuf_rs_suite dmabuf_rs_buf_access_suite = { tests, ARRAY_SIZE(tests) };

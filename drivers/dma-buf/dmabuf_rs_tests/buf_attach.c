@@ -62,8 +62,31 @@ static bool no_attachments(struct dma_buf *buf)
 	return empty;
 }
 
-/* Test set-up: a device and a mock exporter with @ops. */
-static int setup(struct device **dev, struct mock_buf **m, const struct dma_buf_ops *ops)
+static void detach(struct mock_buf *m, struct dma_buf_attachment **a)
+{
+	if (!IS_ERR_OR_NULL(*a))
+		dma_buf_detach(m->buf, *a);
+	*a = NULL;
+}
+
+/* Undoes setup(), detaching *@a first; folds a failure to release into @err. */
+static int teardown(struct device *dev, struct mock_buf *m, struct dma_buf_attachment **a,
+		    int err)
+{
+	int put_err;
+
+	detach(m, a);
+	put_err = mock_buf_put_last(m);
+	mock_device_put(dev);
+	return err ?: put_err;
+}
+
+/*
+ * Test set-up: a device and a mock exporter with @ops; with @a, a static
+ * attachment of the device in *@a too, whose failure fails the case.
+ */
+static int setup(struct device **dev, struct mock_buf **m, const struct dma_buf_ops *ops,
+		 struct dma_buf_attachment **a)
 {
 	*dev = mock_device_get();
 	if (IS_ERR(*dev))
@@ -73,38 +96,64 @@ static int setup(struct device **dev, struct mock_buf **m, const struct dma_buf_
 		mock_device_put(*dev);
 		return -ENOMEM;
 	}
+	if (!a)
+		return 0;
+	*a = dma_buf_attach((*m)->buf, *dev);
+	if (T_FAILED(!IS_ERR(*a), "!IS_ERR(a)", "attach: %ld", PTR_ERR(*a)))
+		return teardown(*dev, *m, a, -EINVAL);
 	return 0;
 }
 
-/* Undoes setup(), folding a failure to release into @err. */
-static int teardown(struct device *dev, struct mock_buf *m, int err)
+/* dma_buf_map/unmap_attachment with the reservation held, as dynamic importers call them. */
+static struct sg_table *map_locked(struct dma_buf_attachment *a, enum dma_data_direction dir)
 {
-	int put_err = mock_buf_put_last(m);
+	struct sg_table *sgt;
 
-	mock_device_put(dev);
-	return err ?: put_err;
+	dma_resv_lock(a->dmabuf->resv, NULL);
+	sgt = dma_buf_map_attachment(a, dir);
+	dma_resv_unlock(a->dmabuf->resv);
+	return sgt;
 }
 
-static void detach(struct mock_buf *m, struct dma_buf_attachment **a)
+static void unmap_locked(struct dma_buf_attachment *a, struct sg_table *sgt,
+			 enum dma_data_direction dir)
 {
-	if (!IS_ERR_OR_NULL(*a))
-		dma_buf_detach(m->buf, *a);
-	*a = NULL;
+	dma_resv_lock(a->dmabuf->resv, NULL);
+	dma_buf_unmap_attachment(a, sgt, dir);
+	dma_resv_unlock(a->dmabuf->resv);
+}
+
+static void move_notify_locked(struct dma_buf *buf)
+{
+	dma_resv_lock(buf->resv, NULL);
+	dma_buf_move_notify(buf);
+	dma_resv_unlock(buf->resv);
+}
+
+/*
+ * Whether the exporter's last unmap was given @sgt and @dir, with the page
+ * links its map built; says what it got if not.
+ */
+static bool unmapped(const struct mock_buf *m, struct sg_table *sgt, enum dma_data_direction dir)
+{
+	if (m->unmapped == sgt && m->unmap_dir == dir && m->unmap_links_intact)
+		return true;
+	pr_info(T_PREFIX "# unmap given %p, %d, links %s; want %p, %d\n", m->unmapped,
+		m->unmap_dir, m->unmap_links_intact ? "intact" : "changed", sgt, dir);
+	return false;
 }
 
 static int static_attach_cached_map(void)
 {
-	struct dma_buf_attachment *a = NULL;
+	struct dma_buf_attachment *a;
 	struct sg_table *sgt, *again;
 	struct mock_buf *m;
 	struct device *dev;
 	int err;
 
-	err = setup(&dev, &m, &mock_cached_ops);
+	err = setup(&dev, &m, &mock_cached_ops, &a);
 	if (err)
 		return err;
-	a = dma_buf_attach(m->buf, dev);
-	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
 	T_CHECK(mock_log_is(m, "A"), "ops->attach only");
 	T_CHECK(m->attach_dev == dev && m->attach_arg == a, "ops->attach arguments");
 	T_CHECK(a->dev == dev && a->dmabuf == m->buf, "attachment fields");
@@ -125,25 +174,22 @@ static int static_attach_cached_map(void)
 	dma_buf_unmap_attachment_unlocked(a, sgt, DMA_TO_DEVICE);
 	T_CHECK(mock_log_is(m, "AM"), "cached mapping kept");
 
-	dma_buf_detach(m->buf, a);
-	a = NULL;
+	detach(m, &a);
 	T_CHECK(mock_log_is(m, "AMUD"), "detach unmaps, then calls ops->detach");
-	T_CHECK(m->unmapped == sgt && m->unmap_dir == DMA_TO_DEVICE, "unmap arguments");
-	T_CHECK(m->unmap_links_intact, "exporter's unmap sees its own page links");
+	T_CHECK(unmapped(m, sgt, DMA_TO_DEVICE), "unmap arguments");
 	T_CHECK(no_attachments(m->buf), "attachment unlisted");
 out:
-	detach(m, &a);
-	return teardown(dev, m, err);
+	return teardown(dev, m, &a, err);
 }
 
 static int attach_error_and_order(void)
 {
-	struct dma_buf_attachment *a = NULL, *b = NULL, *c = NULL, *was;
+	struct dma_buf_attachment *a, *b = NULL, *c = NULL, *was;
 	struct mock_buf *m;
 	struct device *dev;
 	int err;
 
-	err = setup(&dev, &m, &mock_static_ops);
+	err = setup(&dev, &m, &mock_static_ops, NULL);
 	if (err)
 		return err;
 	m->attach_err = -ENODEV;
@@ -168,24 +214,21 @@ static int attach_error_and_order(void)
 	T_CHECK(no_attachments(m->buf), "all unlisted");
 out:
 	detach(m, &c);
-	detach(m, &b);
-	return teardown(dev, m, err);
+	return teardown(dev, m, &b, err);
 }
 
 static int dynamic_exporter_static_importer(void)
 {
-	struct dma_buf_attachment *a = NULL;
+	struct dma_buf_attachment *a;
 	struct sg_table *sgt, *cached;
 	struct mock_buf *m;
 	struct device *dev;
 	int err;
 
-	err = setup(&dev, &m, &mock_dynamic_ops);
+	/* The importer cannot follow moves: the exporter pins and maps at attach. */
+	err = setup(&dev, &m, &mock_dynamic_ops, &a);
 	if (err)
 		return err;
-	/* The importer cannot follow moves: the exporter pins and maps at attach. */
-	a = dma_buf_attach(m->buf, dev);
-	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
 	T_CHECK(mock_log_is(m, "APM"), "attach, pin, map");
 	T_CHECK(m->locked_in_pin && m->locked_in_map, "pin and map with the resv held");
 	T_CHECK(m->map_dir == DMA_BIDIRECTIONAL, "map direction %d", m->map_dir);
@@ -201,53 +244,52 @@ static int dynamic_exporter_static_importer(void)
 	dma_buf_unmap_attachment_unlocked(a, sgt, DMA_FROM_DEVICE);
 	T_CHECK(mock_log_is(m, "APM"), "no exporter call for a cached mapping");
 
-	dma_buf_detach(m->buf, a);
-	a = NULL;
-	T_CHECK(mock_log_is(m, "APMUpD"), "detach unmaps, unpins, detaches");
-	T_CHECK(m->unmapped == cached && m->unmap_dir == DMA_BIDIRECTIONAL, "unmap arguments");
-	T_CHECK(m->unmap_links_intact, "exporter's unmap sees its own page links");
-out:
 	detach(m, &a);
-	return teardown(dev, m, err);
+	T_CHECK(mock_log_is(m, "APMUpD"), "detach unmaps, unpins, detaches");
+	T_CHECK(unmapped(m, cached, DMA_BIDIRECTIONAL), "unmap arguments");
+out:
+	return teardown(dev, m, &a, err);
 }
 
 static int dynamic_exporter_attach_errors(void)
 {
+	/* What each failing step leaves in the exporter's log. */
+	static const struct {
+		int pin_err, map_err;
+		bool map_null;
+		int want;
+		const char *log;
+	} fails[] = {
+		{ .pin_err = -ENOSPC, .want = -ENOSPC, .log = "APD" },	/* no unpin */
+		{ .map_err = -EINTR, .want = -EINTR, .log = "APMpD" },
+		{ .map_null = true, .want = -ENOMEM, .log = "APMpD" },
+	};
 	struct dma_buf_attachment *a = NULL;
 	struct mock_buf *m;
 	struct device *dev;
+	unsigned int i;
 	int err;
 
-	err = setup(&dev, &m, &mock_dynamic_ops);
+	err = setup(&dev, &m, &mock_dynamic_ops, NULL);
 	if (err)
 		return err;
-	m->pin_err = -ENOSPC;
-	a = dma_buf_attach(m->buf, dev);
-	T_CHECK(a == ERR_PTR(-ENOSPC), "pin error: %ld", PTR_ERR(a));
-	T_CHECK(mock_log_is(m, "APD"), "failed pin: no unpin, ops->detach");
-
-	mock_log_clear(m);
-	m->pin_err = 0;
-	m->map_err = -EINTR;
-	a = dma_buf_attach(m->buf, dev);
-	T_CHECK(a == ERR_PTR(-EINTR), "map error: %ld", PTR_ERR(a));
-	T_CHECK(mock_log_is(m, "APMpD"), "failed map: unpin, ops->detach");
-
-	mock_log_clear(m);
-	m->map_err = 0;
-	m->map_null = true;
-	a = dma_buf_attach(m->buf, dev);
-	T_CHECK(a == ERR_PTR(-ENOMEM), "NULL mapping: %ld", PTR_ERR(a));
-	T_CHECK(mock_log_is(m, "APMpD"), "NULL mapping: unpin, ops->detach");
+	for (i = 0; i < ARRAY_SIZE(fails); i++) {
+		mock_log_clear(m);
+		m->pin_err = fails[i].pin_err;
+		m->map_err = fails[i].map_err;
+		m->map_null = fails[i].map_null;
+		a = dma_buf_attach(m->buf, dev);
+		T_CHECK(a == ERR_PTR(fails[i].want), "case %u: attach %ld", i, PTR_ERR(a));
+		T_CHECK(mock_log_is(m, fails[i].log), "case %u: unpin if pinned, ops->detach", i);
+	}
 	T_CHECK(no_attachments(m->buf), "failed attachments unlisted");
 out:
-	detach(m, &a);
-	return teardown(dev, m, err);
+	return teardown(dev, m, &a, err);
 }
 
 static int dynamic_importer_dynamic_exporter(void)
 {
-	struct dma_buf_attachment *a = NULL;
+	struct dma_buf_attachment *a;
 	struct mock_importer imp = {};
 	/* Without move_notify support, a dynamic exporter pins for each mapping. */
 	const char *pinned = IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY) ? "" : "P";
@@ -259,7 +301,7 @@ static int dynamic_importer_dynamic_exporter(void)
 	char want[16];
 	int err, ret, ret_err;
 
-	err = setup(&dev, &m, &mock_dynamic_ops);
+	err = setup(&dev, &m, &mock_dynamic_ops, NULL);
 	if (err)
 		return err;
 	a = dma_buf_dynamic_attach(m->buf, dev, &mock_p2p_importer_ops, &imp);
@@ -270,26 +312,21 @@ static int dynamic_importer_dynamic_exporter(void)
 		"importer fields");
 	T_CHECK(a->peer2peer, "allow_peer2peer copied");
 
-	dma_resv_lock(m->buf->resv, NULL);
-	sgt = dma_buf_map_attachment(a, DMA_FROM_DEVICE);
-	dma_resv_unlock(m->buf->resv);
+	sgt = map_locked(a, DMA_FROM_DEVICE);
 	T_CHECK(!IS_ERR(sgt) && sgt == m->mapped, "map: %ld", PTR_ERR(sgt));
 	/* Look, then unmap before judging, so that a failure leaks nothing. */
 	view = importer_view(m, sgt);
 	cached = a->sgt;
 	snprintf(want, sizeof(want), "A%sM", pinned);
 	logged = mock_log_is(m, want);
-	dma_resv_lock(m->buf->resv, NULL);
-	dma_buf_unmap_attachment(a, sgt, DMA_FROM_DEVICE);
-	dma_resv_unlock(m->buf->resv);
+	unmap_locked(a, sgt, DMA_FROM_DEVICE);
 	T_CHECK(m->map_dir == DMA_FROM_DEVICE && m->locked_in_map, "map arguments");
 	T_CHECK(!cached, "not cached");
 	T_CHECK(view, "mapping as importers see it");
 	T_CHECK(logged, "map");
 	snprintf(want, sizeof(want), "A%sMU%s", pinned, unpinned);
 	T_CHECK(mock_log_is(m, want), "unmap");
-	T_CHECK(m->unmapped == sgt && m->unmap_dir == DMA_FROM_DEVICE, "unmap arguments");
-	T_CHECK(m->unmap_links_intact, "exporter's unmap sees its own page links");
+	T_CHECK(unmapped(m, sgt, DMA_FROM_DEVICE), "unmap arguments");
 
 	/* dma_buf_pin/unpin go straight to the exporter, errors included. */
 	mock_log_clear(m);
@@ -303,12 +340,10 @@ static int dynamic_importer_dynamic_exporter(void)
 	T_CHECK(mock_log_is(m, "PpP"), "pin, unpin, failed pin");
 	T_CHECK(m->locked_in_pin, "pin with the resv held");
 
-	dma_buf_detach(m->buf, a);
-	a = NULL;
+	detach(m, &a);
 	T_CHECK(mock_log_is(m, "PpPD"), "detach: nothing cached to unmap");
 out:
-	detach(m, &a);
-	return teardown(dev, m, err);
+	return teardown(dev, m, &a, err);
 }
 
 static int dynamic_importer_static_exporter(void)
@@ -325,7 +360,7 @@ static int dynamic_importer_static_exporter(void)
 
 	if (!f)
 		return -ENOMEM;
-	err = setup(&dev, &m, &mock_static_ops);
+	err = setup(&dev, &m, &mock_static_ops, NULL);
 	if (err)
 		goto put;
 	/*
@@ -342,23 +377,18 @@ static int dynamic_importer_static_exporter(void)
 	T_CHECK(mock_log_is(m, "AM"), "attach, map");
 	T_CHECK(!a->peer2peer, "no peer2peer");
 	T_CHECK(a->sgt == m->mapped && a->dir == DMA_BIDIRECTIONAL, "mapping cached");
-	dma_resv_lock(m->buf->resv, NULL);
-	sgt = dma_buf_map_attachment(a, DMA_TO_DEVICE);
-	dma_resv_unlock(m->buf->resv);
+	sgt = map_locked(a, DMA_TO_DEVICE);
 	T_CHECK(sgt == a->sgt && mock_log_is(m, "AM"), "cached table: %ld", PTR_ERR(sgt));
-	dma_buf_detach(m->buf, a);
-	a = NULL;
+	detach(m, &a);
 	T_CHECK(mock_log_is(m, "AMUD"), "detach");
-	T_CHECK(m->unmapped == sgt && m->unmap_links_intact, "unmap gets its own table");
+	T_CHECK(unmapped(m, sgt, DMA_BIDIRECTIONAL), "unmap gets its own table");
 	T_CHECK(imp.moves == 0, "no move_notify");
 out:
-	detach(m, &a);
 	if (armed)
 		mock_signal_now(&safety);
-	err = teardown(dev, m, err);
+	err = teardown(dev, m, &a, err);
 put:
-	dma_fence_signal(f);
-	dma_fence_put(f);
+	mock_fence_done(f);
 	return err;
 }
 
@@ -370,7 +400,7 @@ static int move_notify_dynamic_only(void)
 	struct device *dev;
 	int err;
 
-	err = setup(&dev, &m, &mock_dynamic_ops);
+	err = setup(&dev, &m, &mock_dynamic_ops, NULL);
 	if (err)
 		return err;
 	d1 = dma_buf_dynamic_attach(m->buf, dev, &mock_importer_ops, &imp1);
@@ -381,9 +411,7 @@ static int move_notify_dynamic_only(void)
 	T_CHECK(!IS_ERR(d2), "attach: %ld", PTR_ERR(d2));
 	T_CHECK(mock_log_is(m, "AAPMA"), "attaches");
 
-	dma_resv_lock(m->buf->resv, NULL);
-	dma_buf_move_notify(m->buf);
-	dma_resv_unlock(m->buf->resv);
+	move_notify_locked(m->buf);
 	T_CHECK(imp1.moves == 1 && imp1.moved == d1, "first importer: %u moves", imp1.moves);
 	T_CHECK(imp2.moves == 1 && imp2.moved == d2, "second importer: %u moves", imp2.moves);
 	T_CHECK(imp1.locked_in_move && imp2.locked_in_move, "move_notify with the resv held");
@@ -391,15 +419,12 @@ static int move_notify_dynamic_only(void)
 
 	/* Only attachments still listed hear of moves. */
 	detach(m, &d1);
-	dma_resv_lock(m->buf->resv, NULL);
-	dma_buf_move_notify(m->buf);
-	dma_resv_unlock(m->buf->resv);
+	move_notify_locked(m->buf);
 	T_CHECK(imp1.moves == 1 && imp2.moves == 2, "moves %u %u", imp1.moves, imp2.moves);
 out:
 	detach(m, &d2);
 	detach(m, &s);
-	detach(m, &d1);
-	return teardown(dev, m, err);
+	return teardown(dev, m, &d1, err);
 }
 
 static int map_directions_and_mangling(void)
@@ -407,7 +432,7 @@ static int map_directions_and_mangling(void)
 	static const enum dma_data_direction dirs[] = {
 		DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL,
 	};
-	struct dma_buf_attachment *a = NULL;
+	struct dma_buf_attachment *a;
 	struct sg_table *sgt, *other, *cached;
 	struct mock_buf *m;
 	struct device *dev;
@@ -415,11 +440,9 @@ static int map_directions_and_mangling(void)
 	bool view;
 	int err;
 
-	err = setup(&dev, &m, &mock_static_ops);
+	err = setup(&dev, &m, &mock_static_ops, &a);
 	if (err)
 		return err;
-	a = dma_buf_attach(m->buf, dev);
-	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
 	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
 		mock_log_clear(m);
 		sgt = dma_buf_map_attachment_unlocked(a, dirs[i]);
@@ -431,8 +454,7 @@ static int map_directions_and_mangling(void)
 		T_CHECK(m->map_dir == dirs[i] && m->locked_in_map, "map direction %d", m->map_dir);
 		T_CHECK(view, "direction %d: importer's view", dirs[i]);
 		T_CHECK(!cached, "not cached");
-		T_CHECK(m->unmapped == sgt && m->unmap_dir == dirs[i], "unmap arguments");
-		T_CHECK(m->unmap_links_intact, "exporter's unmap sees its own page links");
+		T_CHECK(unmapped(m, sgt, dirs[i]), "unmap arguments");
 
 		dma_resv_lock(m->buf->resv, NULL);
 		sgt = dma_buf_map_attachment(a, dirs[i]);
@@ -448,31 +470,26 @@ static int map_directions_and_mangling(void)
 		T_CHECK(mock_log_is(m, "MUMMUU"), "calls");
 	}
 out:
-	detach(m, &a);
-	return teardown(dev, m, err);
+	return teardown(dev, m, &a, err);
 }
 
 static int map_errors_unchanged(void)
 {
-	struct dma_buf_attachment *a = NULL;
+	struct dma_buf_attachment *a;
 	struct sg_table *sgt;
 	struct mock_buf *m;
 	struct device *dev;
 	int err;
 
 	/* A caching exporter: a failed map must not be cached either. */
-	err = setup(&dev, &m, &mock_cached_ops);
+	err = setup(&dev, &m, &mock_cached_ops, &a);
 	if (err)
 		return err;
-	a = dma_buf_attach(m->buf, dev);
-	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
 	m->map_err = -EINTR;
 	sgt = dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE);
 	T_CHECK(sgt == ERR_PTR(-EINTR), "unlocked: %ld", PTR_ERR(sgt));
 	m->map_err = -ENOSPC;
-	dma_resv_lock(m->buf->resv, NULL);
-	sgt = dma_buf_map_attachment(a, DMA_TO_DEVICE);
-	dma_resv_unlock(m->buf->resv);
+	sgt = map_locked(a, DMA_TO_DEVICE);
 	T_CHECK(sgt == ERR_PTR(-ENOSPC), "locked: %ld", PTR_ERR(sgt));
 	m->map_err = 0;
 	m->map_null = true;
@@ -484,20 +501,18 @@ static int map_errors_unchanged(void)
 	m->map_null = false;
 	sgt = dma_buf_map_attachment_unlocked(a, DMA_FROM_DEVICE);
 	T_CHECK(!IS_ERR(sgt) && a->sgt == sgt && a->dir == DMA_FROM_DEVICE, "map after errors");
-	dma_buf_detach(m->buf, a);
-	a = NULL;
-	T_CHECK(mock_log_is(m, "AMMMMUD"), "calls");
-	T_CHECK(m->unmap_dir == DMA_FROM_DEVICE && m->unmap_links_intact, "unmap");
-out:
 	detach(m, &a);
-	return teardown(dev, m, err);
+	T_CHECK(mock_log_is(m, "AMMMMUD"), "calls");
+	T_CHECK(unmapped(m, sgt, DMA_FROM_DEVICE), "unmap");
+out:
+	return teardown(dev, m, &a, err);
 }
 
 static int static_map_waits_kernel_fences(void)
 {
 	struct dma_fence *k = mock_fence(dma_fence_context_alloc(1), 1);
 	struct dma_fence *r = mock_fence(dma_fence_context_alloc(1), 1);
-	struct dma_buf_attachment *a = NULL;
+	struct dma_buf_attachment *a;
 	struct mock_signaller sk, sr;
 	bool armed = false, k_done, r_done;
 	struct sg_table *sgt = NULL;
@@ -509,11 +524,9 @@ static int static_map_waits_kernel_fences(void)
 		err = -ENOMEM;
 		goto put;
 	}
-	err = setup(&dev, &m, &mock_static_ops);
+	err = setup(&dev, &m, &mock_static_ops, &a);
 	if (err)
 		goto put;
-	a = dma_buf_attach(m->buf, dev);
-	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
 	T_CHECK(mock_resv_add(m->buf->resv, k, DMA_RESV_USAGE_KERNEL) == 0, "add a fence");
 	T_CHECK(mock_resv_add(m->buf->resv, r, DMA_RESV_USAGE_READ) == 0, "add a fence");
 	/* k signals soon; r only stops a wrong wait from hanging the test. */
@@ -531,25 +544,18 @@ static int static_map_waits_kernel_fences(void)
 	T_CHECK(!r_done, "map waited for a read fence");
 	T_CHECK(mock_log_is(m, "AMU"), "calls");
 out:
-	detach(m, &a);
 	if (armed) {
 		mock_signal_now(&sk);
 		mock_signal_now(&sr);
 	}
-	err = teardown(dev, m, err);
+	err = teardown(dev, m, &a, err);
 put:
-	if (k) {
-		dma_fence_signal(k);
-		dma_fence_put(k);
-	}
-	if (r) {
-		dma_fence_signal(r);
-		dma_fence_put(r);
-	}
+	mock_fence_done(k);
+	mock_fence_done(r);
 	return err;
 }
 
-const struct dmabuf_rs_test dmabuf_rs_buf_attach_tests[] = {
+static const struct dmabuf_rs_test tests[] = {
 	{ "attach/static_attach_cached_map", static_attach_cached_map },
 	{ "attach/attach_error_and_order", attach_error_and_order },
 	{ "attach/dynamic_exporter_static_importer", dynamic_exporter_static_importer },
@@ -561,4 +567,4 @@ const struct dmabuf_rs_test dmabuf_rs_buf_attach_tests[] = {
 	{ "map/errors_unchanged", map_errors_unchanged },
 	{ "map/static_importer_waits_kernel_fences", static_map_waits_kernel_fences },
 };
-const unsigned int dmabuf_rs_buf_attach_tests_count = ARRAY_SIZE(dmabuf_rs_buf_attach_tests);
+const struct dmabuf_rs_suite dmabuf_rs_buf_attach_suite = { tests, ARRAY_SIZE(tests) };

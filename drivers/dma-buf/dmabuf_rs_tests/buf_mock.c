@@ -242,18 +242,6 @@ const struct dma_buf_ops mock_dynamic_ops = {
 
 const char mock_exp_name[] = "dmabuf-rs-mock";
 
-int mock_resv_add(struct dma_resv *obj, struct dma_fence *f, enum dma_resv_usage usage)
-{
-	int err;
-
-	dma_resv_lock(obj, NULL);
-	err = dma_resv_reserve_fences(obj, 1);
-	if (!err)
-		dma_resv_add_fence(obj, f, usage);
-	dma_resv_unlock(obj);
-	return err;
-}
-
 struct mock_buf *mock_buf_alloc(void)
 {
 	struct mock_buf *m = kzalloc(sizeof(*m), GFP_KERNEL);

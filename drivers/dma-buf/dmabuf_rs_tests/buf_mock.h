@@ -104,9 +104,6 @@ bool mock_log_is(const struct mock_buf *m, const char *want);
 /* Forgets the log. */
 void mock_log_clear(struct mock_buf *m);
 
-/* Adds @f to @obj with @usage (taking a reference), locking @obj. */
-int mock_resv_add(struct dma_resv *obj, struct dma_fence *f, enum dma_resv_usage usage);
-
 /* A dynamic importer: counts move_notify and records the lock state. */
 struct mock_importer {
 	unsigned int moves;

@@ -369,7 +369,7 @@ out:
 	return err;
 }
 
-const struct dmabuf_rs_test dmabuf_rs_fence_tests[] = {
+static const struct dmabuf_rs_test tests[] = {
 	{ "fence/context_alloc_unique", context_alloc_unique },
 	{ "fence/stub_fences_signaled", stub_fences_signaled },
 	{ "fence/double_signal_einval", double_signal_einval },
@@ -384,4 +384,4 @@ const struct dmabuf_rs_test dmabuf_rs_fence_tests[] = {
 	{ "fence/wait_any_reports_index", wait_any_reports_index },
 	{ "fence/chain_100k_links", chain_100k_links },
 };
-const unsigned int dmabuf_rs_fence_tests_count = ARRAY_SIZE(dmabuf_rs_fence_tests);
+const struct dmabuf_rs_suite dmabuf_rs_fence_suite = { tests, ARRAY_SIZE(tests) };

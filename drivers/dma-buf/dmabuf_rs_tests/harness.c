@@ -8,16 +8,13 @@
 
 #include "harness.h"
 
-static const struct {
-	const struct dmabuf_rs_test *tests;
-	const unsigned int *count;
-} suites[] = {
-	{ dmabuf_rs_fence_tests, &dmabuf_rs_fence_tests_count },
-	{ dmabuf_rs_trace_tests, &dmabuf_rs_trace_tests_count },
-	{ dmabuf_rs_resv_tests, &dmabuf_rs_resv_tests_count },
-	{ dmabuf_rs_buf_tests, &dmabuf_rs_buf_tests_count },
-	{ dmabuf_rs_buf_attach_tests, &dmabuf_rs_buf_attach_tests_count },
-	{ dmabuf_rs_buf_access_tests, &dmabuf_rs_buf_access_tests_count },
+static const struct dmabuf_rs_suite *const suites[] = {
+	&dmabuf_rs_fence_suite,
+	&dmabuf_rs_trace_suite,
+	&dmabuf_rs_resv_suite,
+	&dmabuf_rs_buf_suite,
+	&dmabuf_rs_buf_attach_suite,
+	&dmabuf_rs_buf_access_suite,
 };
 
 static int __init dmabuf_rs_tests_init(void)
@@ -25,12 +22,12 @@ static int __init dmabuf_rs_tests_init(void)
 	unsigned int s, i, n = 0, total = 0;
 
 	for (s = 0; s < ARRAY_SIZE(suites); s++)
-		total += *suites[s].count;
+		total += suites[s]->count;
 	pr_info(T_PREFIX "TAP version 13\n");
 	pr_info(T_PREFIX "1..%u\n", total);
 	for (s = 0; s < ARRAY_SIZE(suites); s++) {
-		for (i = 0; i < *suites[s].count; i++) {
-			const struct dmabuf_rs_test *t = &suites[s].tests[i];
+		for (i = 0; i < suites[s]->count; i++) {
+			const struct dmabuf_rs_test *t = &suites[s]->tests[i];
 			int err = t->run();
 
 			n++;

@@ -19,14 +19,19 @@ struct dmabuf_rs_test {
 
 #define T_PREFIX "dmabuf-rs-tests: "
 
+/*
+ * Whether @cond is false, printing why the case fails if so; @text is @cond
+ * as the caller spelt it (stringified there, before macro expansion).
+ */
+#define T_FAILED(cond, text, fmt, ...)						\
+	(!(cond) && (pr_info(T_PREFIX "# %s:%d: expected %s: " fmt "\n",	\
+			     __func__, __LINE__, text, ##__VA_ARGS__), true))
+
 /* Fail the current case with a message when @cond is false. */
 #define T_EXPECT(cond, fmt, ...)						\
 	do {									\
-		if (!(cond)) {							\
-			pr_info(T_PREFIX "# %s:%d: expected %s: " fmt "\n",	\
-				__func__, __LINE__, #cond, ##__VA_ARGS__);	\
+		if (T_FAILED(cond, #cond, fmt, ##__VA_ARGS__))			\
 			return -EINVAL;						\
-		}								\
 	} while (0)
 
 /*
@@ -35,25 +40,20 @@ struct dmabuf_rs_test {
  */
 #define T_CHECK(cond, fmt, ...)							\
 	do {									\
-		if (!(cond)) {							\
-			pr_info(T_PREFIX "# %s:%d: expected %s: " fmt "\n",	\
-				__func__, __LINE__, #cond, ##__VA_ARGS__);	\
+		if (T_FAILED(cond, #cond, fmt, ##__VA_ARGS__)) {		\
 			err = -EINVAL;						\
 			goto out;						\
 		}								\
 	} while (0)
 
-extern const struct dmabuf_rs_test dmabuf_rs_fence_tests[];
-extern const unsigned int dmabuf_rs_fence_tests_count;
-extern const struct dmabuf_rs_test dmabuf_rs_trace_tests[];
-extern const unsigned int dmabuf_rs_trace_tests_count;
-extern const struct dmabuf_rs_test dmabuf_rs_resv_tests[];
-extern const unsigned int dmabuf_rs_resv_tests_count;
-extern const struct dmabuf_rs_test dmabuf_rs_buf_tests[];
-extern const unsigned int dmabuf_rs_buf_tests_count;
-extern const struct dmabuf_rs_test dmabuf_rs_buf_attach_tests[];
-extern const unsigned int dmabuf_rs_buf_attach_tests_count;
-extern const struct dmabuf_rs_test dmabuf_rs_buf_access_tests[];
-extern const unsigned int dmabuf_rs_buf_access_tests_count;
+/* The cases of one file, in the order they run. */
+struct dmabuf_rs_suite {
+	const struct dmabuf_rs_test *tests;
+	unsigned int count;
+};
+
+extern const struct dmabuf_rs_suite dmabuf_rs_fence_suite, dmabuf_rs_trace_suite,
+	dmabuf_rs_resv_suite, dmabuf_rs_buf_suite, dmabuf_rs_buf_attach_suite,
+	dmabuf_rs_buf_access_suite;
 
 #endif

@@ -15,40 +15,10 @@
 #include "harness.h"
 #include "mock.h"
 
-/* Adds @f to @obj with @usage, reserving its slot; takes its own reference. */
-static int add(struct dma_resv *obj, struct dma_fence *f, enum dma_resv_usage usage)
-{
-	int err;
-
-	dma_resv_lock(obj, NULL);
-	err = dma_resv_reserve_fences(obj, 1);
-	if (!err)
-		dma_resv_add_fence(obj, f, usage);
-	dma_resv_unlock(obj);
-	return err;
-}
-
-/* How many fences of @obj a locked iteration at @usage sees. */
-static unsigned int count_locked(struct dma_resv *obj, enum dma_resv_usage usage)
-{
-	struct dma_resv_iter cursor;
-	struct dma_fence *f;
-	unsigned int n = 0;
-
-	dma_resv_lock(obj, NULL);
-	dma_resv_for_each_fence(&cursor, obj, usage, f)
-		n++;
-	dma_resv_unlock(obj);
-	return n;
-}
-
 static void put_all(struct dma_fence **f, int n)
 {
 	while (n--)
-		if (f[n]) {
-			dma_fence_signal(f[n]);
-			dma_fence_put(f[n]);
-		}
+		mock_fence_done(f[n]);
 }
 
 static int replace_fences_by_context(void)
@@ -69,7 +39,8 @@ static int replace_fences_by_context(void)
 		return -ENOMEM;
 	}
 	dma_resv_init(&obj);
-	if (add(&obj, f[0], DMA_RESV_USAGE_WRITE) || add(&obj, f[1], DMA_RESV_USAGE_READ)) {
+	if (mock_resv_add(&obj, f[0], DMA_RESV_USAGE_WRITE) ||
+	    mock_resv_add(&obj, f[1], DMA_RESV_USAGE_READ)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -116,8 +87,9 @@ static int copy_fences_exact(void)
 	}
 	dma_resv_init(&src);
 	dma_resv_init(&dst);
-	if (add(&src, f[0], DMA_RESV_USAGE_WRITE) || add(&src, f[1], DMA_RESV_USAGE_READ) ||
-	    add(&dst, f[2], DMA_RESV_USAGE_KERNEL)) {
+	if (mock_resv_add(&src, f[0], DMA_RESV_USAGE_WRITE) ||
+	    mock_resv_add(&src, f[1], DMA_RESV_USAGE_READ) ||
+	    mock_resv_add(&dst, f[2], DMA_RESV_USAGE_KERNEL)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -126,9 +98,9 @@ static int copy_fences_exact(void)
 	dma_resv_unlock(&dst);
 	if (err)
 		goto out;
-	if (count_locked(&dst, DMA_RESV_USAGE_BOOKKEEP) != 2 ||
-	    count_locked(&dst, DMA_RESV_USAGE_WRITE) != 1 ||
-	    count_locked(&dst, DMA_RESV_USAGE_KERNEL) != 0) {
+	if (mock_resv_count(&dst, DMA_RESV_USAGE_BOOKKEEP) != 2 ||
+	    mock_resv_count(&dst, DMA_RESV_USAGE_WRITE) != 1 ||
+	    mock_resv_count(&dst, DMA_RESV_USAGE_KERNEL) != 0) {
 		pr_info(T_PREFIX "# copy does not mirror the source's fences and usages\n");
 		err = -EINVAL;
 	}
@@ -164,7 +136,7 @@ static int get_singleton_0_1_many(void)
 		err = -EINVAL;
 		goto out;
 	}
-	if (add(&obj, f[0], DMA_RESV_USAGE_WRITE)) {
+	if (mock_resv_add(&obj, f[0], DMA_RESV_USAGE_WRITE)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -175,7 +147,7 @@ static int get_singleton_0_1_many(void)
 		goto out;
 	}
 	dma_fence_put(single);
-	if (add(&obj, f[1], DMA_RESV_USAGE_READ)) {
+	if (mock_resv_add(&obj, f[1], DMA_RESV_USAGE_READ)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -213,7 +185,8 @@ static int wait_and_test_per_usage(void)
 		return -ENOMEM;
 	}
 	dma_resv_init(&obj);
-	if (add(&obj, w, DMA_RESV_USAGE_WRITE) || add(&obj, r, DMA_RESV_USAGE_READ)) {
+	if (mock_resv_add(&obj, w, DMA_RESV_USAGE_WRITE) ||
+	    mock_resv_add(&obj, r, DMA_RESV_USAGE_READ)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -277,8 +250,8 @@ static int reserve_and_add_up_to_4096(void)
 							      DMA_RESV_USAGE_WRITE);
 		}
 		dma_resv_unlock(&obj);
-		if (!err && (count_locked(&obj, DMA_RESV_USAGE_BOOKKEEP) != n ||
-			     count_locked(&obj, DMA_RESV_USAGE_WRITE) != (n + 1) / 2)) {
+		if (!err && (mock_resv_count(&obj, DMA_RESV_USAGE_BOOKKEEP) != n ||
+			     mock_resv_count(&obj, DMA_RESV_USAGE_WRITE) != (n + 1) / 2)) {
 			pr_info(T_PREFIX "# %u fences: iteration disagrees\n", n);
 			err = -EINVAL;
 		}
@@ -305,7 +278,8 @@ static int describe_format(void)
 		return -ENOMEM;
 	}
 	dma_resv_init(&obj);
-	if (add(&obj, w, DMA_RESV_USAGE_WRITE) || add(&obj, b, DMA_RESV_USAGE_BOOKKEEP)) {
+	if (mock_resv_add(&obj, w, DMA_RESV_USAGE_WRITE) ||
+	    mock_resv_add(&obj, b, DMA_RESV_USAGE_BOOKKEEP)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -345,7 +319,7 @@ static int adder_thread(void *data)
 			a->err = -ENOMEM;
 			break;
 		}
-		a->err = add(a->obj, f, DMA_RESV_USAGE_READ);
+		a->err = mock_resv_add(a->obj, f, DMA_RESV_USAGE_READ);
 		dma_fence_signal(f);
 		dma_fence_put(f);
 		cond_resched();
@@ -396,7 +370,7 @@ static int unlocked_iteration_races_add(void)
 	return err ?: a.err;
 }
 
-const struct dmabuf_rs_test dmabuf_rs_resv_tests[] = {
+static const struct dmabuf_rs_test tests[] = {
 	{ "resv/replace_fences_by_context", replace_fences_by_context },
 	{ "resv/copy_fences_exact", copy_fences_exact },
 	{ "resv/get_singleton_0_1_many", get_singleton_0_1_many },
@@ -405,4 +379,4 @@ const struct dmabuf_rs_test dmabuf_rs_resv_tests[] = {
 	{ "resv/describe_format", describe_format },
 	{ "resv/unlocked_iteration_races_add", unlocked_iteration_races_add },
 };
-const unsigned int dmabuf_rs_resv_tests_count = ARRAY_SIZE(dmabuf_rs_resv_tests);
+const struct dmabuf_rs_suite dmabuf_rs_resv_suite = { tests, ARRAY_SIZE(tests) };

@@ -119,7 +119,7 @@ out:
 	return err;
 }
 
-const struct dmabuf_rs_test dmabuf_rs_trace_tests[] = {
+static const struct dmabuf_rs_test tests[] = {
 	{ "trace/tracepoints_fire", tracepoints_fire },
 };
-const unsigned int dmabuf_rs_trace_tests_count = ARRAY_SIZE(dmabuf_rs_trace_tests);
+const struct dmabuf_rs_suite dmabuf_rs_trace_suite = { tests, ARRAY_SIZE(tests) };

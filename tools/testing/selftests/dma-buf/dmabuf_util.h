@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the dma-buf kselftests: where test buffers come from,
- * where fences come from (sw_sync), and how to read what the kernel reports
- * about a buffer (procfs, debugfs, sysfs).
+ * where fences come from (sw_sync), how to read what the kernel reports
+ * about a buffer (procfs, debugfs, sysfs), and bad memory to hand to ioctls.
+ * The macros at the end are for test files, after kselftest_harness.h.
  */
 #ifndef DMABUF_UTIL_H
 #define DMABUF_UTIL_H
@@ -10,10 +11,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
@@ -22,6 +28,7 @@
 #define SYSTEM_HEAP "/dev/dma_heap/system"
 #define BUFINFO "/sys/kernel/debug/dma_buf/bufinfo"
 #define SYSFS_BUFFERS "/sys/kernel/dmabuf/buffers"
+#define NO_DEBUGFS "no debugfs " BUFINFO " (CONFIG_DEBUG_FS, debugfs mounted)"
 
 /*
  * Allocate a dma-buf of @size bytes from the system heap, with the file flags
@@ -87,6 +94,17 @@ static inline ssize_t read_fdinfo(int fd, char *buf, size_t cap)
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	return read_text(path, buf, cap);
+}
+
+/* The "count:" of dma-buf @fd's fdinfo: references on its file (-1: none). */
+static inline long fdinfo_count(int fd)
+{
+	char text[1024], *p;
+
+	if (read_fdinfo(fd, text, sizeof(text)) < 0)
+		return -1;
+	p = strstr(text, "\ncount:\t");
+	return p ? strtol(p + strlen("\ncount:\t"), NULL, 10) : -1;
 }
 
 /*
@@ -234,6 +252,44 @@ static inline int dmabuf_import(int buf, int sync_file, __u32 flags)
 	return ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &arg) ? -errno : 0;
 }
 
+/* Import into @buf with @flags a new fence of @timeline that signals at @value. */
+static inline int sw_sync_import(int buf, int timeline, __u32 value, __u32 flags)
+{
+	int f = sw_sync_fence(timeline, value);
+	int ret;
+
+	if (f < 0)
+		return f;
+	ret = dmabuf_import(buf, f, flags);
+	close(f);
+	return ret;
+}
+
+/* How long signal_later() waits, so that the caller blocks first. */
+#define SIGNAL_DELAY_US 200000
+
+/* A child that advances @timeline by one after SIGNAL_DELAY_US; its pid. */
+static inline pid_t signal_later(int timeline)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		usleep(SIGNAL_DELAY_US);
+		_exit(sw_sync_inc(timeline, 1) ? 1 : 0);
+	}
+	return pid;
+}
+
+/* Wait for the child @pid: its exit code (0: it signalled), or -1. */
+static inline int reap(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
 /* DMA_BUF_IOCTL_EXPORT_SYNC_FILE: the new sync_file fd, or -errno. */
 static inline int dmabuf_export(int buf, __u32 flags)
 {
@@ -241,5 +297,75 @@ static inline int dmabuf_export(int buf, __u32 flags)
 
 	return ioctl(buf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &arg) ? -errno : arg.fd;
 }
+
+/*
+ * Addresses no argument can be read from: NULL, low ones, the top page and
+ * the kernel half. Cases add one next to a hole (map_page_before_hole).
+ */
+#define BAD_POINTERS \
+	NULL, (void *)1, (void *)8, (void *)(uintptr_t)-4096, (void *)0xffff888000000000ul
+
+/*
+ * Two pages of anonymous memory, the first read-write and filled with @fill,
+ * the second inaccessible: readable memory ends at the first page's end.
+ * Returns the start, or MAP_FAILED; munmap(map, 2 * @page) frees both.
+ */
+static inline char *map_page_before_hole(long page, int fill)
+{
+	char *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (map == MAP_FAILED)
+		return map;
+	if (mprotect(map + page, page, PROT_NONE)) {
+		munmap(map, 2 * page);
+		return MAP_FAILED;
+	}
+	memset(map, fill, page);
+	return map;
+}
+
+/*
+ * For kselftest_harness set-ups and cases: store in @fd a new read-write
+ * @size-byte buffer, skipping when the kernel has no system heap.
+ */
+#define DMABUF_ALLOC_OR_SKIP(fd, size)						\
+	do {									\
+		(fd) = dmabuf_alloc(size);					\
+		if ((fd) == -ENOENT)						\
+			SKIP(return, "no system dma-heap (CONFIG_DMABUF_HEAPS_SYSTEM) in this kernel"); \
+		ASSERT_GE((fd), 0) TH_LOG("allocating a dma-buf: %s", strerror(-(fd))); \
+	} while (0)
+
+/* The same for a new sw_sync timeline in @tl. */
+#define SW_SYNC_TIMELINE_OR_SKIP(tl)						\
+	do {									\
+		(tl) = sw_sync_timeline();					\
+		if ((tl) == -ENOENT)						\
+			SKIP(return, "no sw_sync in debugfs (CONFIG_SW_SYNC, debugfs mounted)"); \
+		ASSERT_GE((tl), 0) TH_LOG("opening sw_sync: %s", strerror(-(tl))); \
+	} while (0)
+
+/*
+ * The fixture @name of the suites that work on one buffer: a new read-write
+ * @size-byte buffer in self->fd, its inode number in self->ino. A case that
+ * closes self->fd sets it to -1.
+ */
+#define DMABUF_FIXTURE(name, size)						\
+	FIXTURE(name)								\
+	{									\
+		int fd;								\
+		unsigned long ino;						\
+	};									\
+	FIXTURE_SETUP(name)							\
+	{									\
+		DMABUF_ALLOC_OR_SKIP(self->fd, size);				\
+		self->ino = fd_ino(self->fd);					\
+		ASSERT_NE(0, self->ino);					\
+	}									\
+	FIXTURE_TEARDOWN(name)							\
+	{									\
+		if (self->fd >= 0)						\
+			close(self->fd);					\
+	}
 
 #endif

@@ -26,30 +26,9 @@
 #include "dmabuf_util.h"
 
 #define BUF_SIZE (4 * 4096)
-#define NO_DEBUGFS "no debugfs " BUFINFO " (CONFIG_DEBUG_FS, debugfs mounted)"
 #define NO_SYSFS_STATS "no " SYSFS_BUFFERS " (CONFIG_DMABUF_SYSFS_STATS)"
 
-FIXTURE(info)
-{
-	int fd;
-	unsigned long ino;
-};
-
-FIXTURE_SETUP(info)
-{
-	self->fd = dmabuf_alloc(BUF_SIZE);
-	if (self->fd == -ENOENT)
-		SKIP(return, "no system dma-heap (CONFIG_DMABUF_HEAPS_SYSTEM) in this kernel");
-	ASSERT_GE(self->fd, 0) TH_LOG("allocating a dma-buf: %s", strerror(-self->fd));
-	self->ino = fd_ino(self->fd);
-	ASSERT_NE(0, self->ino);
-}
-
-FIXTURE_TEARDOWN(info)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
+DMABUF_FIXTURE(info, BUF_SIZE);
 
 /* The expected fdinfo of dma-buf @fd; mnt_id taken from @actual. */
 static void expected_fdinfo(char *out, size_t cap, const char *actual, const char *flags,
@@ -248,27 +227,18 @@ TEST_F(info, flags_follow_fcntl)
 TEST_F(info, bufinfo_lists_fences)
 {
 	char line[256], fences[512], comm[32];
-	int tl, tl2, f;
+	int tl, tl2;
 
 	if (access(BUFINFO, R_OK))
 		SKIP(return, NO_DEBUGFS);
 
-	tl = sw_sync_timeline();
-	if (tl == -ENOENT)
-		SKIP(return, "no sw_sync in debugfs (CONFIG_SW_SYNC, debugfs mounted)");
-	ASSERT_LE(0, tl);
+	SW_SYNC_TIMELINE_OR_SKIP(tl);
 	tl2 = sw_sync_timeline();
 	ASSERT_LE(0, tl2);
 	ASSERT_EQ(0, own_comm(comm, sizeof(comm)));
 
-	f = sw_sync_fence(tl, 1);
-	ASSERT_LE(0, f);
-	ASSERT_EQ(0, dmabuf_import(self->fd, f, DMA_BUF_SYNC_WRITE));
-	close(f);
-	f = sw_sync_fence(tl2, 5);
-	ASSERT_LE(0, f);
-	ASSERT_EQ(0, dmabuf_import(self->fd, f, DMA_BUF_SYNC_READ));
-	close(f);
+	ASSERT_EQ(0, sw_sync_import(self->fd, tl, 1, DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, sw_sync_import(self->fd, tl2, 5, DMA_BUF_SYNC_READ));
 
 	bufinfo_line(line, sizeof(line), BUF_SIZE, O_RDWR,
 		     FMODE_READ | FMODE_WRITE | FMODE_LSEEK | FMODE_OPENED, 1, self->ino, "<none>");

@@ -18,24 +18,7 @@
 
 #define BUF_SIZE 4096
 
-FIXTURE(ioctl_errors)
-{
-	int fd;
-};
-
-FIXTURE_SETUP(ioctl_errors)
-{
-	self->fd = dmabuf_alloc(BUF_SIZE);
-	if (self->fd == -ENOENT)
-		SKIP(return, "no system dma-heap (CONFIG_DMABUF_HEAPS_SYSTEM) in this kernel");
-	ASSERT_GE(self->fd, 0) TH_LOG("allocating a dma-buf: %s", strerror(-self->fd));
-}
-
-FIXTURE_TEARDOWN(ioctl_errors)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
+DMABUF_FIXTURE(ioctl_errors, BUF_SIZE);
 
 /*
  * Expect -ENOTTY for each of @cmds, both with a harmless readable and
@@ -124,18 +107,14 @@ TEST_F(ioctl_errors, bad_pointers_every_ioctl)
 		DMA_BUF_IOCTL_EXPORT_SYNC_FILE, DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
 	};
 	long page = sysconf(_SC_PAGESIZE);
-	void *bad[] = {
-		NULL, (void *)1, (void *)8, (void *)(uintptr_t)-4096,
-		(void *)0xffff888000000000ul, NULL,
-	};
+	void *bad[] = { BAD_POINTERS, NULL };
 	unsigned int c, i;
 	char *map;
 
-	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	map = map_page_before_hole(page, 0);
 	ASSERT_NE(MAP_FAILED, map);
-	ASSERT_EQ(0, mprotect(map, page, PROT_NONE));
 	/* A valid-looking page that cannot be read. */
-	bad[5] = map;
+	bad[ARRAY_SIZE(bad) - 1] = map + page;
 	for (c = 0; c < ARRAY_SIZE(cmds); c++) {
 		for (i = 0; i < ARRAY_SIZE(bad); i++) {
 			errno = 0;
@@ -151,11 +130,9 @@ TEST_F(ioctl_errors, arguments_ending_in_a_hole)
 	long page = sysconf(_SC_PAGESIZE);
 	char *map, *end;
 
-	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	map = map_page_before_hole(page, 0);
 	ASSERT_NE(MAP_FAILED, map);
-	ASSERT_EQ(0, mprotect(map + page, page, PROT_NONE));
 	end = map + page;
-	memset(map, 0, page);
 	/* Each 8-byte argument with its last byte in the hole: -EFAULT. */
 	*(__u32 *)(end - 7) = DMA_BUF_SYNC_READ;
 	EXPECT_EQ(-1, ioctl(self->fd, DMA_BUF_IOCTL_SYNC, end - 7));

@@ -21,7 +21,6 @@
 #include "dmabuf_util.h"
 
 #define BUF_SIZE (4 * 4096)
-#define NO_DEBUGFS "no debugfs " BUFINFO " (CONFIG_DEBUG_FS, debugfs mounted)"
 
 /*
  * The exec'd side of cloexec_across_exec: this program run again with
@@ -39,7 +38,7 @@ __attribute__((constructor)) static void exec_check(void)
 {
 	const char *arg = getenv(EXEC_CHECK);
 	int cloexec_fd, fd, code = EXEC_CHECKED;
-	char link[64], text[1024], *p;
+	char link[64];
 	long size, count;
 
 	if (!arg)
@@ -51,33 +50,12 @@ __attribute__((constructor)) static void exec_check(void)
 	if (lseek(fd, 0, SEEK_END) != size || fd_link(fd, link, sizeof(link)) < 0 ||
 	    strncmp(link, "/dmabuf:", 8))
 		code |= EXEC_FD_NOT_THE_BUFFER;
-	p = read_fdinfo(fd, text, sizeof(text)) > 0 ? strstr(text, "\ncount:\t") : NULL;
-	if (!p || strtol(p + strlen("\ncount:\t"), NULL, 10) != count)
+	if (fdinfo_count(fd) != count)
 		code |= EXEC_WRONG_COUNT;
 	_exit(code);
 }
 
-FIXTURE(lifetime)
-{
-	int fd;
-	unsigned long ino;
-};
-
-FIXTURE_SETUP(lifetime)
-{
-	self->fd = dmabuf_alloc(BUF_SIZE);
-	if (self->fd == -ENOENT)
-		SKIP(return, "no system dma-heap (CONFIG_DMABUF_HEAPS_SYSTEM) in this kernel");
-	ASSERT_GE(self->fd, 0) TH_LOG("allocating a dma-buf: %s", strerror(-self->fd));
-	self->ino = fd_ino(self->fd);
-	ASSERT_NE(0, self->ino);
-}
-
-FIXTURE_TEARDOWN(lifetime)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
+DMABUF_FIXTURE(lifetime, BUF_SIZE);
 
 /* Is the buffer with inode @ino still in sysfs? (-1: no sysfs stats) */
 static int in_sysfs(unsigned long ino)
@@ -113,46 +91,53 @@ static long bufinfo_count(unsigned long ino)
 	return count;
 }
 
-static int send_fd(int sock, int fd)
-{
-	char data = 'F';
-	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+/* A one-byte message with room for one fd (SCM_RIGHTS). */
+struct fd_msg {
+	char data;
+	struct iovec iov;
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	struct msghdr msg;
+};
 
+static void fd_msg_init(struct fd_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->data = 'F';
+	m->iov = (struct iovec){ .iov_base = &m->data, .iov_len = 1 };
+	m->msg = (struct msghdr){
+		.msg_iov = &m->iov, .msg_iovlen = 1,
+		.msg_control = m->ctl.buf, .msg_controllen = sizeof(m->ctl.buf),
+	};
+}
+
+static int send_fd(int sock, int fd)
+{
+	struct fd_msg m;
+	struct cmsghdr *c;
+
+	fd_msg_init(&m);
+	c = CMSG_FIRSTHDR(&m.msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
+	return sendmsg(sock, &m.msg, 0) == 1 ? 0 : -errno;
 }
 
 /* Receive one fd (with recvmsg @flags); returns it or -errno. */
 static int recv_fd(int sock, int flags)
 {
-	char data;
-	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-	};
+	struct fd_msg m;
 	struct cmsghdr *c;
 	int fd;
 
-	if (recvmsg(sock, &msg, flags) != 1)
+	fd_msg_init(&m);
+	if (recvmsg(sock, &m.msg, flags) != 1)
 		return -errno;
-	c = CMSG_FIRSTHDR(&msg);
+	c = CMSG_FIRSTHDR(&m.msg);
 	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
 		return -EBADMSG;
 	memcpy(&fd, CMSG_DATA(c), sizeof(int));
@@ -361,18 +346,12 @@ TEST_F(lifetime, closing_everything_releases)
 TEST_F(lifetime, armed_poll_keeps_buffer_alive)
 {
 	struct pollfd p = { .events = POLLOUT };
-	int tl, f;
+	int tl;
 
 	if (access(BUFINFO, R_OK))
 		SKIP(return, NO_DEBUGFS);
-	tl = sw_sync_timeline();
-	if (tl == -ENOENT)
-		SKIP(return, "no sw_sync in debugfs (CONFIG_SW_SYNC, debugfs mounted)");
-	ASSERT_LE(0, tl);
-	f = sw_sync_fence(tl, 1);
-	ASSERT_LE(0, f);
-	ASSERT_EQ(0, dmabuf_import(self->fd, f, DMA_BUF_SYNC_WRITE));
-	close(f);
+	SW_SYNC_TIMELINE_OR_SKIP(tl);
+	ASSERT_EQ(0, sw_sync_import(self->fd, tl, 1, DMA_BUF_SYNC_WRITE));
 
 	p.fd = self->fd;
 	EXPECT_EQ(0, poll(&p, 1, 0));
@@ -389,18 +368,12 @@ TEST_F(lifetime, armed_poll_keeps_buffer_alive)
 TEST_F(lifetime, exported_fence_outlives_buffer)
 {
 	struct sync_file_info info;
-	int tl, f, sf;
+	int tl, sf;
 
 	if (access(BUFINFO, R_OK))
 		SKIP(return, NO_DEBUGFS);
-	tl = sw_sync_timeline();
-	if (tl == -ENOENT)
-		SKIP(return, "no sw_sync in debugfs (CONFIG_SW_SYNC, debugfs mounted)");
-	ASSERT_LE(0, tl);
-	f = sw_sync_fence(tl, 1);
-	ASSERT_LE(0, f);
-	ASSERT_EQ(0, dmabuf_import(self->fd, f, DMA_BUF_SYNC_WRITE));
-	close(f);
+	SW_SYNC_TIMELINE_OR_SKIP(tl);
+	ASSERT_EQ(0, sw_sync_import(self->fd, tl, 1, DMA_BUF_SYNC_WRITE));
 	sf = dmabuf_export(self->fd, DMA_BUF_SYNC_READ);
 	ASSERT_LE(0, sf);
 

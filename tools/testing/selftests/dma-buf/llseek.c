@@ -13,24 +13,7 @@
 
 #define BUF_SIZE (4 * 4096)
 
-FIXTURE(llseek)
-{
-	int fd;
-};
-
-FIXTURE_SETUP(llseek)
-{
-	self->fd = dmabuf_alloc(BUF_SIZE);
-	if (self->fd == -ENOENT)
-		SKIP(return, "no system dma-heap (CONFIG_DMABUF_HEAPS_SYSTEM) in this kernel");
-	ASSERT_GE(self->fd, 0) TH_LOG("allocating a dma-buf failed: %s", strerror(-self->fd));
-}
-
-FIXTURE_TEARDOWN(llseek)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
+DMABUF_FIXTURE(llseek, BUF_SIZE);
 
 TEST_F(llseek, end_zero_gives_size)
 {

@@ -13,7 +13,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,8 +20,6 @@
 #include "dmabuf_util.h"
 
 #define BUF_SIZE (4 * 4096)
-/* How long a helper process waits before signalling, so that we block first. */
-#define SIGNAL_DELAY_US 200000
 
 FIXTURE(poll)
 {
@@ -32,15 +29,8 @@ FIXTURE(poll)
 
 FIXTURE_SETUP(poll)
 {
-	self->buf = -1;
-	self->tl = sw_sync_timeline();
-	if (self->tl == -ENOENT)
-		SKIP(return, "no sw_sync in debugfs (CONFIG_SW_SYNC, debugfs mounted)");
-	ASSERT_GE(self->tl, 0) TH_LOG("opening sw_sync: %s", strerror(-self->tl));
-	self->buf = dmabuf_alloc(BUF_SIZE);
-	if (self->buf == -ENOENT)
-		SKIP(return, "no system dma-heap (CONFIG_DMABUF_HEAPS_SYSTEM) in this kernel");
-	ASSERT_GE(self->buf, 0) TH_LOG("allocating a dma-buf: %s", strerror(-self->buf));
+	SW_SYNC_TIMELINE_OR_SKIP(self->tl);
+	DMABUF_ALLOC_OR_SKIP(self->buf, BUF_SIZE);
 }
 
 FIXTURE_TEARDOWN(poll)
@@ -63,49 +53,19 @@ static int revents(int fd, short events)
 	return n ? p.revents : 0;
 }
 
-/* Import a new fence of value @value on @tl into @buf with @flags. */
-static int import_new_fence(int buf, int tl, __u32 value, __u32 flags)
+/*
+ * Expect a blocking epoll_wait on @ep to return EPOLLOUT once a child has
+ * advanced @tl.
+ */
+static void expect_epoll_wakes(struct __test_metadata *_metadata, int ep, int tl)
 {
-	int f = sw_sync_fence(tl, value);
-	int ret;
+	struct epoll_event out = { 0 };
+	pid_t pid = signal_later(tl);
 
-	if (f < 0)
-		return f;
-	ret = dmabuf_import(buf, f, flags);
-	close(f);
-	return ret;
-}
-
-/* A child that advances @tl by one after SIGNAL_DELAY_US; returns its pid. */
-static pid_t signal_later(int tl)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		usleep(SIGNAL_DELAY_US);
-		_exit(sw_sync_inc(tl, 1) ? 1 : 0);
-	}
-	return pid;
-}
-
-static int reap(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-/* The "count:" of the dma-buf's fdinfo: references on its file. */
-static long fdinfo_count(int fd)
-{
-	char text[1024], *p;
-
-	if (read_fdinfo(fd, text, sizeof(text)) < 0)
-		return -1;
-	p = strstr(text, "\ncount:\t");
-	return p ? strtol(p + strlen("\ncount:\t"), NULL, 10) : -1;
+	ASSERT_GE(pid, 0);
+	EXPECT_EQ(1, epoll_wait(ep, &out, 1, 10000));
+	EXPECT_EQ(EPOLLOUT, out.events);
+	EXPECT_EQ(0, reap(pid));
 }
 
 TEST_F(poll, idle_buffer_is_ready)
@@ -141,7 +101,7 @@ TEST_F(poll, epoll_idle_buffer_is_ready)
 
 TEST_F(poll, write_fence_blocks_in_and_out)
 {
-	ASSERT_EQ(0, import_new_fence(self->buf, self->tl, 1, DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, sw_sync_import(self->buf, self->tl, 1, DMA_BUF_SYNC_WRITE));
 	EXPECT_EQ(0, revents(self->buf, POLLIN));
 	EXPECT_EQ(0, revents(self->buf, POLLOUT));
 	EXPECT_EQ(0, revents(self->buf, POLLIN | POLLOUT));
@@ -154,7 +114,7 @@ TEST_F(poll, write_fence_blocks_in_and_out)
 
 TEST_F(poll, read_fence_blocks_only_out)
 {
-	ASSERT_EQ(0, import_new_fence(self->buf, self->tl, 1, DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, sw_sync_import(self->buf, self->tl, 1, DMA_BUF_SYNC_READ));
 	EXPECT_EQ(POLLIN, revents(self->buf, POLLIN | POLLOUT));
 	EXPECT_EQ(POLLIN, revents(self->buf, POLLIN));
 	EXPECT_EQ(0, revents(self->buf, POLLOUT));
@@ -165,7 +125,7 @@ TEST_F(poll, read_fence_blocks_only_out)
 
 TEST_F(poll, rw_import_is_a_write_fence)
 {
-	ASSERT_EQ(0, import_new_fence(self->buf, self->tl, 1, DMA_BUF_SYNC_RW));
+	ASSERT_EQ(0, sw_sync_import(self->buf, self->tl, 1, DMA_BUF_SYNC_RW));
 	EXPECT_EQ(0, revents(self->buf, POLLIN | POLLOUT));
 	ASSERT_EQ(0, sw_sync_inc(self->tl, 1));
 	EXPECT_EQ(POLLIN | POLLOUT, revents(self->buf, POLLIN | POLLOUT));
@@ -188,8 +148,8 @@ TEST_F(poll, every_fence_must_signal)
 
 	ASSERT_GE(tl2, 0);
 	/* Two write fences of different timelines: both stay in the buffer. */
-	ASSERT_EQ(0, import_new_fence(self->buf, self->tl, 1, DMA_BUF_SYNC_WRITE));
-	ASSERT_EQ(0, import_new_fence(self->buf, tl2, 1, DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, sw_sync_import(self->buf, self->tl, 1, DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, sw_sync_import(self->buf, tl2, 1, DMA_BUF_SYNC_WRITE));
 	EXPECT_EQ(0, revents(self->buf, POLLIN | POLLOUT));
 	ASSERT_EQ(0, sw_sync_inc(tl2, 1));
 	EXPECT_EQ(0, revents(self->buf, POLLIN | POLLOUT));
@@ -204,7 +164,7 @@ TEST_F(poll, repeated_polls_rearm)
 	int i;
 
 	for (seq = 1; seq <= 3; seq++) {
-		ASSERT_EQ(0, import_new_fence(self->buf, self->tl, seq, DMA_BUF_SYNC_WRITE));
+		ASSERT_EQ(0, sw_sync_import(self->buf, self->tl, seq, DMA_BUF_SYNC_WRITE));
 		/* Armed by the first poll, still pending on the next ones. */
 		for (i = 0; i < 3; i++) {
 			EXPECT_EQ(0, revents(self->buf, POLLOUT)) TH_LOG("fence %u, poll %d", seq, i);
@@ -222,7 +182,7 @@ TEST_F(poll, repeated_polls_rearm)
 TEST_F(poll, armed_callback_holds_a_file_reference)
 {
 	ASSERT_EQ(1, fdinfo_count(self->buf));
-	ASSERT_EQ(0, import_new_fence(self->buf, self->tl, 1, DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, sw_sync_import(self->buf, self->tl, 1, DMA_BUF_SYNC_WRITE));
 	EXPECT_EQ(1, fdinfo_count(self->buf));
 	/* One reference per armed direction. */
 	EXPECT_EQ(0, revents(self->buf, POLLOUT));
@@ -243,7 +203,7 @@ TEST_F(poll, blocking_poll_wakes_on_signal)
 	struct pollfd p = { .fd = self->buf, .events = POLLIN };
 	pid_t pid;
 
-	ASSERT_EQ(0, import_new_fence(self->buf, self->tl, 1, DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, sw_sync_import(self->buf, self->tl, 1, DMA_BUF_SYNC_WRITE));
 	pid = signal_later(self->tl);
 	ASSERT_GE(pid, 0);
 	/* Only one direction asked: the wake-up reports exactly it. */
@@ -258,30 +218,18 @@ TEST_F(poll, blocking_epoll_wakes_and_rearms)
 	struct epoll_event ev = { .events = EPOLLOUT };
 	struct epoll_event out;
 	int ep = epoll_create1(EPOLL_CLOEXEC);
-	pid_t pid;
 
 	ASSERT_GE(ep, 0);
-	ASSERT_EQ(0, import_new_fence(self->buf, self->tl, 1, DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, sw_sync_import(self->buf, self->tl, 1, DMA_BUF_SYNC_READ));
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->buf, &ev));
 	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 0));
-
-	pid = signal_later(self->tl);
-	ASSERT_GE(pid, 0);
-	memset(&out, 0, sizeof(out));
-	EXPECT_EQ(1, epoll_wait(ep, &out, 1, 10000));
-	EXPECT_EQ(EPOLLOUT, out.events);
-	EXPECT_EQ(0, reap(pid));
+	expect_epoll_wakes(_metadata, ep, self->tl);
 	EXPECT_EQ(1, epoll_wait(ep, &out, 1, 0));
 
 	/* A new read fence blocks it again, and signalling it wakes us again. */
-	ASSERT_EQ(0, import_new_fence(self->buf, self->tl, 2, DMA_BUF_SYNC_READ));
+	ASSERT_EQ(0, sw_sync_import(self->buf, self->tl, 2, DMA_BUF_SYNC_READ));
 	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 0));
-	pid = signal_later(self->tl);
-	ASSERT_GE(pid, 0);
-	memset(&out, 0, sizeof(out));
-	EXPECT_EQ(1, epoll_wait(ep, &out, 1, 10000));
-	EXPECT_EQ(EPOLLOUT, out.events);
-	EXPECT_EQ(0, reap(pid));
+	expect_epoll_wakes(_metadata, ep, self->tl);
 	close(ep);
 }
 

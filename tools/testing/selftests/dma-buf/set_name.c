@@ -22,27 +22,7 @@
 
 #define BUF_SIZE (2 * 4096)
 
-FIXTURE(set_name)
-{
-	int fd;
-	unsigned long ino;
-};
-
-FIXTURE_SETUP(set_name)
-{
-	self->fd = dmabuf_alloc(BUF_SIZE);
-	if (self->fd == -ENOENT)
-		SKIP(return, "no system dma-heap (CONFIG_DMABUF_HEAPS_SYSTEM) in this kernel");
-	ASSERT_GE(self->fd, 0) TH_LOG("allocating a dma-buf: %s", strerror(-self->fd));
-	self->ino = fd_ino(self->fd);
-	ASSERT_NE(0, self->ino);
-}
-
-FIXTURE_TEARDOWN(set_name)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
+DMABUF_FIXTURE(set_name, BUF_SIZE);
 
 static int set_name(int fd, unsigned long cmd, const void *name)
 {
@@ -176,10 +156,7 @@ TEST_F(set_name, length_limit)
 
 TEST_F(set_name, bad_pointers)
 {
-	const void *bad[] = {
-		NULL, (void *)8, (void *)(uintptr_t)-4096,
-		(void *)0xffff888000000000ul,	/* kernel half */
-	};
+	const void *bad[] = { BAD_POINTERS };
 	unsigned int i;
 
 	ASSERT_EQ(0, set_name(self->fd, DMA_BUF_SET_NAME_B, "kept"));
@@ -200,11 +177,9 @@ TEST_F(set_name, name_at_end_of_readable_memory)
 	long page = sysconf(_SC_PAGESIZE);
 	char *map, *end;
 
-	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	map = map_page_before_hole(page, 'n');
 	ASSERT_NE(MAP_FAILED, map);
-	ASSERT_EQ(0, mprotect(map + page, page, PROT_NONE));
 	end = map + page;
-	memset(map, 'n', page);
 
 	/* 31 bytes whose NUL is the page's last byte: fine. */
 	end[-1] = '\0';

@@ -16,35 +16,17 @@
 #include <linux/sync_file.h>
 
 #include "../kselftest_harness.h"
+#include "dmabuf_util.h"
 
-/* sw_sync's debugfs ioctls (drivers/dma-buf/sw_sync.c; not in uapi). */
-struct sw_sync_create_fence_data {
-	__u32 value;
-	char name[32];
-	__s32 fence;
-};
-#define SW_SYNC_IOC_CREATE_FENCE _IOWR('W', 0, struct sw_sync_create_fence_data)
-#define SW_SYNC_IOC_INC _IOW('W', 1, __u32)
-#define SW_SYNC "/sys/kernel/debug/sync/sw_sync"
-
-static int new_fence(int timeline, __u32 value)
-{
-	struct sw_sync_create_fence_data d = { .value = value, .name = "st" };
-
-	if (ioctl(timeline, SW_SYNC_IOC_CREATE_FENCE, &d))
-		return -1;
-	return d.fence;
-}
-
-static int merge(int a, int b, const char *name, int *out)
+/* SYNC_IOC_MERGE of @a and @b into a sync_file named @name: its fd, or -errno. */
+static int merge(int a, int b, const char *name)
 {
 	struct sync_merge_data m = { .fd2 = b };
 
-	strncpy(m.name, name, sizeof(m.name) - 1);
+	snprintf(m.name, sizeof(m.name), "%s", name);
 	if (ioctl(a, SYNC_IOC_MERGE, &m))
 		return -errno;
-	*out = m.fence;
-	return 0;
+	return m.fence;
 }
 
 static int readable(int fd)
@@ -62,15 +44,12 @@ FIXTURE(sync_file)
 
 FIXTURE_SETUP(sync_file)
 {
-	self->tl[0] = open(SW_SYNC, O_RDWR | O_CLOEXEC);
-	if (self->tl[0] < 0 && errno == ENOENT)
-		SKIP(return, "no sw_sync in debugfs (CONFIG_SW_SYNC)");
-	ASSERT_GE(self->tl[0], 0);
-	self->tl[1] = open(SW_SYNC, O_RDWR | O_CLOEXEC);
+	SW_SYNC_TIMELINE_OR_SKIP(self->tl[0]);
+	self->tl[1] = sw_sync_timeline();
 	ASSERT_GE(self->tl[1], 0);
-	self->f[0] = new_fence(self->tl[0], 1);
-	self->f[1] = new_fence(self->tl[0], 2);
-	self->f[2] = new_fence(self->tl[1], 1);
+	self->f[0] = sw_sync_fence(self->tl[0], 1);
+	self->f[1] = sw_sync_fence(self->tl[0], 2);
+	self->f[2] = sw_sync_fence(self->tl[1], 1);
 	ASSERT_GE(self->f[0], 0);
 	ASSERT_GE(self->f[1], 0);
 	ASSERT_GE(self->f[2], 0);
@@ -102,14 +81,16 @@ TEST_F(sync_file, merge_dedups_and_names)
 	int m, mm;
 
 	/* Two fences of one timeline merge into the later one. */
-	ASSERT_EQ(0, merge(self->f[0], self->f[1], "same", &m));
+	m = merge(self->f[0], self->f[1], "same");
+	ASSERT_LE(0, m);
 	memset(&info, 0, sizeof(info));
 	ASSERT_EQ(0, ioctl(m, SYNC_IOC_FILE_INFO, &info));
 	EXPECT_EQ(1, info.num_fences);
 	EXPECT_STREQ("same", info.name);
 
 	/* With a second timeline there are two, and the flag is cloexec. */
-	ASSERT_EQ(0, merge(m, self->f[2], "both", &mm));
+	mm = merge(m, self->f[2], "both");
+	ASSERT_LE(0, mm);
 	EXPECT_EQ(FD_CLOEXEC, fcntl(mm, F_GETFD) & FD_CLOEXEC);
 	info = (struct sync_file_info){ .num_fences = 4, .sync_fence_info = (uintptr_t)fi };
 	ASSERT_EQ(0, ioctl(mm, SYNC_IOC_FILE_INFO, &info));
@@ -125,7 +106,6 @@ TEST_F(sync_file, merge_dedups_and_names)
 TEST_F(sync_file, merge_argument_errors)
 {
 	struct sync_merge_data m = { .fd2 = self->f[1], .flags = 1 };
-	int out;
 
 	EXPECT_EQ(-1, ioctl(self->f[0], SYNC_IOC_MERGE, &m));
 	EXPECT_EQ(EINVAL, errno);
@@ -133,8 +113,8 @@ TEST_F(sync_file, merge_argument_errors)
 	EXPECT_EQ(-1, ioctl(self->f[0], SYNC_IOC_MERGE, &m));
 	EXPECT_EQ(EINVAL, errno);
 	/* fd2 not a sync_file (stdin-like fd: a timeline) or not an fd at all */
-	EXPECT_EQ(-ENOENT, merge(self->f[0], self->tl[0], "x", &out));
-	EXPECT_EQ(-ENOENT, merge(self->f[0], 9999, "x", &out));
+	EXPECT_EQ(-ENOENT, merge(self->f[0], self->tl[0], "x"));
+	EXPECT_EQ(-ENOENT, merge(self->f[0], 9999, "x"));
 	EXPECT_EQ(-1, ioctl(self->f[0], SYNC_IOC_MERGE, (void *)8));
 	EXPECT_EQ(EFAULT, errno);
 }
@@ -145,7 +125,8 @@ TEST_F(sync_file, file_info_rules)
 	struct sync_file_info info = { 0 };
 	int m;
 
-	ASSERT_EQ(0, merge(self->f[0], self->f[2], "two", &m));
+	m = merge(self->f[0], self->f[2], "two");
+	ASSERT_LE(0, m);
 	/* Count-only query. */
 	ASSERT_EQ(0, ioctl(m, SYNC_IOC_FILE_INFO, &info));
 	EXPECT_EQ(2, info.num_fences);
@@ -174,9 +155,10 @@ TEST_F(sync_file, status_and_poll_follow_signalling)
 	struct sync_file_info info;
 	int m;
 
-	ASSERT_EQ(0, merge(self->f[0], self->f[2], "two", &m));
+	m = merge(self->f[0], self->f[2], "two");
+	ASSERT_LE(0, m);
 	EXPECT_FALSE(readable(m));
-	ASSERT_EQ(0, ioctl(self->tl[0], SW_SYNC_IOC_INC, &(__u32){ 1 }));
+	ASSERT_EQ(0, sw_sync_inc(self->tl[0], 1));
 	EXPECT_FALSE(readable(m));
 	info = (struct sync_file_info){ .num_fences = 2, .sync_fence_info = (uintptr_t)fi };
 	ASSERT_EQ(0, ioctl(m, SYNC_IOC_FILE_INFO, &info));
@@ -184,7 +166,7 @@ TEST_F(sync_file, status_and_poll_follow_signalling)
 	EXPECT_EQ(1, fi[0].status + fi[1].status);
 	EXPECT_TRUE(fi[0].timestamp_ns || fi[1].timestamp_ns);
 
-	ASSERT_EQ(0, ioctl(self->tl[1], SW_SYNC_IOC_INC, &(__u32){ 1 }));
+	ASSERT_EQ(0, sw_sync_inc(self->tl[1], 1));
 	EXPECT_TRUE(readable(m));
 	info = (struct sync_file_info){ .num_fences = 2, .sync_fence_info = (uintptr_t)fi };
 	ASSERT_EQ(0, ioctl(m, SYNC_IOC_FILE_INFO, &info));

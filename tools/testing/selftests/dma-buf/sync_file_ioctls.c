@@ -33,18 +33,10 @@ FIXTURE(sync_file_ioctls)
 
 FIXTURE_SETUP(sync_file_ioctls)
 {
-	self->buf = -1;
-	self->tl[1] = -1;
-	self->tl[0] = sw_sync_timeline();
-	if (self->tl[0] == -ENOENT)
-		SKIP(return, "no sw_sync in debugfs (CONFIG_SW_SYNC, debugfs mounted)");
-	ASSERT_GE(self->tl[0], 0) TH_LOG("opening sw_sync: %s", strerror(-self->tl[0]));
+	SW_SYNC_TIMELINE_OR_SKIP(self->tl[0]);
 	self->tl[1] = sw_sync_timeline();
 	ASSERT_GE(self->tl[1], 0);
-	self->buf = dmabuf_alloc(BUF_SIZE);
-	if (self->buf == -ENOENT)
-		SKIP(return, "no system dma-heap (CONFIG_DMABUF_HEAPS_SYSTEM) in this kernel");
-	ASSERT_GE(self->buf, 0) TH_LOG("allocating a dma-buf: %s", strerror(-self->buf));
+	DMABUF_ALLOC_OR_SKIP(self->buf, BUF_SIZE);
 	ASSERT_EQ(0, own_comm(self->comm, sizeof(self->comm)));
 }
 
@@ -119,6 +111,42 @@ static void expect_sw_sync(struct __test_metadata *_metadata, int sf, const char
 	EXPECT_EQ(status, fi[0].status);
 }
 
+/* Expect @sf to be an unsignalled array of two fences (by the count-only query). */
+static void expect_pending_pair(struct __test_metadata *_metadata, int sf)
+{
+	struct sync_file_info info;
+
+	ASSERT_EQ(0, info_count(sf, &info));
+	EXPECT_EQ(2, info.num_fences);
+	EXPECT_EQ(0, info.status);
+	EXPECT_EQ(0, strncmp(info.name, "dma_fence_array-unbound", 23)) TH_LOG("name %s", info.name);
+}
+
+/* Export the fences of @buf for @flags and expect the stub. */
+static void expect_export_stub(struct __test_metadata *_metadata, int buf, __u32 flags)
+{
+	int sf = dmabuf_export(buf, flags);
+
+	ASSERT_LE(0, sf) TH_LOG("flags %u: %s", flags, strerror(-sf));
+	expect_stub(_metadata, sf);
+	close(sf);
+}
+
+/*
+ * Export the fences of the fixture's buffer for @flags and expect one
+ * sw_sync fence of value @seqno, with status @status.
+ */
+static void expect_export_sw_sync(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(sync_file_ioctls) *self, __u32 flags, __u32 seqno,
+				  int status)
+{
+	int sf = dmabuf_export(self->buf, flags);
+
+	ASSERT_LE(0, sf) TH_LOG("flags %u: %s", flags, strerror(-sf));
+	expect_sw_sync(_metadata, sf, self->comm, seqno, status);
+	close(sf);
+}
+
 /* The lowest free fd: what the next fd-creating call must return. */
 static int lowest_free_fd(void)
 {
@@ -133,14 +161,9 @@ TEST_F(sync_file_ioctls, export_idle_gives_signalled_stub)
 {
 	static const __u32 flags[] = { DMA_BUF_SYNC_READ, DMA_BUF_SYNC_WRITE, DMA_BUF_SYNC_RW };
 	unsigned int i;
-	int sf;
 
-	for (i = 0; i < 3; i++) {
-		sf = dmabuf_export(self->buf, flags[i]);
-		ASSERT_LE(0, sf) TH_LOG("flags %u: %s", flags[i], strerror(-sf));
-		expect_stub(_metadata, sf);
-		close(sf);
-	}
+	for (i = 0; i < 3; i++)
+		expect_export_stub(_metadata, self->buf, flags[i]);
 }
 
 TEST_F(sync_file_ioctls, exported_fd_is_cloexec_sync_file)
@@ -161,7 +184,7 @@ TEST_F(sync_file_ioctls, exported_fd_is_cloexec_sync_file)
 TEST_F(sync_file_ioctls, write_import_then_export)
 {
 	int f = sw_sync_fence(self->tl[0], 1);
-	int rd, wr, rw, after;
+	int rd, wr, rw;
 
 	ASSERT_LE(0, f);
 	ASSERT_EQ(0, dmabuf_import(self->buf, f, DMA_BUF_SYNC_WRITE));
@@ -182,10 +205,7 @@ TEST_F(sync_file_ioctls, write_import_then_export)
 	expect_sw_sync(_metadata, wr, self->comm, 1, 1);
 
 	/* Signalled fences are not exported: back to the stub. */
-	after = dmabuf_export(self->buf, DMA_BUF_SYNC_WRITE);
-	ASSERT_LE(0, after);
-	expect_stub(_metadata, after);
-	close(after);
+	expect_export_stub(_metadata, self->buf, DMA_BUF_SYNC_WRITE);
 	close(rd);
 	close(wr);
 	close(rw);
@@ -195,20 +215,17 @@ TEST_F(sync_file_ioctls, write_import_then_export)
 TEST_F(sync_file_ioctls, read_import_then_export)
 {
 	int f = sw_sync_fence(self->tl[0], 1);
-	int rd, wr;
+	int wr;
 
 	ASSERT_LE(0, f);
 	ASSERT_EQ(0, dmabuf_import(self->buf, f, DMA_BUF_SYNC_READ));
 	/* Readers need not wait for a read fence; writers must. */
-	rd = dmabuf_export(self->buf, DMA_BUF_SYNC_READ);
-	ASSERT_LE(0, rd);
-	expect_stub(_metadata, rd);
+	expect_export_stub(_metadata, self->buf, DMA_BUF_SYNC_READ);
 	wr = dmabuf_export(self->buf, DMA_BUF_SYNC_WRITE);
 	ASSERT_LE(0, wr);
 	expect_sw_sync(_metadata, wr, self->comm, 1, 0);
 	ASSERT_EQ(0, sw_sync_inc(self->tl[0], 1));
 	expect_sw_sync(_metadata, wr, self->comm, 1, 1);
-	close(rd);
 	close(wr);
 	close(f);
 }
@@ -216,14 +233,10 @@ TEST_F(sync_file_ioctls, read_import_then_export)
 TEST_F(sync_file_ioctls, rw_import_is_a_write_fence)
 {
 	int f = sw_sync_fence(self->tl[0], 1);
-	int rd;
 
 	ASSERT_LE(0, f);
 	ASSERT_EQ(0, dmabuf_import(self->buf, f, DMA_BUF_SYNC_RW));
-	rd = dmabuf_export(self->buf, DMA_BUF_SYNC_READ);
-	ASSERT_LE(0, rd);
-	expect_sw_sync(_metadata, rd, self->comm, 1, 0);
-	close(rd);
+	expect_export_sw_sync(_metadata, self, DMA_BUF_SYNC_READ, 1, 0);
 	close(f);
 }
 
@@ -233,6 +246,7 @@ TEST_F(sync_file_ioctls, several_fences_export_as_array)
 	struct sync_file_info info;
 	int w = sw_sync_fence(self->tl[0], 1);
 	int r = sw_sync_fence(self->tl[1], 1);
+	unsigned int i;
 	int all, rd;
 
 	ASSERT_LE(0, w);
@@ -244,17 +258,14 @@ TEST_F(sync_file_ioctls, several_fences_export_as_array)
 	ASSERT_LE(0, all);
 	ASSERT_LE(0, rd);
 
-	ASSERT_EQ(0, info_count(all, &info));
-	EXPECT_EQ(2, info.num_fences);
-	EXPECT_EQ(0, info.status);
-	EXPECT_EQ(0, strncmp(info.name, "dma_fence_array-unbound", 23)) TH_LOG("name %s", info.name);
+	expect_pending_pair(_metadata, all);
 	ASSERT_EQ(0, info_fences(all, &info, fi, 4));
 	EXPECT_EQ(2, info.num_fences);
 	EXPECT_EQ(0, info.status);
-	EXPECT_STREQ("sw_sync", fi[0].driver_name);
-	EXPECT_STREQ("sw_sync", fi[1].driver_name);
-	EXPECT_EQ(0, fi[0].status);
-	EXPECT_EQ(0, fi[1].status);
+	for (i = 0; i < 2; i++) {
+		EXPECT_STREQ("sw_sync", fi[i].driver_name);
+		EXPECT_EQ(0, fi[i].status);
+	}
 	/* Readers only wait for the write fence. */
 	expect_sw_sync(_metadata, rd, self->comm, 1, 0);
 
@@ -275,7 +286,6 @@ TEST_F(sync_file_ioctls, several_fences_export_as_array)
 TEST_F(sync_file_ioctls, merged_sync_file_is_unwrapped)
 {
 	struct sync_merge_data m = { .name = "merged" };
-	struct sync_file_info info;
 	int a = sw_sync_fence(self->tl[0], 1);
 	int b = sw_sync_fence(self->tl[1], 1);
 	int out;
@@ -288,18 +298,12 @@ TEST_F(sync_file_ioctls, merged_sync_file_is_unwrapped)
 	ASSERT_EQ(0, dmabuf_import(self->buf, m.fence, DMA_BUF_SYNC_READ));
 	out = dmabuf_export(self->buf, DMA_BUF_SYNC_WRITE);
 	ASSERT_LE(0, out);
-	ASSERT_EQ(0, info_count(out, &info));
-	EXPECT_EQ(2, info.num_fences);
-	EXPECT_EQ(0, info.status);
-	EXPECT_EQ(0, strncmp(info.name, "dma_fence_array-unbound", 23)) TH_LOG("name %s", info.name);
+	expect_pending_pair(_metadata, out);
 	close(out);
 
 	/* Once one has signalled only the other is exported, as itself. */
 	ASSERT_EQ(0, sw_sync_inc(self->tl[0], 1));
-	out = dmabuf_export(self->buf, DMA_BUF_SYNC_WRITE);
-	ASSERT_LE(0, out);
-	expect_sw_sync(_metadata, out, self->comm, 1, 0);
-	close(out);
+	expect_export_sw_sync(_metadata, self, DMA_BUF_SYNC_WRITE, 1, 0);
 	close(m.fence);
 	close(a);
 	close(b);
@@ -309,23 +313,16 @@ TEST_F(sync_file_ioctls, later_fence_of_a_timeline_replaces_earlier)
 {
 	int f1 = sw_sync_fence(self->tl[0], 1);
 	int f2 = sw_sync_fence(self->tl[0], 2);
-	int out;
 
 	ASSERT_LE(0, f1);
 	ASSERT_LE(0, f2);
 	ASSERT_EQ(0, dmabuf_import(self->buf, f1, DMA_BUF_SYNC_WRITE));
 	ASSERT_EQ(0, dmabuf_import(self->buf, f2, DMA_BUF_SYNC_WRITE));
-	out = dmabuf_export(self->buf, DMA_BUF_SYNC_WRITE);
-	ASSERT_LE(0, out);
-	expect_sw_sync(_metadata, out, self->comm, 2, 0);
-	close(out);
+	expect_export_sw_sync(_metadata, self, DMA_BUF_SYNC_WRITE, 2, 0);
 
 	/* The replaced fence is gone: signalling it leaves the later one. */
 	ASSERT_EQ(0, sw_sync_inc(self->tl[0], 1));
-	out = dmabuf_export(self->buf, DMA_BUF_SYNC_READ);
-	ASSERT_LE(0, out);
-	expect_sw_sync(_metadata, out, self->comm, 2, 0);
-	close(out);
+	expect_export_sw_sync(_metadata, self, DMA_BUF_SYNC_READ, 2, 0);
 	close(f1);
 	close(f2);
 }
@@ -336,8 +333,8 @@ TEST_F(sync_file_ioctls, bad_flags)
 				     DMA_BUF_SYNC_READ | 8, 1u << 31, ~0u };
 	struct dma_buf_export_sync_file ex;
 	int f = sw_sync_fence(self->tl[0], 1);
-	int expect_fd, out;
 	unsigned int i;
+	int expect_fd;
 
 	ASSERT_LE(0, f);
 	expect_fd = lowest_free_fd();
@@ -350,10 +347,7 @@ TEST_F(sync_file_ioctls, bad_flags)
 	}
 	/* No fd was left behind, and nothing was imported. */
 	EXPECT_EQ(expect_fd, lowest_free_fd());
-	out = dmabuf_export(self->buf, DMA_BUF_SYNC_WRITE);
-	ASSERT_LE(0, out);
-	expect_stub(_metadata, out);
-	close(out);
+	expect_export_stub(_metadata, self->buf, DMA_BUF_SYNC_WRITE);
 	close(f);
 }
 
@@ -361,7 +355,6 @@ TEST_F(sync_file_ioctls, import_needs_a_sync_file)
 {
 	int not_sync[] = { -1, 9999, self->buf, self->tl[0], 0 };
 	unsigned int i;
-	int out;
 
 	not_sync[4] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, not_sync[4]);
@@ -372,27 +365,23 @@ TEST_F(sync_file_ioctls, import_needs_a_sync_file)
 			TH_LOG("fd %d", not_sync[i]);
 	}
 	close(not_sync[4]);
-	out = dmabuf_export(self->buf, DMA_BUF_SYNC_WRITE);
-	ASSERT_LE(0, out);
-	expect_stub(_metadata, out);
-	close(out);
+	expect_export_stub(_metadata, self->buf, DMA_BUF_SYNC_WRITE);
 }
 
 TEST_F(sync_file_ioctls, bad_pointers)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	void *bad[] = { NULL, (void *)8, (void *)0xffff888000000000ul, NULL };
+	void *bad[] = { BAD_POINTERS, NULL };
 	struct dma_buf_export_sync_file *ro;
-	int expect_fd, f, out;
+	int expect_fd, f;
 	unsigned int i;
 	char *map;
 
-	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	map = map_page_before_hole(page, 0);
 	ASSERT_NE(MAP_FAILED, map);
-	ASSERT_EQ(0, mprotect(map + page, page, PROT_NONE));
 	/* An argument straddling into the inaccessible page. */
-	bad[3] = map + page - 4;
-	((__u32 *)bad[3])[0] = DMA_BUF_SYNC_WRITE;
+	bad[ARRAY_SIZE(bad) - 1] = map + page - 4;
+	*(__u32 *)(map + page - 4) = DMA_BUF_SYNC_WRITE;
 
 	f = sw_sync_fence(self->tl[0], 1);
 	ASSERT_LE(0, f);
@@ -422,11 +411,7 @@ TEST_F(sync_file_ioctls, bad_pointers)
 	ASSERT_EQ(0, mprotect(map, page, PROT_READ));
 	EXPECT_EQ(0, ioctl(self->buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, map));
 	EXPECT_EQ(expect_fd, lowest_free_fd());
-
-	out = dmabuf_export(self->buf, DMA_BUF_SYNC_READ);
-	ASSERT_LE(0, out);
-	expect_sw_sync(_metadata, out, self->comm, 1, 0);
-	close(out);
+	expect_export_sw_sync(_metadata, self, DMA_BUF_SYNC_READ, 1, 0);
 	close(f);
 	munmap(map, 2 * page);
 }

@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/sync_file.h>
 
@@ -21,26 +20,8 @@
 #include "dmabuf_util.h"
 
 #define BUF_SIZE (4 * 4096)
-#define SIGNAL_DELAY_US 200000
 
-FIXTURE(sync_ioctl)
-{
-	int fd;
-};
-
-FIXTURE_SETUP(sync_ioctl)
-{
-	self->fd = dmabuf_alloc(BUF_SIZE);
-	if (self->fd == -ENOENT)
-		SKIP(return, "no system dma-heap (CONFIG_DMABUF_HEAPS_SYSTEM) in this kernel");
-	ASSERT_GE(self->fd, 0) TH_LOG("allocating a dma-buf: %s", strerror(-self->fd));
-}
-
-FIXTURE_TEARDOWN(sync_ioctl)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
+DMABUF_FIXTURE(sync_ioctl, BUF_SIZE);
 
 static int sync_flags(int fd, __u64 flags)
 {
@@ -57,27 +38,6 @@ static int fence_status(int sf)
 	if (ioctl(sf, SYNC_IOC_FILE_INFO, &info))
 		return -errno;
 	return info.status;
-}
-
-/* A child that advances @tl by one after SIGNAL_DELAY_US; returns its pid. */
-static pid_t signal_later(int tl)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		usleep(SIGNAL_DELAY_US);
-		_exit(sw_sync_inc(tl, 1) ? 1 : 0);
-	}
-	return pid;
-}
-
-static int reap(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 TEST_F(sync_ioctl, start_then_end_each_direction)
@@ -134,15 +94,14 @@ TEST_F(sync_ioctl, unknown_bits_rejected)
 TEST_F(sync_ioctl, bad_pointer)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	void *bad[] = { NULL, (void *)8, (void *)0xffff888000000000ul, NULL };
+	void *bad[] = { BAD_POINTERS, NULL };
 	unsigned int i;
 	char *map;
 
-	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	map = map_page_before_hole(page, 0);
 	ASSERT_NE(MAP_FAILED, map);
-	ASSERT_EQ(0, mprotect(map + page, page, PROT_NONE));
 	/* Half of the __u64 readable. */
-	bad[3] = map + page - 4;
+	bad[ARRAY_SIZE(bad) - 1] = map + page - 4;
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		EXPECT_EQ(-1, ioctl(self->fd, DMA_BUF_IOCTL_SYNC, bad[i]));
 		EXPECT_EQ(EFAULT, errno) TH_LOG("%p", bad[i]);
@@ -164,16 +123,8 @@ FIXTURE(sync_wait)
 
 FIXTURE_SETUP(sync_wait)
 {
-	self->fd = -1;
-	self->fence = -1;
-	self->tl = sw_sync_timeline();
-	if (self->tl == -ENOENT)
-		SKIP(return, "no sw_sync in debugfs (CONFIG_SW_SYNC, debugfs mounted)");
-	ASSERT_GE(self->tl, 0) TH_LOG("opening sw_sync: %s", strerror(-self->tl));
-	self->fd = dmabuf_alloc(BUF_SIZE);
-	if (self->fd == -ENOENT)
-		SKIP(return, "no system dma-heap (CONFIG_DMABUF_HEAPS_SYSTEM) in this kernel");
-	ASSERT_GE(self->fd, 0) TH_LOG("allocating a dma-buf: %s", strerror(-self->fd));
+	SW_SYNC_TIMELINE_OR_SKIP(self->tl);
+	DMABUF_ALLOC_OR_SKIP(self->fd, BUF_SIZE);
 	self->fence = sw_sync_fence(self->tl, 1);
 	ASSERT_GE(self->fence, 0);
 }
