@@ -17,6 +17,12 @@ mod abi;
 #[path = "dmabuf_rs/sys.rs"]
 mod sys;
 
+#[path = "dmabuf_rs/uaccess.rs"]
+mod uaccess;
+
+#[path = "dmabuf_rs/vfs.rs"]
+mod vfs;
+
 #[path = "dmabuf_rs/fence.rs"]
 mod fence;
 

@@ -9,6 +9,7 @@
 #include <linux/dmabuf-rs-buf.h>
 #include <linux/fs.h>
 #include <linux/list.h>
+#include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/printk.h>
@@ -42,6 +43,16 @@ void dmabuf_rs_buf_stats_teardown(struct dma_buf *dmabuf)
 	dma_buf_stats_teardown(dmabuf);
 }
 
+bool dmabuf_rs_buf_try_module_get(struct module *module)
+{
+	return try_module_get(module);
+}
+
+void dmabuf_rs_buf_module_put(struct module *module)
+{
+	module_put(module);
+}
+
 struct file *dmabuf_rs_buf_get_file(struct file *f)
 {
 	return get_file(f);
@@ -50,12 +61,6 @@ struct file *dmabuf_rs_buf_get_file(struct file *f)
 long dmabuf_rs_buf_file_count(struct file *f)
 {
 	return file_count(f);
-}
-
-void dmabuf_rs_buf_poll_wait(struct file *filp, struct wait_queue_head *wait_address,
-			     poll_table *p)
-{
-	poll_wait(filp, wait_address, p);
 }
 
 __poll_t dmabuf_rs_buf_poll_requested_events(const poll_table *p)

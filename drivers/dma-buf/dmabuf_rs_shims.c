@@ -12,6 +12,7 @@
 #include <linux/irq_work.h>
 #include <linux/list.h>
 #include <linux/lockdep.h>
+#include <linux/poll.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -84,6 +85,12 @@ void dmabuf_rs_list_del_init(struct list_head *entry)
 void dmabuf_rs_list_replace(struct list_head *old, struct list_head *entry)
 {
 	list_replace(old, entry);
+}
+
+void dmabuf_rs_poll_wait(struct file *filp, struct wait_queue_head *wait_address,
+			 struct poll_table_struct *p)
+{
+	poll_wait(filp, wait_address, p);
 }
 
 void dmabuf_rs_might_sleep(void)

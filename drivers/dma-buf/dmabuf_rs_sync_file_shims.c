@@ -5,17 +5,10 @@
  * decision is made in Rust.
  */
 #include <linux/dmabuf-rs-sync-file.h>
-#include <linux/poll.h>
 #include <linux/sync_file.h>
 #include <linux/wait.h>
 
 void dmabuf_rs_sync_file_init_wq(struct sync_file *sync_file)
 {
 	init_waitqueue_head(&sync_file->wq);
-}
-
-void dmabuf_rs_poll_wait(struct file *filp, struct wait_queue_head *wait_address,
-			 struct poll_table_struct *p)
-{
-	poll_wait(filp, wait_address, p);
 }

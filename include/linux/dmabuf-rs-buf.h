@@ -23,6 +23,7 @@ struct device;
 struct dma_buf;
 struct file;
 struct list_head;
+struct module;
 struct mutex;
 struct wait_queue_head;
 
@@ -49,13 +50,18 @@ int dmabuf_rs_buf_init_sysfs_statistics(void);
 int dmabuf_rs_buf_stats_setup(struct dma_buf *dmabuf, struct file *file);
 void dmabuf_rs_buf_stats_teardown(struct dma_buf *dmabuf);
 
+/*
+ * try_module_get() and module_put() of the exporter's module: static inlines
+ * without CONFIG_MODULE_UNLOAD (and without CONFIG_MODULES).
+ */
+bool dmabuf_rs_buf_try_module_get(struct module *module);
+void dmabuf_rs_buf_module_put(struct module *module);
+
 /* get_file() (with its use-after-free WARN_ONCE) and file_count(). */
 struct file *dmabuf_rs_buf_get_file(struct file *f);
 long dmabuf_rs_buf_file_count(struct file *f);
 
-/* poll_wait() (barrier included) and poll_requested_events(). */
-void dmabuf_rs_buf_poll_wait(struct file *filp, struct wait_queue_head *wait_address,
-			     poll_table *p);
+/* poll_requested_events(); poll_wait() is dmabuf_rs_poll_wait() (dmabuf-rs.h). */
 __poll_t dmabuf_rs_buf_poll_requested_events(const poll_table *p);
 /* wake_up_locked_poll(): the caller holds wq->lock. */
 void dmabuf_rs_buf_wake_up_locked_poll(struct wait_queue_head *wq, __poll_t mask);

@@ -15,19 +15,11 @@
 #include <linux/anon_inodes.h>
 #include <linux/sync_file.h>
 
-struct file;
-struct poll_table_struct;
-struct wait_queue_head;
-
 /*
  * init_waitqueue_head(&sync_file->wq): the macro defines the lockdep class
  * key, a static object, and names the class after its argument; spelt as in
  * the C core, the class keeps the C core's name.
  */
 void dmabuf_rs_sync_file_init_wq(struct sync_file *sync_file);
-
-/* poll_wait(): the static inline of include/linux/poll.h, barrier included. */
-void dmabuf_rs_poll_wait(struct file *filp, struct wait_queue_head *wait_address,
-			 struct poll_table_struct *p);
 
 #endif /* _LINUX_DMABUF_RS_SYNC_FILE_H */

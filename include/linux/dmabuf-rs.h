@@ -22,8 +22,11 @@
 struct dma_fence;
 struct dma_fence_array;
 struct dma_fence_chain;
+struct file;
 struct irq_work;
 struct list_head;
+struct poll_table_struct;
+struct wait_queue_head;
 
 /* The lock of the stub fences (DEFINE_SPINLOCK, the C core's lock name). */
 extern spinlock_t dma_fence_stub_lock;
@@ -46,6 +49,13 @@ void dmabuf_rs_list_add_tail(struct list_head *entry, struct list_head *head);
 void dmabuf_rs_list_del(struct list_head *entry);
 void dmabuf_rs_list_del_init(struct list_head *entry);
 void dmabuf_rs_list_replace(struct list_head *old, struct list_head *entry);
+
+/*
+ * poll_wait(), barrier included: for the poll of both the dma-buf file and the
+ * sync_file.
+ */
+void dmabuf_rs_poll_wait(struct file *filp, struct wait_queue_head *wait_address,
+			 struct poll_table_struct *p);
 
 void dmabuf_rs_might_sleep(void);
 bool dmabuf_rs_in_atomic(void);

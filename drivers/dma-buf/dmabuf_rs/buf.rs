@@ -1,23 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! dma-buf: the C ABI of `drivers/dma-buf/dma-buf.c` (work in progress).
+//! dma-buf: the C ABI of `drivers/dma-buf/dma-buf.c`.
 //!
 //! A dma-buf is a buffer that one driver (the exporter) shares with others
 //! (the importers) and with userspace, as a file. The struct is the kernel's
 //! own `struct dma_buf`, because the exporters and importers, C drivers, reach
-//! into its fields. Its life is its file's: [`dma_buf_export`] allocates both,
+//! into its fields. Its life is its file's: `dma_buf_export()` allocates both,
 //! references are file references (`dma_buf_get` is `fget`, `dma_buf_put` is
 //! `fput`), and the last `fput` releases the dentry of the dmabuf
 //! pseudo-filesystem, whose `d_release` calls the exporter's `release` and
-//! frees the struct ([`fs`]).
+//! frees the struct.
 //!
-//! This module holds the file side: the pseudo-filesystem, export and the
-//! file descriptor functions, the file operations userspace reaches (mmap,
-//! llseek, poll, the ioctls, fdinfo) and debugfs `dma_buf/bufinfo`. The
-//! importer API lives in [`attach`] and [`access`].
+//! The sub-modules, in `buf/`:
 //!
-//! Built only with `make DMABUF_RS_BUF=1` (object only) until the port is
-//! complete; see the project's Kbuild.
+//! - [`export`]: `dma_buf_export()`, `dma_buf_fd()`, `dma_buf_get()`,
+//!   `dma_buf_put()`;
+//! - [`fs`]: the dmabuf pseudo-filesystem, its mount and the dentry whose
+//!   release frees a dma-buf;
+//! - [`file_ops`]: the file operations, with release, mmap and llseek;
+//!   [`poll`], [`ioctl`] (`DMA_BUF_IOCTL_SYNC`, `DMA_BUF_SET_NAME`),
+//!   [`sync_file`] (`DMA_BUF_IOCTL_EXPORT_SYNC_FILE` and `_IMPORT_`, with
+//!   CONFIG_SYNC_FILE) and [`fdinfo`] hold the others;
+//! - [`attach`] (and `attach/map.rs`): the importer API, attach and detach,
+//!   pin, map and unmap, `dma_buf_move_notify()`;
+//! - [`access`]: CPU access from the kernel (the begin/end brackets,
+//!   `dma_buf_mmap()`, vmap);
+//! - [`lock`]: the reservation lock and `name_lock` as guards;
+//! - [`list`] and [`debugfs`]: the list of every dma-buf and debugfs
+//!   `dma_buf/bufinfo`.
+//!
+//! This file holds what they share, and `dma_buf_init()` (as
+//! [`dmabuf_rs_buf_init`], which the core's subsys_initcall calls).
 //!
 //! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h);
 //! ioctls: [`include/uapi/linux/dma-buf.h`](srctree/include/uapi/linux/dma-buf.h).
@@ -35,9 +48,6 @@ mod access;
 
 #[path = "buf/lock.rs"]
 pub(crate) mod lock;
-
-#[path = "buf/uaccess.rs"]
-mod uaccess;
 
 #[path = "buf/fs.rs"]
 mod fs;
@@ -67,19 +77,6 @@ mod list;
 #[cfg(CONFIG_DEBUG_FS)]
 #[path = "buf/debugfs.rs"]
 mod debugfs;
-
-/// A C table (`struct file_operations`, `struct dentry_operations`) that may
-/// be a `static`.
-///
-/// # Invariants
-///
-/// The table is never written: its pointers are NULL or point to functions
-/// and static data.
-struct Table<T>(T);
-
-// SAFETY: By the type invariant the table is immutable, and what its pointers
-// point to (code, static strings) may be used from any thread.
-unsafe impl<T> Sync for Table<T> {}
 
 /// A C object in a `static` that the kernel updates under its own locks (the
 /// superblock list and lockdep keys of a `struct file_system_type`).

@@ -14,25 +14,25 @@
 
 use crate::logic::{seqno::SeqnoWidth, view::FenceView};
 use crate::sys::{self, IrqSaveGuard};
-use kernel::ffi::{c_int, c_uint};
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use kernel::bindings::{self, dma_fence, dma_fence_cb, dma_fence_func_t, ktime_t};
+use kernel::ffi::{c_int, c_uint};
 
-#[path = "fence/ops.rs"]
-pub(crate) mod ops;
-#[path = "fence/lockdep.rs"]
-pub(crate) mod lockdep;
-#[path = "fence/stub.rs"]
-mod stub;
-#[path = "fence/wait.rs"]
-mod wait;
 #[path = "fence/array.rs"]
 pub(crate) mod array;
 #[path = "fence/chain.rs"]
 pub(crate) mod chain;
+#[path = "fence/lockdep.rs"]
+pub(crate) mod lockdep;
+#[path = "fence/ops.rs"]
+pub(crate) mod ops;
+#[path = "fence/stub.rs"]
+mod stub;
 #[path = "fence/unwrap.rs"]
-mod unwrap;
+pub(crate) mod unwrap;
+#[path = "fence/wait.rs"]
+mod wait;
 
 /// `DMA_FENCE_FLAG_SIGNALED_BIT`: the fence has signalled (set once, never cleared).
 pub(crate) const SIGNALED: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_SIGNALED_BIT;

@@ -19,10 +19,11 @@
 
 use crate::fence::{dma_fence_add_callback, dma_fence_remove_callback, is_signaled};
 use crate::sys;
+use crate::vfs::{Table, COMPAT_IOCTL, EPOLLIN};
 use core::mem::size_of;
 use core::ptr::{self, addr_of, addr_of_mut};
 use kernel::bindings::{self, dma_fence, dma_fence_cb, dma_fence_unwrap, file, sync_file};
-use kernel::ffi::{c_char, c_int, c_long, c_uint, c_ulong};
+use kernel::ffi::{c_char, c_int, c_uint};
 
 #[path = "sync_file/ioctl.rs"]
 mod ioctl;
@@ -31,33 +32,6 @@ mod ioctl;
 /// queued (or tried to queue) the wake-up callback on the fence.
 const POLL_ENABLED: u32 = bindings::POLL_ENABLED;
 
-/// `EPOLLIN` of [`include/uapi/linux/eventpoll.h`](srctree/include/uapi/linux/eventpoll.h),
-/// which bindgen does not evaluate (its definition is a cast).
-const EPOLLIN: bindings::__poll_t = 0x0000_0001;
-
-/// The type of the ioctl callbacks of a `struct file_operations`.
-type IoctlFn = unsafe extern "C" fn(*mut file, c_uint, c_ulong) -> c_long;
-
-/// `compat_ioctl`: `compat_ptr_ioctl` with CONFIG_COMPAT, NULL without (the
-/// header then defines `compat_ptr_ioctl` as NULL).
-#[cfg(CONFIG_COMPAT)]
-const COMPAT_IOCTL: Option<IoctlFn> = Some(bindings::compat_ptr_ioctl);
-/// `compat_ioctl`: `compat_ptr_ioctl` with CONFIG_COMPAT, NULL without (the
-/// header then defines `compat_ptr_ioctl` as NULL).
-#[cfg(not(CONFIG_COMPAT))]
-const COMPAT_IOCTL: Option<IoctlFn> = None;
-
-/// A `struct file_operations` that may be a `static`.
-///
-/// # Invariants
-///
-/// The table is never written: its pointers are NULL or point to functions.
-struct FileOps(bindings::file_operations);
-
-// SAFETY: By the type invariant the table is immutable, and what its pointers
-// point to (code) may be used from any thread.
-unsafe impl Sync for FileOps {}
-
 /// The file operations of every sync_file; a file is a sync_file exactly when
 /// its `f_op` is this table.
 ///
@@ -65,7 +39,7 @@ unsafe impl Sync for FileOps {}
 /// `lseek()` fails with `ESPIPE`; `owner` is NULL, which is what `THIS_MODULE`
 /// is in built-in code.
 // INVARIANT: Only NULL and function pointers, in an immutable static.
-static SYNC_FILE_FOPS: FileOps = FileOps(bindings::file_operations {
+static SYNC_FILE_FOPS: Table<bindings::file_operations> = Table(bindings::file_operations {
     release: Some(sync_file_release),
     poll: Some(sync_file_poll),
     unlocked_ioctl: Some(ioctl::sync_file_ioctl),

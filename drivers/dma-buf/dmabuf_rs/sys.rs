@@ -5,10 +5,10 @@
 //! warnings. Each wraps a C shim (`include/linux/dmabuf-rs.h`) or a plain
 //! memory operation, so the modules above read like the C core they replace.
 
-use kernel::ffi::c_ulong;
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::bindings;
+use kernel::ffi::c_ulong;
 
 /// An interrupt-disabling hold on a `spinlock_t`, released on drop.
 ///

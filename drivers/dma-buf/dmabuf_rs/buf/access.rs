@@ -60,6 +60,24 @@ unsafe fn wait_for_cpu_access(dmabuf: *mut dma_buf, direction: dma_data_directio
     }
 }
 
+/// The checks both CPU access brackets open with: `WARN_ON(!dmabuf)`, then
+/// `might_lock()` of the reservation lock, which the exporter's op or the
+/// wait may take. Returns `false`, after the warning, for a NULL `dmabuf`.
+///
+/// # Safety
+///
+/// `dmabuf` must be NULL or a live dma-buf.
+#[track_caller]
+unsafe fn bracket_checks(dmabuf: *mut dma_buf) -> bool {
+    if dmabuf.is_null() {
+        sys::warn();
+        return false;
+    }
+    // SAFETY: The dma-buf is live (caller), so is its reservation object.
+    unsafe { might_lock((*dmabuf).resv) };
+    true
+}
+
 /// Starts a CPU access to `dmabuf` from the kernel, in `direction`.
 ///
 /// Lets the exporter prepare (its `begin_cpu_access` op, which may wait for
@@ -82,12 +100,10 @@ pub(crate) unsafe extern "C" fn dma_buf_begin_cpu_access(
     dmabuf: *mut dma_buf,
     direction: dma_data_direction,
 ) -> c_int {
-    if dmabuf.is_null() {
-        sys::warn();
+    // SAFETY: NULL or live (caller).
+    if !unsafe { bracket_checks(dmabuf) } {
         return EINVAL.to_neg();
     }
-    // SAFETY: The dma-buf is live (caller), so is its reservation object.
-    unsafe { might_lock((*dmabuf).resv) };
 
     let mut ret = 0;
     // SAFETY: The dma-buf is live.
@@ -119,12 +135,10 @@ pub(crate) unsafe extern "C" fn dma_buf_end_cpu_access(
     dmabuf: *mut dma_buf,
     direction: dma_data_direction,
 ) -> c_int {
-    if dmabuf.is_null() {
-        sys::warn();
+    // SAFETY: NULL or live (caller).
+    if !unsafe { bracket_checks(dmabuf) } {
         return EINVAL.to_neg();
     }
-    // SAFETY: The dma-buf is live (caller), so is its reservation object.
-    unsafe { might_lock((*dmabuf).resv) };
 
     // SAFETY: The dma-buf is live.
     match unsafe { ops(dmabuf) }.end_cpu_access {

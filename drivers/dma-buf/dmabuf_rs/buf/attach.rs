@@ -37,15 +37,15 @@
 //! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h).
 
 use crate::logic::attach::{detach_unpins, Sides, ATTACH_DIRECTION};
+use crate::logic::attach::{DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_NONE, DMA_TO_DEVICE};
 use crate::logic::errno::{Errno, EINVAL, ENOMEM};
 use crate::sys;
-use core::ffi::c_void;
 use core::mem::size_of;
 use core::ptr::{self, addr_of_mut};
 use kernel::bindings::{
     self, device, dma_buf, dma_buf_attach_ops, dma_buf_attachment, dma_buf_ops, dma_resv, sg_table,
 };
-use kernel::ffi::{c_int, c_long, c_ulong};
+use kernel::ffi::{c_int, c_long, c_ulong, c_void};
 
 use super::lock::ResvGuard;
 
@@ -54,6 +54,15 @@ mod map;
 
 /// `MAX_SCHEDULE_TIMEOUT`: a wait without a timeout.
 pub(crate) const MAX_SCHEDULE_TIMEOUT: c_ulong = c_long::MAX as c_ulong;
+
+// The directions of the pure rules (and so of `logic::dma_buf::Direction`)
+// are the kernel's `enum dma_data_direction`.
+const _: () = assert!(
+    DMA_BIDIRECTIONAL == bindings::dma_data_direction_DMA_BIDIRECTIONAL
+        && DMA_TO_DEVICE == bindings::dma_data_direction_DMA_TO_DEVICE
+        && DMA_FROM_DEVICE == bindings::dma_data_direction_DMA_FROM_DEVICE
+        && DMA_NONE == bindings::dma_data_direction_DMA_NONE
+);
 
 /// `dma_resv_assert_held()`: a lockdep splat unless the current task holds
 /// the lock of `obj` (nothing without lockdep).

@@ -13,7 +13,7 @@
 
 use super::list::ListGuard;
 use super::lock::{NameGuard, ResvGuard};
-use super::Table;
+use crate::vfs::Table;
 use core::ptr;
 use kernel::bindings::{self, dma_buf, dma_buf_attachment, file, file_operations, inode, seq_file};
 use kernel::ffi::{c_char, c_int, c_void};

@@ -11,6 +11,7 @@
 
 use super::{embedded_resv, fs, is_dma_buf_file, list, private_dmabuf};
 use crate::sys;
+use crate::uaccess::UnusedFd;
 use core::mem::size_of;
 use core::ptr::{self, addr_of_mut};
 use kernel::bindings::{self, dma_buf, dma_buf_export_info, dma_resv};
@@ -76,7 +77,7 @@ pub(crate) unsafe extern "C" fn dma_buf_export(
 
     // SAFETY: `owner` is NULL (built-in) or the exporter's module, which is
     // live while it calls us.
-    if !unsafe { bindings::try_module_get(info.owner) } {
+    if !unsafe { bindings::dmabuf_rs_buf_try_module_get(info.owner) } {
         return ENOENT.to_ptr();
     }
 
@@ -85,7 +86,7 @@ pub(crate) unsafe extern "C" fn dma_buf_export(
         Ok(dmabuf) => dmabuf,
         Err(err) => {
             // SAFETY: The reference taken above, not handed to any dma-buf.
-            unsafe { bindings::module_put(info.owner) };
+            unsafe { bindings::dmabuf_rs_buf_module_put(info.owner) };
             err.to_ptr()
         }
     }
@@ -197,15 +198,16 @@ pub(crate) unsafe extern "C" fn dma_buf_fd(dmabuf: *mut dma_buf, flags: c_int) -
     if dmabuf.is_null() || unsafe { (*dmabuf).file }.is_null() {
         return EINVAL.to_errno();
     }
-    // SAFETY: No preconditions; as in C, the int flags convert to unsigned.
-    let fd = unsafe { bindings::get_unused_fd_flags(flags as c_uint) };
-    if fd < 0 {
-        return fd;
-    }
-    // SAFETY: The fd was just reserved (non-negative, so the conversion is
-    // lossless); the file reference is the caller's to give.
-    unsafe { bindings::fd_install(fd as c_uint, (*dmabuf).file) };
-    fd
+    // As in C, the int flags convert to unsigned.
+    let fd = match UnusedFd::new(flags as c_uint) {
+        Ok(fd) => fd,
+        Err(ret) => return ret,
+    };
+    let number = fd.number();
+    // SAFETY: The dma-buf is live with a file (checked above); the reference
+    // to it is the caller's to give.
+    unsafe { fd.install((*dmabuf).file) };
+    number
 }
 
 /// Returns the dma-buf of the current task's file descriptor `fd`, with a new

@@ -7,24 +7,13 @@
 //! operations live beside this file ([`super::poll`], [`super::ioctl`],
 //! [`super::fdinfo`]).
 
-use super::{fdinfo, ioctl, is_dma_buf_file, list, poll, private_dmabuf, Table};
+use super::{fdinfo, ioctl, is_dma_buf_file, list, poll, private_dmabuf};
 use crate::logic::dma_buf::mmap_fits;
 use crate::logic::llseek::llseek;
 use crate::sys;
+use crate::vfs::{Table, COMPAT_IOCTL};
 use kernel::bindings::{self, file, file_operations, inode, loff_t, vm_area_struct};
-use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
-
-/// The type of the ioctl callbacks of a `struct file_operations`.
-type IoctlFn = unsafe extern "C" fn(*mut file, c_uint, c_ulong) -> c_long;
-
-/// `compat_ioctl`: `compat_ptr_ioctl` with CONFIG_COMPAT, NULL without (the
-/// header then defines `compat_ptr_ioctl` as NULL).
-#[cfg(CONFIG_COMPAT)]
-const COMPAT_IOCTL: Option<IoctlFn> = Some(bindings::compat_ptr_ioctl);
-/// `compat_ioctl`: `compat_ptr_ioctl` with CONFIG_COMPAT, NULL without (the
-/// header then defines `compat_ptr_ioctl` as NULL).
-#[cfg(not(CONFIG_COMPAT))]
-const COMPAT_IOCTL: Option<IoctlFn> = None;
+use kernel::ffi::c_int;
 
 /// The file operations of every dma-buf file (`dma_buf_fops`).
 ///

@@ -13,14 +13,18 @@
 //! the exporter's buffer and frees the struct.
 
 use super::lock::NameGuard;
-use super::{embedded_resv, file_ops, KernelOwned, Table};
+use super::{embedded_resv, file_ops, KernelOwned};
 use crate::logic::dma_buf::dname_shows_name;
 use crate::sys;
+use crate::vfs::Table;
 use core::mem::zeroed;
 use core::ptr::{self, addr_of_mut};
 use core::sync::atomic::{AtomicI64, AtomicPtr, Ordering};
 use kernel::bindings::{self, dentry, dentry_operations, dma_buf, file_system_type, fs_context};
-use kernel::error::{code::ENOMEM, from_err_ptr, Result};
+use kernel::error::{
+    code::{ENODEV, ENOMEM},
+    from_err_ptr, Result,
+};
 use kernel::ffi::{c_char, c_int, c_ulong};
 use kernel::uapi::DMA_BUF_NAME_LEN;
 
@@ -162,7 +166,7 @@ unsafe extern "C" fn dma_buf_release(dentry: *mut dentry) {
         if !sys::list_empty(addr_of_mut!((*dmabuf).attachments)) {
             sys::warn();
         }
-        bindings::module_put((*dmabuf).owner);
+        bindings::dmabuf_rs_buf_module_put((*dmabuf).owner);
         bindings::kfree((*dmabuf).name.cast());
         bindings::kfree(dmabuf.cast());
     }
@@ -184,10 +188,18 @@ pub(super) fn mount() -> Result {
 ///
 /// The file's private data and dentry's `d_fsdata` are still NULL: the
 /// caller sets them, or drops the file (`fput`) without releasing anything.
+///
+/// Without the mount (an export before the core's subsys_initcall, or after
+/// the mount failed), where C would dereference a NULL or error pointer, it
+/// warns and fails with `ENODEV`.
 pub(super) fn getfile(size: usize, flags: c_int) -> Result<*mut bindings::file> {
     let mnt = DMA_BUF_MNT.load(Ordering::Acquire);
-    // SAFETY: The filesystem was mounted at boot, before any export (an
-    // export before the initcall would pass NULL here, as C would).
+    if mnt.is_null() {
+        sys::warn();
+        return Err(ENODEV);
+    }
+    // SAFETY: Not NULL, so `mount` stored it: the internal mount, never
+    // unmounted.
     let inode = from_err_ptr(unsafe { bindings::alloc_anon_inode((*mnt).mnt_sb) })?;
 
     // The size as `loff_t`; a buffer is never near 2^63 bytes.

@@ -11,9 +11,9 @@
 //! C: [`include/uapi/linux/dma-buf.h`](srctree/include/uapi/linux/dma-buf.h).
 
 use super::lock::NameGuard;
-use super::uaccess::{copy_from_user, user_ptr};
-use crate::logic::dma_buf::{self as rules, sync_args, Direction};
+use crate::logic::dma_buf::{self as rules, sync_args};
 use crate::sys;
+use crate::uaccess::{copy_from_user, user_ptr};
 use kernel::bindings::{self, dma_buf, file};
 use kernel::ffi::{c_char, c_long, c_uint, c_ulong};
 use kernel::ioctl::_IOW;
@@ -37,13 +37,6 @@ const _: () = assert!(
         && rules::SYNC_START == DMA_BUF_SYNC_START as u64
         && rules::SYNC_END == DMA_BUF_SYNC_END as u64
         && rules::SYNC_VALID_FLAGS_MASK == DMA_BUF_SYNC_VALID_FLAGS_MASK as u64
-);
-
-// The directions of the pure rules are the kernel's `enum dma_data_direction`.
-const _: () = assert!(
-    Direction::Bidirectional.as_raw() == bindings::dma_data_direction_DMA_BIDIRECTIONAL
-        && Direction::ToDevice.as_raw() == bindings::dma_data_direction_DMA_TO_DEVICE
-        && Direction::FromDevice.as_raw() == bindings::dma_data_direction_DMA_FROM_DEVICE
 );
 
 /// `unlocked_ioctl` (and, through `compat_ptr_ioctl`, `compat_ioctl`) of a

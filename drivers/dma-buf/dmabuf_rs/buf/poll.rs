@@ -19,19 +19,12 @@ use super::lock::ResvGuard;
 use crate::fence::dma_fence_add_callback;
 use crate::logic::usage::Usage;
 use crate::sys::IrqSaveGuard;
+use crate::vfs::{EPOLLERR, EPOLLIN, EPOLLOUT};
 use core::ptr::{self, addr_of_mut};
 use kernel::bindings::{
     self, __poll_t, dma_buf, dma_buf_dma_buf_poll_cb_t, dma_fence, dma_fence_cb, dma_resv,
     dma_resv_iter, file, poll_table,
 };
-
-/// `EPOLLIN` of [`include/uapi/linux/eventpoll.h`](srctree/include/uapi/linux/eventpoll.h),
-/// which bindgen does not evaluate (its definition is a cast).
-const EPOLLIN: __poll_t = 0x0000_0001;
-/// `EPOLLOUT`, as [`EPOLLIN`].
-const EPOLLOUT: __poll_t = 0x0000_0004;
-/// `EPOLLERR`, as [`EPOLLIN`].
-const EPOLLERR: __poll_t = 0x0000_0008;
 
 /// One of the two poll callback slots of a dma-buf.
 type PollCb = dma_buf_dma_buf_poll_cb_t;
@@ -181,7 +174,7 @@ pub(super) unsafe extern "C" fn dma_buf_poll(file: *mut file, poll: *mut poll_ta
 
     // SAFETY: The wait queue lives with the dma-buf; `poll` is the VFS's
     // table (or NULL).
-    unsafe { bindings::dmabuf_rs_buf_poll_wait(file, addr_of_mut!((*dmabuf).poll), poll) };
+    unsafe { bindings::dmabuf_rs_poll_wait(file, addr_of_mut!((*dmabuf).poll), poll) };
 
     // SAFETY: The VFS's table, or NULL.
     let mut events =

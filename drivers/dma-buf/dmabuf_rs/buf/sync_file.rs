@@ -12,11 +12,12 @@
 //! Only with CONFIG_SYNC_FILE, as in C.
 
 use super::lock::ResvGuard;
-use super::uaccess::{copy_from_user, copy_to_user, UnusedFd};
+use crate::fence::unwrap::for_each_unwrapped;
 use crate::logic::dma_buf::{export_usage, import_usage, sync_file_args};
 use crate::sys;
+use crate::uaccess::{copy_from_user, copy_to_user, UnusedFd};
 use core::ptr;
-use kernel::bindings::{self, dma_buf, dma_fence, dma_fence_unwrap};
+use kernel::bindings::{self, dma_buf, dma_fence};
 use kernel::ffi::{c_long, c_ulong};
 use kernel::ioctl::{_IOW, _IOWR};
 use kernel::uapi::{dma_buf_export_sync_file, dma_buf_import_sync_file, DMA_BUF_BASE};
@@ -27,25 +28,6 @@ pub(super) const DMA_BUF_IOCTL_EXPORT_SYNC_FILE: u32 =
 /// `DMA_BUF_IOCTL_IMPORT_SYNC_FILE`.
 pub(super) const DMA_BUF_IOCTL_IMPORT_SYNC_FILE: u32 =
     _IOW::<dma_buf_import_sync_file>(DMA_BUF_BASE as u32, 3);
-
-/// Calls `f` on every fence inside `head`, unwrapping containers
-/// (`dma_fence_unwrap_for_each`).
-///
-/// # Safety
-///
-/// `head` must be a live fence.
-unsafe fn for_each_unwrapped(head: *mut dma_fence, mut f: impl FnMut(*mut dma_fence)) {
-    let mut cursor = dma_fence_unwrap::default();
-    // SAFETY: `head` is live (caller) and the cursor ours; walking to the end
-    // drops the reference the cursor holds.
-    unsafe {
-        let mut fence = bindings::dma_fence_unwrap_first(head, &mut cursor);
-        while !fence.is_null() {
-            f(fence);
-            fence = bindings::dma_fence_unwrap_next(&mut cursor);
-        }
-    }
-}
 
 /// `DMA_BUF_IOCTL_EXPORT_SYNC_FILE`: installs a sync_file of the dma-buf's
 /// current fences at a new close-on-exec descriptor, returned in `fd`.
@@ -101,7 +83,7 @@ pub(super) unsafe fn export_sync_file(dmabuf: *mut dma_buf, arg: c_ulong) -> c_l
     let sync_file_file = unsafe { (*sync_file).file };
 
     data.fd = fd.number();
-    if let Err(errno) = copy_to_user(arg, &data) {
+    if let Err(errno) = copy_to_user(arg, core::slice::from_ref(&data)) {
         // SAFETY: Our reference; dropping it frees the sync_file. The
         // descriptor is given back after, as in C.
         unsafe { bindings::fput(sync_file_file) };

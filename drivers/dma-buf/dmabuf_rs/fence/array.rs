@@ -189,6 +189,11 @@ unsafe fn clear_pending_error(array: *mut dma_fence_array) {
 
 /// The array's irq_work: signals the array, then drops the reference of the
 /// member callback that queued it.
+///
+/// # Safety
+///
+/// `work` must be the `work` of a live fence array, queued by its last member
+/// callback, which hands over its reference to the array.
 unsafe extern "C" fn signal_work(work: *mut irq_work) {
     // SAFETY: This function is only installed (by `dma_fence_array_init`) on
     // the `work` of a fence array, and only queued by the last member
@@ -203,6 +208,12 @@ unsafe extern "C" fn signal_work(work: *mut irq_work) {
 
 /// A member's callback: records its error and counts down; the last one
 /// hands the signalling (and its reference) to the irq_work.
+///
+/// # Safety
+///
+/// `cb` must be the `cb` of one of the `callbacks` of a fence array, armed by
+/// `enable_signaling` with a reference to the array that this call takes
+/// over; `fence` the member that signals, live during its callbacks.
 unsafe extern "C" fn member_signaled(fence: *mut dma_fence, cb: *mut dma_fence_cb) {
     // SAFETY: This callback is only added (by `enable_signaling`) as the `cb`
     // of one of the array's `callbacks`, whose `array` was set first; the

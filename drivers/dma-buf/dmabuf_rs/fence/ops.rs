@@ -54,30 +54,56 @@ pub(crate) trait FenceImpl {
     unsafe fn set_deadline(fence: *mut dma_fence, deadline: ktime_t);
 }
 
-unsafe extern "C" fn driver_name<T: FenceImpl>(_fence: *mut dma_fence) -> *const c_char {
+/// `get_driver_name`: [`FenceImpl::DRIVER_NAME`]. Safe, as the fence is not
+/// looked at.
+extern "C" fn driver_name<T: FenceImpl>(_fence: *mut dma_fence) -> *const c_char {
     T::DRIVER_NAME.as_ptr().cast()
 }
 
-unsafe extern "C" fn timeline_name<T: FenceImpl>(_fence: *mut dma_fence) -> *const c_char {
+/// `get_timeline_name`: [`FenceImpl::TIMELINE_NAME`]. Safe, as the fence is
+/// not looked at.
+extern "C" fn timeline_name<T: FenceImpl>(_fence: *mut dma_fence) -> *const c_char {
     T::TIMELINE_NAME.as_ptr().cast()
 }
 
+/// `enable_signaling`: [`FenceImpl::enable_signaling`].
+///
+/// # Safety
+///
+/// Called by the fence core only, on a live fence of type `T` (whose ops are
+/// this table), with its lock held.
 unsafe extern "C" fn enable_signaling<T: FenceImpl>(fence: *mut dma_fence) -> bool {
     // SAFETY: The fence core only calls this on a live fence of this table's
     // type, under its lock.
     unsafe { T::enable_signaling(fence) }
 }
 
+/// `signaled`: [`FenceImpl::signaled`].
+///
+/// # Safety
+///
+/// Called by the fence core only, on a live fence of type `T`.
 unsafe extern "C" fn signaled<T: FenceImpl>(fence: *mut dma_fence) -> bool {
     // SAFETY: The fence core only calls this on a live fence of this type.
     unsafe { T::signaled(fence) }
 }
 
+/// `release`: [`FenceImpl::release`].
+///
+/// # Safety
+///
+/// Called by the fence core only, once, on a fence of type `T` whose last
+/// reference is gone.
 unsafe extern "C" fn release<T: FenceImpl>(fence: *mut dma_fence) {
     // SAFETY: The fence core calls this once, after the last reference.
     unsafe { T::release(fence) }
 }
 
+/// `set_deadline`: [`FenceImpl::set_deadline`].
+///
+/// # Safety
+///
+/// Called by the fence core only, on a live fence of type `T`.
 unsafe extern "C" fn set_deadline<T: FenceImpl>(fence: *mut dma_fence, deadline: ktime_t) {
     // SAFETY: The fence core only calls this on a live fence of this type.
     unsafe { T::set_deadline(fence, deadline) }

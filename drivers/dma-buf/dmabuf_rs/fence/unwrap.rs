@@ -144,12 +144,53 @@ impl FenceView for Held {
     }
 }
 
-/// Calls `f` on every fence inside each of the `fences` (unwrapping containers).
+/// Calls `f` on every fence inside `head`, unwrapping containers, with
+/// `cursor` as the cursor (`dma_fence_unwrap_for_each`).
+///
+/// Walking to the end drops the reference the cursor holds.
+///
+/// # Safety
+///
+/// `head` must be NULL or a live fence; `cursor` valid for writes.
+unsafe fn walk(
+    head: *mut dma_fence,
+    cursor: *mut dma_fence_unwrap,
+    f: &mut impl FnMut(*mut dma_fence),
+) {
+    // SAFETY: The caller guarantees the head and the cursor; each step is
+    // given the cursor the previous one left.
+    unsafe {
+        let mut fence = dma_fence_unwrap_first(head, cursor);
+        while !fence.is_null() {
+            f(fence);
+            fence = dma_fence_unwrap_next(cursor);
+        }
+    }
+}
+
+/// Calls `f` on every fence inside `head`, unwrapping containers
+/// (`dma_fence_unwrap_for_each` with a cursor of its own).
+///
+/// For the sync_file ioctls of sync_files and dma-bufs, which are built only
+/// with CONFIG_SYNC_FILE.
+///
+/// # Safety
+///
+/// `head` must be a live fence.
+#[cfg(CONFIG_SYNC_FILE)]
+pub(crate) unsafe fn for_each_unwrapped(head: *mut dma_fence, mut f: impl FnMut(*mut dma_fence)) {
+    let mut cursor = dma_fence_unwrap::default();
+    // SAFETY: `head` is live (caller) and the cursor ours.
+    unsafe { walk(head, &mut cursor, &mut f) };
+}
+
+/// Calls `f` on every fence inside each of the `fences` (unwrapping
+/// containers), the `i`-th walked with the `i`-th cursor of `iter`.
 ///
 /// # Safety
 ///
 /// `fences` must point to `num` live fences, and `iter` to `num` cursors.
-unsafe fn for_each_unwrapped(
+unsafe fn for_each_unwrapped_in(
     num: c_uint,
     fences: *mut *mut dma_fence,
     iter: *mut dma_fence_unwrap,
@@ -157,14 +198,7 @@ unsafe fn for_each_unwrapped(
 ) {
     for i in 0..num as usize {
         // SAFETY: `i < num`; the caller guarantees the fences and cursors.
-        unsafe {
-            let cursor = iter.add(i);
-            let mut fence = dma_fence_unwrap_first(*fences.add(i), cursor);
-            while !fence.is_null() {
-                f(fence);
-                fence = dma_fence_unwrap_next(cursor);
-            }
-        }
+        unsafe { walk(*fences.add(i), iter.add(i), &mut f) };
     }
 }
 
@@ -188,7 +222,7 @@ pub(crate) unsafe extern "C" fn __dma_fence_unwrap_merge(
     // Count first, so that collecting cannot need to allocate mid-walk.
     let mut total = 0usize;
     // SAFETY: The caller guarantees the fences and cursors.
-    unsafe { for_each_unwrapped(num_fences, fences, iter, |_| total += 1) };
+    unsafe { for_each_unwrapped_in(num_fences, fences, iter, |_| total += 1) };
 
     let Ok(mut held) = KVec::<Held>::with_capacity(total, GFP_KERNEL) else {
         return core::ptr::null_mut();
@@ -197,7 +231,7 @@ pub(crate) unsafe extern "C" fn __dma_fence_unwrap_merge(
     // SAFETY: As above. Containers only ever lose signalled links while we
     // walk them, so the second walk finds no more fences than the first.
     unsafe {
-        for_each_unwrapped(num_fences, fences, iter, |fence| {
+        for_each_unwrapped_in(num_fences, fences, iter, |fence| {
             // Cannot fail while within the reserved capacity.
             overflow |= held.len() == total || held.push(Held::get(fence), GFP_KERNEL).is_err();
         })

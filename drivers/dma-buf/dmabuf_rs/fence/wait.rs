@@ -12,10 +12,10 @@ use super::{
     is_signaled, lockdep, trace, SIGNALED,
 };
 use crate::sys::{self, IrqSaveGuard};
-use kernel::ffi::c_long;
 use core::ptr::addr_of_mut;
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::bindings::{self, dma_fence, dma_fence_cb};
+use kernel::ffi::c_long;
 
 /// A callback that wakes the waiting task.
 #[repr(C)]
@@ -36,6 +36,12 @@ impl WaitCb {
     }
 }
 
+/// The fence callback of a [`WaitCb`]: wakes its task.
+///
+/// # Safety
+///
+/// `cb` must be the `base` of a live `WaitCb` (the fence core calls this with
+/// the callback it was given).
 unsafe extern "C" fn wake_waiter(_fence: *mut dma_fence, cb: *mut dma_fence_cb) {
     // SAFETY: This callback is only ever queued as the `base` of a `WaitCb`,
     // which its waiter keeps alive until the callback has run or been removed.
@@ -152,8 +158,10 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_timeout(
 ///
 /// Every fence in `fences` must be live.
 unsafe fn first_signaled(fences: &[*mut dma_fence]) -> Option<u32> {
-    // SAFETY: The caller guarantees the fences are live.
-    let pos = fences.iter().position(|&f| sys::test_bit(unsafe { flags(f) }, SIGNALED));
+    let pos = fences.iter().position(|&f| {
+        // SAFETY: The caller guarantees the fences are live.
+        sys::test_bit(unsafe { flags(f) }, SIGNALED)
+    });
     pos.map(|i| i as u32)
 }
 

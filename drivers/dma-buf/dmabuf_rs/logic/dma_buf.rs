@@ -2,8 +2,9 @@
 
 //! The argument rules of a dma-buf file, as `drivers/dma-buf/dma-buf.c`.
 //!
-//! Pure logic: no kernel call, no `unsafe`, `core`, [`super::errno`] and
-//! [`super::usage`] only, so that `cargo test` checks it on the host.
+//! Pure logic: no kernel call, no `unsafe`, `core`, [`super::errno`],
+//! [`super::usage`] and the direction values of [`super::attach`] only, so
+//! that `cargo test` checks it on the host.
 //!
 //! Subtle points of the C, kept here:
 //!
@@ -22,6 +23,7 @@
 
 #![forbid(unsafe_code)]
 
+use super::attach::{DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE};
 use super::errno::{Errno, EINVAL};
 use super::usage::Usage;
 
@@ -53,9 +55,9 @@ impl Direction {
     /// The value of `enum dma_data_direction` (`include/linux/dma-direction.h`).
     pub const fn as_raw(self) -> u32 {
         match self {
-            Direction::Bidirectional => 0,
-            Direction::ToDevice => 1,
-            Direction::FromDevice => 2,
+            Direction::Bidirectional => DMA_BIDIRECTIONAL,
+            Direction::ToDevice => DMA_TO_DEVICE,
+            Direction::FromDevice => DMA_FROM_DEVICE,
         }
     }
 }

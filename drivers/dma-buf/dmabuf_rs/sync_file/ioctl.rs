@@ -12,21 +12,21 @@
 //!
 //! C: [`include/uapi/linux/sync_file.h`](srctree/include/uapi/linux/sync_file.h).
 
-use crate::logic::sync_file::{self as rules, InfoPlan, INFO_STATUS_START};
 use super::{
     driver_name, of_file, strscpy, sync_file_fdget, sync_file_get_name, sync_file_merge,
     timeline_name,
 };
+use crate::fence::unwrap::for_each_unwrapped;
 use crate::fence::{
     dma_fence_get_status, dma_fence_set_deadline, is_signaled, SIGNALED, TIMESTAMP,
 };
-use crate::logic::errno::{Errno, EFAULT, ENOENT, ENOMEM};
+use crate::logic::errno::{Errno, ENOENT, ENOMEM};
+use crate::logic::sync_file::{self as rules, InfoPlan, INFO_STATUS_START};
 use crate::sys;
-use core::mem::size_of;
-use core::ptr::addr_of_mut;
+use crate::uaccess::{copy_from_user, copy_to_user, UnusedFd};
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
-use kernel::bindings::{self, dma_fence, dma_fence_unwrap, file, ktime_t, sync_file};
-use kernel::ffi::{c_int, c_long, c_uint, c_ulong, c_void};
+use kernel::bindings::{self, dma_fence, file, ktime_t, sync_file};
+use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::ioctl::{_IOW, _IOWR};
 use kernel::uapi::{
     sync_fence_info, sync_file_info, sync_merge_data, sync_set_deadline, SYNC_IOC_MAGIC,
@@ -38,77 +38,6 @@ const SYNC_IOC_MERGE: u32 = _IOWR::<sync_merge_data>(SYNC_IOC_MAGIC as u32, 3);
 const SYNC_IOC_FILE_INFO: u32 = _IOWR::<sync_file_info>(SYNC_IOC_MAGIC as u32, 4);
 /// `SYNC_IOC_SET_DEADLINE`: pass a deadline hint on to the fence.
 const SYNC_IOC_SET_DEADLINE: u32 = _IOW::<sync_set_deadline>(SYNC_IOC_MAGIC as u32, 5);
-
-/// A uapi struct copied whole between the kernel and userspace.
-///
-/// # Safety
-///
-/// Implementers are `#[repr(C)]` structs of integers and integer arrays with
-/// no padding: every bit pattern is a valid value, and copying one out
-/// discloses nothing but its fields.
-unsafe trait UserData: Default {}
-
-// SAFETY: `char name[32]` and four 32-bit integers: 48 bytes, no padding.
-unsafe impl UserData for sync_merge_data {}
-// SAFETY: `char name[32]`, four 32-bit integers and a u64 at offset 48: 56
-// bytes, no padding.
-unsafe impl UserData for sync_file_info {}
-// SAFETY: Two `char[32]`, two 32-bit integers and a u64 at offset 72: 80
-// bytes, no padding.
-unsafe impl UserData for sync_fence_info {}
-// SAFETY: Two u64: 16 bytes, no padding.
-unsafe impl UserData for sync_set_deadline {}
-
-// The sizes the no-padding claims above add up to.
-const _: () = assert!(
-    size_of::<sync_merge_data>() == 48
-        && size_of::<sync_file_info>() == 56
-        && size_of::<sync_fence_info>() == 80
-        && size_of::<sync_set_deadline>() == 16
-);
-
-/// The user address an ioctl argument or a `__u64` pointer field names
-/// (`(void __user *)arg`, `u64_to_user_ptr`).
-fn user_ptr(addr: usize) -> *mut c_void {
-    addr as *mut c_void
-}
-
-/// `copy_from_user` of one `T` at the user address `from`; [`EFAULT`] if any
-/// byte cannot be read.
-fn copy_from_user<T: UserData>(from: usize) -> Result<T, Errno> {
-    let mut val = T::default();
-    // SAFETY: `val` is valid for writes of its size, and any bytes are a valid
-    // `T` (`UserData`); the user address is checked by `copy_from_user`.
-    let left = unsafe {
-        bindings::copy_from_user(
-            addr_of_mut!(val).cast(),
-            user_ptr(from).cast_const(),
-            size_of::<T>(),
-        )
-    };
-    if left != 0 {
-        return Err(EFAULT);
-    }
-    Ok(val)
-}
-
-/// `copy_to_user` of the `T`s in `from` to the user address `to`; [`EFAULT`]
-/// if any byte cannot be written.
-fn copy_to_user<T: UserData>(to: usize, from: &[T]) -> Result<(), Errno> {
-    // SAFETY: `from` is valid for reads of its size, all of it field bytes
-    // (`UserData`: no padding); the user address is checked by `copy_to_user`.
-    let left = unsafe {
-        bindings::copy_to_user(
-            user_ptr(to),
-            from.as_ptr().cast(),
-            core::mem::size_of_val(from),
-        )
-    };
-    if left != 0 {
-        return Err(EFAULT);
-    }
-    Ok(())
-}
 
 /// The C return value of an ioctl that gives 0 or an error.
 fn to_ret(result: Result<(), Errno>) -> c_long {
@@ -142,34 +71,6 @@ pub(super) unsafe extern "C" fn sync_file_ioctl(
     }
 }
 
-/// A reserved, not yet installed file descriptor of the current task, given
-/// back on drop (`put_unused_fd`).
-///
-/// # Invariants
-///
-/// The number was returned by `get_unused_fd_flags` and is neither installed
-/// nor put.
-struct UnusedFd(c_int);
-
-impl UnusedFd {
-    /// Installs `sync_file`'s file at this descriptor (`fd_install`), which
-    /// takes over the file reference.
-    fn install(self, sync_file: SyncFileRef) {
-        // SAFETY: By the type invariants the fd is reserved and free, and the
-        // reference to the file is ours to give.
-        unsafe { bindings::fd_install(self.0 as c_uint, (*sync_file.0).file) };
-        core::mem::forget(sync_file);
-        core::mem::forget(self);
-    }
-}
-
-impl Drop for UnusedFd {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant the fd is reserved and not installed.
-        unsafe { bindings::put_unused_fd(self.0 as c_uint) };
-    }
-}
-
 /// A sync_file with a reference to its file, dropped with
 /// `fput(sync_file->file)`.
 ///
@@ -190,6 +91,15 @@ impl SyncFileRef {
         // drops it on the way out, an `fput` through a NULL pointer.
         // INVARIANT: The caller gives us its reference.
         (!sync_file.is_null()).then(|| Self(sync_file))
+    }
+
+    /// Gives up the reference without dropping it, and returns the file it
+    /// is a reference to.
+    fn into_file(self) -> *mut file {
+        // SAFETY: By the type invariant the sync_file is live.
+        let file = unsafe { (*self.0).file };
+        core::mem::forget(self);
+        file
     }
 }
 
@@ -212,14 +122,12 @@ impl Drop for SyncFileRef {
 ///
 /// `sync_file` must be a live sync_file with a fence.
 unsafe fn ioctl_merge(sync_file: *mut sync_file, arg: c_ulong) -> c_long {
-    // SAFETY: No preconditions.
-    let fd = unsafe { bindings::get_unused_fd_flags(bindings::O_CLOEXEC) };
-    if fd < 0 {
-        return fd as c_long;
-    }
-    // INVARIANT: `fd` was just reserved.
+    let fd = match UnusedFd::new(bindings::O_CLOEXEC) {
+        Ok(fd) => fd,
+        Err(ret) => return ret as c_long,
+    };
     // SAFETY: The caller's promise.
-    to_ret(unsafe { merge_into(sync_file, arg, UnusedFd(fd)) })
+    to_ret(unsafe { merge_into(sync_file, arg, fd) })
 }
 
 /// The part of [`ioctl_merge`] after the fd is reserved.
@@ -248,31 +156,13 @@ unsafe fn merge_into(sync_file: *mut sync_file, arg: c_ulong, fd: UnusedFd) -> R
         unsafe { SyncFileRef::new(sync_file_merge(data.name.as_ptr(), sync_file, other.0)) }
             .ok_or(ENOMEM)?;
 
-    data.fence = fd.0;
+    data.fence = fd.number();
     copy_to_user(arg, core::slice::from_ref(&data))?;
 
-    fd.install(merged);
+    // SAFETY: The reference to the merged sync_file's file is ours to give.
+    unsafe { fd.install(merged.into_file()) };
     drop(other);
     Ok(())
-}
-
-/// Calls `f` on every fence inside `head`, unwrapping containers
-/// (`dma_fence_unwrap_for_each`).
-///
-/// # Safety
-///
-/// `head` must be a live fence.
-unsafe fn for_each_unwrapped(head: *mut dma_fence, mut f: impl FnMut(*mut dma_fence)) {
-    let mut cursor = dma_fence_unwrap::default();
-    // SAFETY: `head` is live (caller) and the cursor ours; walking to the end
-    // drops the reference the cursor holds.
-    unsafe {
-        let mut fence = bindings::dma_fence_unwrap_first(head, &mut cursor);
-        while !fence.is_null() {
-            f(fence);
-            fence = bindings::dma_fence_unwrap_next(&mut cursor);
-        }
-    }
 }
 
 /// `dma_fence_timestamp` (a header inline): the time a signalled fence

@@ -16,7 +16,7 @@ use crate::buf::lock::ResvGuard;
 use crate::logic::attach::{map_plan, unmap_plan, MapPlan, UnmapPlan};
 use crate::logic::errno::{EINVAL, ENOMEM};
 use crate::sys;
-use kernel::bindings::{self, dma_buf_attachment, dma_data_direction, sg_table};
+use kernel::bindings::{self, dma_buf, dma_buf_attachment, dma_data_direction, sg_table};
 use kernel::ffi::c_long;
 
 /// Whether CONFIG_DMABUF_MOVE_NOTIFY trusts dynamic importers with moves of
@@ -165,6 +165,28 @@ unsafe fn check_alignment(sgt: *mut sg_table) {
     }
 }
 
+/// The checks every map and unmap call opens with: `might_sleep()`, then
+/// `WARN_ON(!attach || !attach->dmabuf || no_table)`, where `no_table` is the
+/// unmap calls' `!sg_table` (`false` for the map calls).
+///
+/// Returns the attachment's dma-buf, or `None` after the warning.
+///
+/// # Safety
+///
+/// `attach` must be NULL or a live attachment.
+#[track_caller]
+unsafe fn checked_dmabuf(attach: *mut dma_buf_attachment, no_table: bool) -> Option<*mut dma_buf> {
+    sys::might_sleep();
+
+    // SAFETY: A non-NULL attachment is live (caller).
+    if attach.is_null() || unsafe { (*attach).dmabuf }.is_null() || no_table {
+        sys::warn();
+        return None;
+    }
+    // SAFETY: As above.
+    Some(unsafe { (*attach).dmabuf })
+}
+
 /// Maps an attachment into its device's DMA address space, for `direction`.
 ///
 /// A mapping cached in the attachment (made at attach time, or the first
@@ -193,15 +215,10 @@ pub(crate) unsafe extern "C" fn dma_buf_map_attachment(
     attach: *mut dma_buf_attachment,
     direction: dma_data_direction,
 ) -> *mut sg_table {
-    sys::might_sleep();
-
-    // SAFETY: A non-NULL attachment is live (caller).
-    if attach.is_null() || unsafe { (*attach).dmabuf }.is_null() {
-        sys::warn();
+    // SAFETY: NULL or live (caller).
+    let Some(dmabuf) = (unsafe { checked_dmabuf(attach, false) }) else {
         return errno_ptr(EINVAL);
-    }
-    // SAFETY: As above.
-    let dmabuf = unsafe { (*attach).dmabuf };
+    };
     // SAFETY: The dma-buf is live, so is its reservation object.
     unsafe { assert_held((*dmabuf).resv) };
 
@@ -274,16 +291,13 @@ pub(crate) unsafe extern "C" fn dma_buf_map_attachment_unlocked(
     attach: *mut dma_buf_attachment,
     direction: dma_data_direction,
 ) -> *mut sg_table {
-    sys::might_sleep();
-
-    // SAFETY: A non-NULL attachment is live (caller).
-    if attach.is_null() || unsafe { (*attach).dmabuf }.is_null() {
-        sys::warn();
+    // SAFETY: NULL or live (caller).
+    let Some(dmabuf) = (unsafe { checked_dmabuf(attach, false) }) else {
         return errno_ptr(EINVAL);
-    }
+    };
     // SAFETY: The dma-buf is live, so is its reservation object; the caller
     // does not hold its lock (locking convention).
-    let _lock = unsafe { ResvGuard::lock((*(*attach).dmabuf).resv) };
+    let _lock = unsafe { ResvGuard::lock((*dmabuf).resv) };
     // SAFETY: As the caller promised; we hold the lock.
     unsafe { dma_buf_map_attachment(attach, direction) }
 }
@@ -306,15 +320,10 @@ pub(crate) unsafe extern "C" fn dma_buf_unmap_attachment(
     sg_table: *mut sg_table,
     direction: dma_data_direction,
 ) {
-    sys::might_sleep();
-
-    // SAFETY: A non-NULL attachment is live (caller).
-    if attach.is_null() || unsafe { (*attach).dmabuf }.is_null() || sg_table.is_null() {
-        sys::warn();
+    // SAFETY: NULL or live (caller).
+    let Some(dmabuf) = (unsafe { checked_dmabuf(attach, sg_table.is_null()) }) else {
         return;
-    }
-    // SAFETY: As above.
-    let dmabuf = unsafe { (*attach).dmabuf };
+    };
     // SAFETY: The dma-buf is live, so is its reservation object.
     unsafe { assert_held((*dmabuf).resv) };
 
@@ -350,16 +359,13 @@ pub(crate) unsafe extern "C" fn dma_buf_unmap_attachment_unlocked(
     sg_table: *mut sg_table,
     direction: dma_data_direction,
 ) {
-    sys::might_sleep();
-
-    // SAFETY: A non-NULL attachment is live (caller).
-    if attach.is_null() || unsafe { (*attach).dmabuf }.is_null() || sg_table.is_null() {
-        sys::warn();
+    // SAFETY: NULL or live (caller).
+    let Some(dmabuf) = (unsafe { checked_dmabuf(attach, sg_table.is_null()) }) else {
         return;
-    }
+    };
     // SAFETY: The dma-buf is live, so is its reservation object; the caller
     // does not hold its lock (locking convention).
-    let _lock = unsafe { ResvGuard::lock((*(*attach).dmabuf).resv) };
+    let _lock = unsafe { ResvGuard::lock((*dmabuf).resv) };
     // SAFETY: As the caller promised; we hold the lock.
     unsafe { dma_buf_unmap_attachment(attach, sg_table, direction) };
 }

@@ -1,32 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! Copies of ioctl arguments between userspace and the kernel, and a
-//! reserved file descriptor, for the dma-buf ioctls.
+//! What the ioctls of the core's files need from userspace: copies of their
+//! argument structs in and out, and a reserved file descriptor for the new
+//! file some of them return.
 //!
-//! The same helpers as the sync_file ioctls'; these are built without
-//! CONFIG_SYNC_FILE too (`DMA_BUF_IOCTL_SYNC` needs them).
+//! Shared by the dma-buf file ([`crate::buf`]) and the sync_file
+//! (`crate::sync_file`, with CONFIG_SYNC_FILE).
 
 use crate::logic::errno::{Errno, EFAULT};
 use core::mem::size_of;
 use core::ptr::addr_of_mut;
-use kernel::bindings;
-use kernel::ffi::c_void;
+use kernel::bindings::{self, file};
+use kernel::ffi::{c_int, c_uint, c_void};
 use kernel::uapi::dma_buf_sync;
 #[cfg(CONFIG_SYNC_FILE)]
-use {
-    kernel::bindings::file,
-    kernel::ffi::{c_int, c_uint},
-    kernel::uapi::{dma_buf_export_sync_file, dma_buf_import_sync_file},
+use kernel::uapi::{
+    dma_buf_export_sync_file, dma_buf_import_sync_file, sync_fence_info, sync_file_info,
+    sync_merge_data, sync_set_deadline,
 };
 
 /// A uapi struct copied whole between the kernel and userspace.
 ///
 /// # Safety
 ///
-/// Implementers are `#[repr(C)]` structs of integers with no padding: every
-/// bit pattern is a valid value, and copying one out discloses nothing but
-/// its fields.
-pub(super) unsafe trait UserData: Default {}
+/// Implementers are `#[repr(C)]` structs of integers and integer arrays with
+/// no padding: every bit pattern is a valid value, and copying one out
+/// discloses nothing but its fields.
+pub(crate) unsafe trait UserData: Default {}
 
 // SAFETY: One u64: 8 bytes, no padding.
 unsafe impl UserData for dma_buf_sync {}
@@ -36,22 +36,42 @@ unsafe impl UserData for dma_buf_export_sync_file {}
 // SAFETY: A u32 and an s32: 8 bytes, no padding.
 #[cfg(CONFIG_SYNC_FILE)]
 unsafe impl UserData for dma_buf_import_sync_file {}
+// SAFETY: `char name[32]` and four 32-bit integers: 48 bytes, no padding.
+#[cfg(CONFIG_SYNC_FILE)]
+unsafe impl UserData for sync_merge_data {}
+// SAFETY: `char name[32]`, four 32-bit integers and a u64 at offset 48: 56
+// bytes, no padding.
+#[cfg(CONFIG_SYNC_FILE)]
+unsafe impl UserData for sync_file_info {}
+// SAFETY: Two `char[32]`, two 32-bit integers and a u64 at offset 72: 80
+// bytes, no padding.
+#[cfg(CONFIG_SYNC_FILE)]
+unsafe impl UserData for sync_fence_info {}
+// SAFETY: Two u64: 16 bytes, no padding.
+#[cfg(CONFIG_SYNC_FILE)]
+unsafe impl UserData for sync_set_deadline {}
 
 // The sizes the no-padding claims above add up to.
 const _: () = assert!(size_of::<dma_buf_sync>() == 8);
 #[cfg(CONFIG_SYNC_FILE)]
 const _: () = assert!(
-    size_of::<dma_buf_export_sync_file>() == 8 && size_of::<dma_buf_import_sync_file>() == 8
+    size_of::<dma_buf_export_sync_file>() == 8
+        && size_of::<dma_buf_import_sync_file>() == 8
+        && size_of::<sync_merge_data>() == 48
+        && size_of::<sync_file_info>() == 56
+        && size_of::<sync_fence_info>() == 80
+        && size_of::<sync_set_deadline>() == 16
 );
 
-/// The user address an ioctl argument names (`(void __user *)arg`).
-pub(super) fn user_ptr(addr: usize) -> *mut c_void {
+/// The user address an ioctl argument or a `__u64` pointer field names
+/// (`(void __user *)arg`, `u64_to_user_ptr`).
+pub(crate) fn user_ptr(addr: usize) -> *mut c_void {
     addr as *mut c_void
 }
 
 /// `copy_from_user` of one `T` at the user address `from`; [`EFAULT`] if any
 /// byte cannot be read.
-pub(super) fn copy_from_user<T: UserData>(from: usize) -> Result<T, Errno> {
+pub(crate) fn copy_from_user<T: UserData>(from: usize) -> Result<T, Errno> {
     let mut val = T::default();
     // SAFETY: `val` is valid for writes of its size, and any bytes are a valid
     // `T` (`UserData`); the user address is checked by `copy_from_user`.
@@ -68,17 +88,19 @@ pub(super) fn copy_from_user<T: UserData>(from: usize) -> Result<T, Errno> {
     Ok(val)
 }
 
-/// `copy_to_user` of `val` to the user address `to`; [`EFAULT`] if any byte
-/// cannot be written.
+/// `copy_to_user` of the `T`s in `from` to the user address `to`; [`EFAULT`]
+/// if any byte cannot be written.
+///
+/// One struct is copied out as `core::slice::from_ref(&val)`.
 #[cfg(CONFIG_SYNC_FILE)]
-pub(super) fn copy_to_user<T: UserData>(to: usize, val: &T) -> Result<(), Errno> {
-    // SAFETY: `val` is valid for reads of its size, all of it field bytes
+pub(crate) fn copy_to_user<T: UserData>(to: usize, from: &[T]) -> Result<(), Errno> {
+    // SAFETY: `from` is valid for reads of its size, all of it field bytes
     // (`UserData`: no padding); the user address is checked by `copy_to_user`.
     let left = unsafe {
         bindings::copy_to_user(
             user_ptr(to),
-            core::ptr::from_ref(val).cast(),
-            size_of::<T>(),
+            from.as_ptr().cast(),
+            core::mem::size_of_val(from),
         )
     };
     if left != 0 {
@@ -94,14 +116,12 @@ pub(super) fn copy_to_user<T: UserData>(to: usize, val: &T) -> Result<(), Errno>
 ///
 /// The number was returned by `get_unused_fd_flags` and is neither installed
 /// nor put.
-#[cfg(CONFIG_SYNC_FILE)]
-pub(super) struct UnusedFd(c_int);
+pub(crate) struct UnusedFd(c_int);
 
-#[cfg(CONFIG_SYNC_FILE)]
 impl UnusedFd {
     /// `get_unused_fd_flags(flags)`: reserves the lowest free descriptor, or
     /// returns its (negative) error.
-    pub(super) fn new(flags: c_uint) -> Result<Self, c_int> {
+    pub(crate) fn new(flags: c_uint) -> Result<Self, c_int> {
         // SAFETY: No preconditions.
         let fd = unsafe { bindings::get_unused_fd_flags(flags) };
         if fd < 0 {
@@ -112,7 +132,7 @@ impl UnusedFd {
     }
 
     /// The descriptor's number, for userspace.
-    pub(super) fn number(&self) -> c_int {
+    pub(crate) fn number(&self) -> c_int {
         self.0
     }
 
@@ -122,7 +142,7 @@ impl UnusedFd {
     /// # Safety
     ///
     /// `file` must be a file the caller holds a reference to, and gives up.
-    pub(super) unsafe fn install(self, file: *mut file) {
+    pub(crate) unsafe fn install(self, file: *mut file) {
         // SAFETY: By the type invariants the fd is reserved and free (a
         // non-negative int converts losslessly); the reference is given to us.
         unsafe { bindings::fd_install(self.0 as c_uint, file) };
@@ -130,7 +150,6 @@ impl UnusedFd {
     }
 }
 
-#[cfg(CONFIG_SYNC_FILE)]
 impl Drop for UnusedFd {
     fn drop(&mut self) {
         // SAFETY: By the type invariant the fd is reserved and not installed.
