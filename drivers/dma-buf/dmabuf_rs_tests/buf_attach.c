@@ -11,8 +11,12 @@
 #include <linux/device.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/scatterlist.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/dma-buf.h>
 
 #include "buf_mock.h"
 #include "harness.h"
@@ -555,9 +559,50 @@ put:
 	return err;
 }
 
+/*
+ * DMA_BUF_SET_NAME_B through the buffer's own ioctl while a device is
+ * attached: 6.12 no longer refuses (-EBUSY was dropped), the name is
+ * replaced, and the exporter is not called. Userspace cannot attach a device
+ * without a DRM driver, so the case calls the file's ioctl from insmod's
+ * context with the name in an anonymous user mapping.
+ */
+static int set_name_while_attached(void)
+{
+	static const char name[] = "attached";
+	struct dma_buf_attachment *a;
+	unsigned long addr;
+	struct mock_buf *m;
+	struct device *dev;
+	long ret;
+	int err;
+
+	err = setup(&dev, &m, &mock_static_ops, &a);
+	if (err)
+		return err;
+	mock_log_clear(m);
+	addr = vm_mmap(NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	T_CHECK(!IS_ERR_VALUE(addr), "vm_mmap: %ld", (long)addr);
+	if (copy_to_user((void __user *)addr, name, sizeof(name))) {
+		vm_munmap(addr, PAGE_SIZE);
+		T_CHECK(false, "copy_to_user of the name");
+	}
+	ret = m->buf->file->f_op->unlocked_ioctl(m->buf->file, DMA_BUF_SET_NAME_B, addr);
+	vm_munmap(addr, PAGE_SIZE);
+	T_CHECK(ret == 0, "SET_NAME_B while attached: %ld", ret);
+	spin_lock(&m->buf->name_lock);
+	ret = m->buf->name && !strcmp(m->buf->name, name);
+	spin_unlock(&m->buf->name_lock);
+	T_CHECK(ret, "the name is replaced");
+	T_CHECK(position(m->buf, a) == 0, "still attached");
+	T_CHECK(mock_log_is(m, ""), "no exporter op called");
+out:
+	return teardown(dev, m, &a, err);
+}
+
 static const struct dmabuf_rs_test tests[] = {
 	{ "attach/static_attach_cached_map", static_attach_cached_map },
 	{ "attach/attach_error_and_order", attach_error_and_order },
+	{ "attach/set_name_while_attached", set_name_while_attached },
 	{ "attach/dynamic_exporter_static_importer", dynamic_exporter_static_importer },
 	{ "attach/dynamic_exporter_attach_errors", dynamic_exporter_attach_errors },
 	{ "attach/dynamic_importer_dynamic_exporter", dynamic_importer_dynamic_exporter },
