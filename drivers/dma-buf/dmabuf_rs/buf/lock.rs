@@ -9,6 +9,7 @@
 
 use core::ptr::{self, addr_of_mut};
 use kernel::bindings::{self, dma_buf, dma_resv};
+#[cfg(CONFIG_DEBUG_FS)]
 use kernel::ffi::c_int;
 
 /// A reservation object locked without an acquire context, unlocked on drop
@@ -41,6 +42,8 @@ impl ResvGuard {
     /// # Safety
     ///
     /// As [`ResvGuard::lock`].
+    // Only debugfs bufinfo takes the lock interruptibly.
+    #[cfg(CONFIG_DEBUG_FS)]
     pub(crate) unsafe fn lock_interruptible(obj: *mut dma_resv) -> Result<Self, c_int> {
         // SAFETY: As in `lock`.
         let ret = unsafe {
