@@ -132,16 +132,8 @@ unsafe fn of_file(file: *mut file) -> *mut sync_file {
 /// Returns NULL without memory or file. On success the caller owns the file
 /// reference (`sync_file->file`); dropping it releases the sync_file.
 fn sync_file_alloc() -> *mut sync_file {
-    // SAFETY: krealloc of NULL with __GFP_ZERO is kzalloc; GFP_KERNEL, as
-    // every caller runs in process context.
-    let sync_file: *mut sync_file = unsafe {
-        bindings::krealloc(
-            ptr::null(),
-            size_of::<sync_file>(),
-            bindings::GFP_KERNEL | bindings::__GFP_ZERO,
-        )
-    }
-    .cast();
+    // Every caller runs in process context.
+    let sync_file: *mut sync_file = sys::kzalloc(size_of::<sync_file>());
     if sync_file.is_null() {
         return ptr::null_mut();
     }

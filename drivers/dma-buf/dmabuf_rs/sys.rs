@@ -112,6 +112,22 @@ pub(crate) fn warn() {
     };
 }
 
+/// `kzalloc(size, GFP_KERNEL)`: zeroed memory from the slab allocator, or
+/// NULL without memory. May sleep: process context only, as every caller of
+/// the C core's allocating functions is. Freed with `kfree` (or `kfree_rcu`).
+pub(crate) fn kzalloc<T>(size: usize) -> *mut T {
+    // SAFETY: krealloc of NULL is kmalloc, and __GFP_ZERO zeroes it; any size
+    // is accepted (too large fails with NULL).
+    unsafe {
+        bindings::krealloc(
+            core::ptr::null(),
+            size,
+            bindings::GFP_KERNEL | bindings::__GFP_ZERO,
+        )
+    }
+    .cast()
+}
+
 /// `might_sleep()`: complains under DEBUG_ATOMIC_SLEEP if called in atomic context.
 pub(crate) fn might_sleep() {
     // SAFETY: No preconditions.

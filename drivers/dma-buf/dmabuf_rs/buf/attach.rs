@@ -239,16 +239,8 @@ pub(crate) unsafe extern "C" fn dma_buf_dynamic_attach(
         return errno_ptr(EINVAL);
     }
 
-    // SAFETY: krealloc of NULL with __GFP_ZERO is kzalloc; GFP_KERNEL, as
-    // attaching happens in process context.
-    let attach: *mut dma_buf_attachment = unsafe {
-        bindings::krealloc(
-            ptr::null(),
-            size_of::<dma_buf_attachment>(),
-            bindings::GFP_KERNEL | bindings::__GFP_ZERO,
-        )
-    }
-    .cast();
+    // Attaching happens in process context.
+    let attach: *mut dma_buf_attachment = sys::kzalloc(size_of::<dma_buf_attachment>());
     if attach.is_null() {
         return errno_ptr(ENOMEM);
     }

@@ -13,7 +13,7 @@ use super::{embedded_resv, fs, is_dma_buf_file, list, private_dmabuf};
 use crate::sys;
 use crate::uaccess::UnusedFd;
 use core::mem::size_of;
-use core::ptr::{self, addr_of_mut};
+use core::ptr::addr_of_mut;
 use kernel::bindings::{self, dma_buf, dma_buf_export_info, dma_resv};
 use kernel::error::code::{EBADF, EINVAL, ENOENT, ENOMEM};
 use kernel::error::Error;
@@ -113,16 +113,8 @@ unsafe fn create(info: &dma_buf_export_info) -> Result<*mut dma_buf, Error> {
         } else {
             1
         };
-    // SAFETY: krealloc of NULL with __GFP_ZERO is kzalloc; exporters call
-    // this in process context, as with C.
-    let dmabuf: *mut dma_buf = unsafe {
-        bindings::krealloc(
-            ptr::null(),
-            alloc_size,
-            bindings::GFP_KERNEL | bindings::__GFP_ZERO,
-        )
-    }
-    .cast();
+    // Exporters call this in process context, as with C.
+    let dmabuf: *mut dma_buf = sys::kzalloc(alloc_size);
     if dmabuf.is_null() {
         // SAFETY: The file is ours, with no dma-buf: its release does nothing.
         unsafe { bindings::fput(file) };

@@ -350,16 +350,8 @@ pub(crate) extern "C" fn dma_fence_array_alloc(num_fences: c_int) -> *mut dma_fe
     let Some(size) = size else {
         return core::ptr::null_mut();
     };
-    // SAFETY: krealloc of NULL is kmalloc; the flags are valid in process
-    // context, where this function may be called.
-    unsafe {
-        bindings::krealloc(
-            core::ptr::null(),
-            size,
-            bindings::GFP_KERNEL | bindings::__GFP_ZERO,
-        )
-    }
-    .cast()
+    // Process context, where this function may be called.
+    sys::kzalloc(size)
 }
 
 /// Initialises a fence array allocated with [`dma_fence_array_alloc`],

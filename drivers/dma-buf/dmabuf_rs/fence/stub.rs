@@ -67,15 +67,7 @@ pub(crate) extern "C" fn dma_fence_get_stub() -> *mut dma_fence {
 /// Allocates a new fence, signalled at `timestamp`; NULL without memory.
 #[no_mangle]
 pub(crate) extern "C" fn dma_fence_allocate_private_stub(timestamp: ktime_t) -> *mut dma_fence {
-    // SAFETY: krealloc of NULL is kmalloc; the flags are valid for process context.
-    let fence = unsafe {
-        bindings::krealloc(
-            core::ptr::null(),
-            core::mem::size_of::<dma_fence>(),
-            bindings::GFP_KERNEL | bindings::__GFP_ZERO,
-        )
-    }
-    .cast::<dma_fence>();
+    let fence: *mut dma_fence = sys::kzalloc(core::mem::size_of::<dma_fence>());
     if fence.is_null() {
         return fence;
     }
