@@ -18,7 +18,9 @@ INITRAMFS=${INITRAMFS:-$KOBJ/initramfs.cpio.gz}
 APPEND="console=ttyS0 panic=-1 hugepages=1100 dmabufrs_mode=$MODE dmabufrs_suites=$SUITES"
 [ -n "${ST_FILTER:-}" ] && APPEND+=" dmabufrs_st_filter=$ST_FILTER"
 QEMU=(qemu-system-x86_64 -nographic -no-reboot -monitor none -serial stdio
-	-kernel "$KERNEL" -initrd "$INITRAMFS" -device edu)
+	-kernel "$KERNEL" -initrd "$INITRAMFS"
+	# The edu importer sample sets a 64-bit DMA mask; edu's default is 28 bits.
+	-device edu,dma_mask=0xffffffffffffffff)
 
 # KVM only when it really boots this kernel: on some machines /dev/kvm exists
 # but a 64-bit guest dies in the decompressor. The probe boots to /init and
@@ -56,6 +58,7 @@ follow() {
 		"@@@ BEGIN "*) started=$(date +%s); printf '==> %-28s ' "${line#@@@ BEGIN }" ;;
 		"@@@ END "*) printf '%4ss\n' "$(($(date +%s) - started))" ;;
 		"@@@ DEMO START") demo=1 ;;
+		"@@@ INSMOD FAILED "*) printf '    %s\n' "${line#@@@ }" ;;
 		"@@@ DEMO "* | "@@@ DONE") ;;
 		\[*) ;; # kernel messages
 		*) # In run mode, show what the demo prints (not the firmware's lines).

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Pack the guest's initramfs: busybox, /init and its suite runners, the test
-# programs and the dmabuf_selftests module. Built with the kernel's own
-# gen_init_cpio from a list, so no root is needed for /dev/console.
+# programs, the dmabuf_selftests and dmabuf_rs_tests modules and the Rust
+# sample drivers (samples/dma-buf: the exporter and the edu importer). Built
+# with the kernel's own gen_init_cpio from a list, so no root is needed for
+# /dev/console.
 . "$(dirname "$0")/lib.sh"
 
 PROGS=${PROGS:-$KOBJ/guest-progs}
@@ -15,6 +17,12 @@ module=$(find "$KOBJ/drivers/dma-buf" -name dmabuf_selftests.ko | head -n1)
 [ -n "$module" ] || die "dmabuf_selftests.ko was not built"
 rs_tests=$(find "$KOBJ/drivers/dma-buf" -name dmabuf_rs_tests.ko | head -n1)
 [ -n "$rs_tests" ] || die "dmabuf_rs_tests.ko was not built"
+samples=()
+for m in rust_dma_buf_exporter rust_dma_buf_edu; do
+	ko=$KOBJ/samples/dma-buf/$m.ko
+	[ -f "$ko" ] || die "$m.ko was not built ($ko)"
+	samples+=("$ko")
+done
 
 list=$KOBJ/initramfs.list
 {
@@ -28,6 +36,9 @@ list=$KOBJ/initramfs.list
 	echo "file /lib/dmabufrs/suites.sh $REPO/scripts/guest/suites.sh 0644 0 0"
 	echo "file /modules/dmabuf_selftests.ko $module 0644 0 0"
 	echo "file /modules/dmabuf_rs_tests.ko $rs_tests 0644 0 0"
+	for ko in "${samples[@]}"; do
+		echo "file /modules/${ko##*/} $ko 0644 0 0"
+	done
 	echo "file /tests/udmabuf $PROGS/drivers/dma-buf/udmabuf 0755 0 0"
 	echo "file /tests/dmabuf-heap $PROGS/dmabuf-heaps/dmabuf-heap 0755 0 0"
 	echo "file /tests/sync_test $PROGS/sync/sync_test 0755 0 0"

@@ -9,6 +9,10 @@ OUT=${PROGS:-$KOBJ/guest-progs}
 rm -rf "$HDR.tmp"
 "${KMAKE[@]}" headers_install INSTALL_HDR_PATH="$HDR.tmp"
 rm -rf "$HDR" && mv "$HDR.tmp" "$HDR"
+# The sample drivers' uapi (include/uapi/linux/dma-buf-sample.h) reaches the
+# tree through scripts/tree.sh's overlay and is installed with the rest.
+[ -f "$HDR/include/linux/dma-buf-sample.h" ] ||
+	die "headers_install did not install linux/dma-buf-sample.h (not linked into $KSRC/include/uapi?)"
 
 kself() { # kself DIR: build one kselftest directory into $OUT/DIR
 	mkdir -p "$OUT/$1"

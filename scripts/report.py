@@ -54,9 +54,12 @@ def tap_cases(lines, rc):
     if plan is not None and len(cases) < plan:
         cases.append(("FAIL", f"{plan - len(cases)} planned case(s)", "never reported (crash?)"))
     if plan is None and not cases:
+        bail = next((l for l in lines if l.startswith("Bail out!")), None)
         if rc == 4:  # KSFT_SKIP: the whole program skipped
             why = next((l for l in lines if "skip" in l.lower()), "skipped")
             cases.append(("SKIP", "all", why.strip()))
+        elif bail:  # ksft_exit_fail_msg() before any case
+            cases.append(("FAIL", "all", bail.strip()))
         else:
             cases.append(("FAIL", "all", f"no TAP output, exit status {rc}"))
     elif rc not in (0, 4) and not any(c[0] == "FAIL" for c in cases):
@@ -157,6 +160,11 @@ def main():
                 if status != "PASS":
                     print(f"      {status} {case}: {why}")
 
+    # The guest loads the sample drivers before the suites; they are always built.
+    for line in lines:
+        if m := re.match(r"^@@@ INSMOD FAILED (\S+)", line):
+            print(f"  {line[4:]}")
+            problems.append(f"{m.group(1)} did not load")
     problems += check_splats(lines)
 
     if core_line:

@@ -23,6 +23,21 @@ end() {
 	echo "@@@ END $1 rc=$2"
 }
 
+# The Rust sample drivers (samples/dma-buf), loaded once before any suite: the
+# dma-buf/samples test and the demo need their devices. They are always built,
+# so a module that does not load is reported ("@@@ INSMOD FAILED", which the
+# host counts as a failure) and the samples test then fails for want of its
+# devices.
+SAMPLE_MODULES="rust_dma_buf_exporter rust_dma_buf_edu"
+load_sample_modules() {
+	for m in $SAMPLE_MODULES; do
+		out=$(insmod "/modules/$m.ko" 2>&1)
+		rc=$?
+		[ $rc -eq 0 ] && continue
+		echo "@@@ INSMOD FAILED $m.ko rc=$rc: $(echo "$out" | tr '\n' ' ')"
+	done
+}
+
 # Run a userspace test, keeping its output whole until it has finished so that
 # kernel messages do not land in the middle of its lines.
 run_prog() {
