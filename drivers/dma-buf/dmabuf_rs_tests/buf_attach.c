@@ -19,7 +19,7 @@
 #include <uapi/linux/dma-buf.h>
 
 #include "buf_mock.h"
-#include "harness.h"
+#include "check.h"
 #include "mock.h"
 
 /* Whether the page links and bus addresses of @sgt are what an importer of @m must see. */
@@ -73,38 +73,42 @@ static void detach(struct mock_buf *m, struct dma_buf_attachment **a)
 	*a = NULL;
 }
 
-/* Undoes setup(), detaching *@a first; folds a failure to release into @err. */
-static int teardown(struct device *dev, struct mock_buf *m, struct dma_buf_attachment **a,
-		    int err)
+/* Undoes setup(), detaching *@a first; a failure to release fails @test. */
+static void teardown(struct kunit *test, struct device *dev, struct mock_buf *m,
+		     struct dma_buf_attachment **a)
 {
-	int put_err;
-
 	detach(m, a);
-	put_err = mock_buf_put_last(m);
+	mock_buf_put_last(test, m);
 	mock_device_put(dev);
-	return err ?: put_err;
 }
 
 /*
  * Test set-up: a device and a mock exporter with @ops; with @a, a static
- * attachment of the device in *@a too, whose failure fails the case.
+ * attachment of the device in *@a too. A failure fails @test and leaves
+ * nothing to undo.
  */
-static int setup(struct device **dev, struct mock_buf **m, const struct dma_buf_ops *ops,
-		 struct dma_buf_attachment **a)
+static int setup(struct kunit *test, struct device **dev, struct mock_buf **m,
+		 const struct dma_buf_ops *ops, struct dma_buf_attachment **a)
 {
 	*dev = mock_device_get();
-	if (IS_ERR(*dev))
+	if (IS_ERR(*dev)) {
+		KUNIT_FAIL(test, "root_device_register: %ld", PTR_ERR(*dev));
 		return PTR_ERR(*dev);
+	}
 	*m = mock_buf_create(ops);
 	if (!*m) {
 		mock_device_put(*dev);
+		KUNIT_FAIL(test, "mock exporter");
 		return -ENOMEM;
 	}
 	if (!a)
 		return 0;
 	*a = dma_buf_attach((*m)->buf, *dev);
-	if (T_FAILED(!IS_ERR(*a), "!IS_ERR(a)", "attach: %ld", PTR_ERR(*a)))
-		return teardown(*dev, *m, a, -EINVAL);
+	if (IS_ERR(*a)) {
+		KUNIT_FAIL(test, "Expected !IS_ERR(a): attach: %ld", PTR_ERR(*a));
+		teardown(test, *dev, *m, a);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -138,16 +142,17 @@ static void move_notify_locked(struct dma_buf *buf)
  * Whether the exporter's last unmap was given @sgt and @dir, with the page
  * links its map built; says what it got if not.
  */
-static bool unmapped(const struct mock_buf *m, struct sg_table *sgt, enum dma_data_direction dir)
+static bool unmapped(struct kunit *test, const struct mock_buf *m, struct sg_table *sgt,
+		     enum dma_data_direction dir)
 {
 	if (m->unmapped == sgt && m->unmap_dir == dir && m->unmap_links_intact)
 		return true;
-	pr_info(T_PREFIX "# unmap given %p, %d, links %s; want %p, %d\n", m->unmapped,
-		m->unmap_dir, m->unmap_links_intact ? "intact" : "changed", sgt, dir);
+	kunit_info(test, "unmap given %p, %d, links %s; want %p, %d", m->unmapped,
+		   m->unmap_dir, m->unmap_links_intact ? "intact" : "changed", sgt, dir);
 	return false;
 }
 
-static int static_attach_cached_map(void)
+static void static_attach_cached_map(struct kunit *test)
 {
 	struct dma_buf_attachment *a;
 	struct sg_table *sgt, *again;
@@ -155,73 +160,79 @@ static int static_attach_cached_map(void)
 	struct device *dev;
 	int err;
 
-	err = setup(&dev, &m, &mock_cached_ops, &a);
+	err = setup(test, &dev, &m, &mock_cached_ops, &a);
 	if (err)
-		return err;
-	T_CHECK(mock_log_is(m, "A"), "ops->attach only");
-	T_CHECK(m->attach_dev == dev && m->attach_arg == a, "ops->attach arguments");
-	T_CHECK(a->dev == dev && a->dmabuf == m->buf, "attachment fields");
-	T_CHECK(!a->importer_ops && !a->importer_priv && !a->peer2peer, "static importer");
-	T_CHECK(a->priv == m, "exporter's priv kept");
-	T_CHECK(!a->sgt, "nothing mapped at attach");
-	T_CHECK(position(m->buf, a) == 0, "attachment listed");
+		return;
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "A"), "ops->attach only");
+	KUNIT_CHECK_OR_OUT(test, m->attach_dev == dev && m->attach_arg == a,
+			   "ops->attach arguments");
+	KUNIT_CHECK_OR_OUT(test, a->dev == dev && a->dmabuf == m->buf, "attachment fields");
+	KUNIT_CHECK_OR_OUT(test, !a->importer_ops && !a->importer_priv && !a->peer2peer,
+			   "static importer");
+	KUNIT_CHECK_OR_OUT(test, a->priv == m, "exporter's priv kept");
+	KUNIT_CHECK_OR_OUT(test, !a->sgt, "nothing mapped at attach");
+	KUNIT_CHECK_OR_OUT(test, position(m->buf, a) == 0, "attachment listed");
 
 	sgt = dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE);
-	T_CHECK(!IS_ERR(sgt) && sgt == m->mapped, "map: %ld", PTR_ERR(sgt));
-	T_CHECK(mock_log_is(m, "AM") && m->map_dir == DMA_TO_DEVICE && m->locked_in_map, "mapped");
-	T_CHECK(a->sgt == sgt && a->dir == DMA_TO_DEVICE, "mapping cached");
+	KUNIT_CHECK_OR_OUT(test, !IS_ERR(sgt) && sgt == m->mapped, "map: %ld", PTR_ERR(sgt));
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "AM") && m->map_dir == DMA_TO_DEVICE &&
+			   m->locked_in_map, "mapped");
+	KUNIT_CHECK_OR_OUT(test, a->sgt == sgt && a->dir == DMA_TO_DEVICE, "mapping cached");
 	again = dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE);
-	T_CHECK(again == sgt && mock_log_is(m, "AM"), "cached mapping returned again");
+	KUNIT_CHECK_OR_OUT(test, again == sgt && mock_log_is(test, m, "AM"),
+			   "cached mapping returned again");
 	again = dma_buf_map_attachment_unlocked(a, DMA_FROM_DEVICE);
-	T_CHECK(again == ERR_PTR(-EBUSY), "other direction: %ld", PTR_ERR(again));
+	KUNIT_CHECK_OR_OUT(test, again == ERR_PTR(-EBUSY), "other direction: %ld", PTR_ERR(again));
 	/* Unmapping the cached table leaves it to detach. */
 	dma_buf_unmap_attachment_unlocked(a, sgt, DMA_TO_DEVICE);
-	T_CHECK(mock_log_is(m, "AM"), "cached mapping kept");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "AM"), "cached mapping kept");
 
 	detach(m, &a);
-	T_CHECK(mock_log_is(m, "AMUD"), "detach unmaps, then calls ops->detach");
-	T_CHECK(unmapped(m, sgt, DMA_TO_DEVICE), "unmap arguments");
-	T_CHECK(no_attachments(m->buf), "attachment unlisted");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "AMUD"),
+			   "detach unmaps, then calls ops->detach");
+	KUNIT_CHECK_OR_OUT(test, unmapped(test, m, sgt, DMA_TO_DEVICE), "unmap arguments");
+	KUNIT_CHECK_OR_OUT(test, no_attachments(m->buf), "attachment unlisted");
 out:
-	return teardown(dev, m, &a, err);
+	teardown(test, dev, m, &a);
 }
 
-static int attach_error_and_order(void)
+static void attach_error_and_order(struct kunit *test)
 {
 	struct dma_buf_attachment *a, *b = NULL, *c = NULL, *was;
 	struct mock_buf *m;
 	struct device *dev;
 	int err;
 
-	err = setup(&dev, &m, &mock_static_ops, NULL);
+	err = setup(test, &dev, &m, &mock_static_ops, NULL);
 	if (err)
-		return err;
+		return;
 	m->attach_err = -ENODEV;
 	a = dma_buf_attach(m->buf, dev);
-	T_CHECK(a == ERR_PTR(-ENODEV), "attach error: %ld", PTR_ERR(a));
-	T_CHECK(mock_log_is(m, "A"), "no detach after a failed attach");
-	T_CHECK(no_attachments(m->buf), "failed attachment unlisted");
+	KUNIT_CHECK_OR_OUT(test, a == ERR_PTR(-ENODEV), "attach error: %ld", PTR_ERR(a));
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "A"), "no detach after a failed attach");
+	KUNIT_CHECK_OR_OUT(test, no_attachments(m->buf), "failed attachment unlisted");
 
 	/* New attachments go first in the list. */
 	m->attach_err = 0;
 	b = dma_buf_attach(m->buf, dev);
-	T_CHECK(!IS_ERR(b), "attach: %ld", PTR_ERR(b));
+	KUNIT_CHECK_OR_OUT(test, !IS_ERR(b), "attach: %ld", PTR_ERR(b));
 	c = dma_buf_attach(m->buf, dev);
-	T_CHECK(!IS_ERR(c), "attach: %ld", PTR_ERR(c));
-	T_CHECK(position(m->buf, c) == 0 && position(m->buf, b) == 1, "list order");
+	KUNIT_CHECK_OR_OUT(test, !IS_ERR(c), "attach: %ld", PTR_ERR(c));
+	KUNIT_CHECK_OR_OUT(test, position(m->buf, c) == 0 && position(m->buf, b) == 1,
+			   "list order");
 	was = c;
 	detach(m, &c);
-	T_CHECK(m->attach_arg == was, "ops->detach argument");
-	T_CHECK(position(m->buf, b) == 0, "other attachment kept");
+	KUNIT_CHECK_OR_OUT(test, m->attach_arg == was, "ops->detach argument");
+	KUNIT_CHECK_OR_OUT(test, position(m->buf, b) == 0, "other attachment kept");
 	detach(m, &b);
-	T_CHECK(mock_log_is(m, "AAADD"), "calls");
-	T_CHECK(no_attachments(m->buf), "all unlisted");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "AAADD"), "calls");
+	KUNIT_CHECK_OR_OUT(test, no_attachments(m->buf), "all unlisted");
 out:
 	detach(m, &c);
-	return teardown(dev, m, &b, err);
+	teardown(test, dev, m, &b);
 }
 
-static int dynamic_exporter_static_importer(void)
+static void dynamic_exporter_static_importer(struct kunit *test)
 {
 	struct dma_buf_attachment *a;
 	struct sg_table *sgt, *cached;
@@ -230,32 +241,35 @@ static int dynamic_exporter_static_importer(void)
 	int err;
 
 	/* The importer cannot follow moves: the exporter pins and maps at attach. */
-	err = setup(&dev, &m, &mock_dynamic_ops, &a);
+	err = setup(test, &dev, &m, &mock_dynamic_ops, &a);
 	if (err)
-		return err;
-	T_CHECK(mock_log_is(m, "APM"), "attach, pin, map");
-	T_CHECK(m->locked_in_pin && m->locked_in_map, "pin and map with the resv held");
-	T_CHECK(m->map_dir == DMA_BIDIRECTIONAL, "map direction %d", m->map_dir);
+		return;
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "APM"), "attach, pin, map");
+	KUNIT_CHECK_OR_OUT(test, m->locked_in_pin && m->locked_in_map,
+			   "pin and map with the resv held");
+	KUNIT_CHECK_OR_OUT(test, m->map_dir == DMA_BIDIRECTIONAL, "map direction %d", m->map_dir);
 	cached = a->sgt;
-	T_CHECK(cached == m->mapped && a->dir == DMA_BIDIRECTIONAL, "mapping cached");
-	T_CHECK(importer_view(m, cached), "cached mapping as importers see it");
+	KUNIT_CHECK_OR_OUT(test, cached == m->mapped && a->dir == DMA_BIDIRECTIONAL,
+			   "mapping cached");
+	KUNIT_CHECK_OR_OUT(test, importer_view(m, cached), "cached mapping as importers see it");
 
 	sgt = dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE);
-	T_CHECK(sgt == cached, "map returns the cached table: %ld", PTR_ERR(sgt));
+	KUNIT_CHECK_OR_OUT(test, sgt == cached, "map returns the cached table: %ld", PTR_ERR(sgt));
 	dma_buf_unmap_attachment_unlocked(a, sgt, DMA_TO_DEVICE);
 	sgt = dma_buf_map_attachment_unlocked(a, DMA_FROM_DEVICE);
-	T_CHECK(sgt == cached, "bidirectional serves both: %ld", PTR_ERR(sgt));
+	KUNIT_CHECK_OR_OUT(test, sgt == cached, "bidirectional serves both: %ld", PTR_ERR(sgt));
 	dma_buf_unmap_attachment_unlocked(a, sgt, DMA_FROM_DEVICE);
-	T_CHECK(mock_log_is(m, "APM"), "no exporter call for a cached mapping");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "APM"),
+			   "no exporter call for a cached mapping");
 
 	detach(m, &a);
-	T_CHECK(mock_log_is(m, "APMUpD"), "detach unmaps, unpins, detaches");
-	T_CHECK(unmapped(m, cached, DMA_BIDIRECTIONAL), "unmap arguments");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "APMUpD"), "detach unmaps, unpins, detaches");
+	KUNIT_CHECK_OR_OUT(test, unmapped(test, m, cached, DMA_BIDIRECTIONAL), "unmap arguments");
 out:
-	return teardown(dev, m, &a, err);
+	teardown(test, dev, m, &a);
 }
 
-static int dynamic_exporter_attach_errors(void)
+static void dynamic_exporter_attach_errors(struct kunit *test)
 {
 	/* What each failing step leaves in the exporter's log. */
 	static const struct {
@@ -274,24 +288,26 @@ static int dynamic_exporter_attach_errors(void)
 	unsigned int i;
 	int err;
 
-	err = setup(&dev, &m, &mock_dynamic_ops, NULL);
+	err = setup(test, &dev, &m, &mock_dynamic_ops, NULL);
 	if (err)
-		return err;
+		return;
 	for (i = 0; i < ARRAY_SIZE(fails); i++) {
 		mock_log_clear(m);
 		m->pin_err = fails[i].pin_err;
 		m->map_err = fails[i].map_err;
 		m->map_null = fails[i].map_null;
 		a = dma_buf_attach(m->buf, dev);
-		T_CHECK(a == ERR_PTR(fails[i].want), "case %u: attach %ld", i, PTR_ERR(a));
-		T_CHECK(mock_log_is(m, fails[i].log), "case %u: unpin if pinned, ops->detach", i);
+		KUNIT_CHECK_OR_OUT(test, a == ERR_PTR(fails[i].want), "case %u: attach %ld", i,
+				   PTR_ERR(a));
+		KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, fails[i].log),
+				   "case %u: unpin if pinned, ops->detach", i);
 	}
-	T_CHECK(no_attachments(m->buf), "failed attachments unlisted");
+	KUNIT_CHECK_OR_OUT(test, no_attachments(m->buf), "failed attachments unlisted");
 out:
-	return teardown(dev, m, &a, err);
+	teardown(test, dev, m, &a);
 }
 
-static int dynamic_importer_dynamic_exporter(void)
+static void dynamic_importer_dynamic_exporter(struct kunit *test)
 {
 	struct dma_buf_attachment *a;
 	struct mock_importer imp = {};
@@ -305,32 +321,34 @@ static int dynamic_importer_dynamic_exporter(void)
 	char want[16];
 	int err, ret, ret_err;
 
-	err = setup(&dev, &m, &mock_dynamic_ops, NULL);
+	err = setup(test, &dev, &m, &mock_dynamic_ops, NULL);
 	if (err)
-		return err;
+		return;
 	a = dma_buf_dynamic_attach(m->buf, dev, &mock_p2p_importer_ops, &imp);
-	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
-	T_CHECK(mock_log_is(m, "A"), "both dynamic: nothing mapped at attach");
-	T_CHECK(!a->sgt, "no cached mapping");
-	T_CHECK(a->importer_ops == &mock_p2p_importer_ops && a->importer_priv == &imp,
-		"importer fields");
-	T_CHECK(a->peer2peer, "allow_peer2peer copied");
+	KUNIT_CHECK_OR_OUT(test, !IS_ERR(a), "attach: %ld", PTR_ERR(a));
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "A"),
+			   "both dynamic: nothing mapped at attach");
+	KUNIT_CHECK_OR_OUT(test, !a->sgt, "no cached mapping");
+	KUNIT_CHECK_OR_OUT(test, a->importer_ops == &mock_p2p_importer_ops &&
+			   a->importer_priv == &imp, "importer fields");
+	KUNIT_CHECK_OR_OUT(test, a->peer2peer, "allow_peer2peer copied");
 
 	sgt = map_locked(a, DMA_FROM_DEVICE);
-	T_CHECK(!IS_ERR(sgt) && sgt == m->mapped, "map: %ld", PTR_ERR(sgt));
+	KUNIT_CHECK_OR_OUT(test, !IS_ERR(sgt) && sgt == m->mapped, "map: %ld", PTR_ERR(sgt));
 	/* Look, then unmap before judging, so that a failure leaks nothing. */
 	view = importer_view(m, sgt);
 	cached = a->sgt;
 	snprintf(want, sizeof(want), "A%sM", pinned);
-	logged = mock_log_is(m, want);
+	logged = mock_log_is(test, m, want);
 	unmap_locked(a, sgt, DMA_FROM_DEVICE);
-	T_CHECK(m->map_dir == DMA_FROM_DEVICE && m->locked_in_map, "map arguments");
-	T_CHECK(!cached, "not cached");
-	T_CHECK(view, "mapping as importers see it");
-	T_CHECK(logged, "map");
+	KUNIT_CHECK_OR_OUT(test, m->map_dir == DMA_FROM_DEVICE && m->locked_in_map,
+			   "map arguments");
+	KUNIT_CHECK_OR_OUT(test, !cached, "not cached");
+	KUNIT_CHECK_OR_OUT(test, view, "mapping as importers see it");
+	KUNIT_CHECK_OR_OUT(test, logged, "map");
 	snprintf(want, sizeof(want), "A%sMU%s", pinned, unpinned);
-	T_CHECK(mock_log_is(m, want), "unmap");
-	T_CHECK(unmapped(m, sgt, DMA_FROM_DEVICE), "unmap arguments");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, want), "unmap");
+	KUNIT_CHECK_OR_OUT(test, unmapped(test, m, sgt, DMA_FROM_DEVICE), "unmap arguments");
 
 	/* dma_buf_pin/unpin go straight to the exporter, errors included. */
 	mock_log_clear(m);
@@ -340,17 +358,18 @@ static int dynamic_importer_dynamic_exporter(void)
 	m->pin_err = -ENOMEM;
 	ret_err = dma_buf_pin(a);
 	dma_resv_unlock(m->buf->resv);
-	T_CHECK(ret == 0 && ret_err == -ENOMEM, "pin returned %d, then %d", ret, ret_err);
-	T_CHECK(mock_log_is(m, "PpP"), "pin, unpin, failed pin");
-	T_CHECK(m->locked_in_pin, "pin with the resv held");
+	KUNIT_CHECK_OR_OUT(test, ret == 0 && ret_err == -ENOMEM, "pin returned %d, then %d", ret,
+			   ret_err);
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "PpP"), "pin, unpin, failed pin");
+	KUNIT_CHECK_OR_OUT(test, m->locked_in_pin, "pin with the resv held");
 
 	detach(m, &a);
-	T_CHECK(mock_log_is(m, "PpPD"), "detach: nothing cached to unmap");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "PpPD"), "detach: nothing cached to unmap");
 out:
-	return teardown(dev, m, &a, err);
+	teardown(test, dev, m, &a);
 }
 
-static int dynamic_importer_static_exporter(void)
+static void dynamic_importer_static_exporter(struct kunit *test)
 {
 	struct dma_fence *f = mock_fence(dma_fence_context_alloc(1), 1);
 	struct dma_buf_attachment *a = NULL;
@@ -362,41 +381,43 @@ static int dynamic_importer_static_exporter(void)
 	struct device *dev;
 	int err;
 
-	if (!f)
-		return -ENOMEM;
-	err = setup(&dev, &m, &mock_static_ops, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	err = setup(test, &dev, &m, &mock_static_ops, NULL);
 	if (err)
 		goto put;
 	/*
 	 * A dynamic importer waits for kernel fences itself: mapping must not.
 	 * The signaller only stops a wrong wait from hanging the test.
 	 */
-	T_CHECK(mock_resv_add(m->buf->resv, f, DMA_RESV_USAGE_KERNEL) == 0, "add a fence");
+	KUNIT_CHECK_OR_OUT(test, mock_resv_add(m->buf->resv, f, DMA_RESV_USAGE_KERNEL) == 0,
+			   "add a fence");
 	mock_signal_after(&safety, f, 5000);
 	armed = true;
 	a = dma_buf_dynamic_attach(m->buf, dev, &mock_importer_ops, &imp);
-	T_CHECK(!IS_ERR(a), "attach: %ld", PTR_ERR(a));
-	T_CHECK(!dma_fence_is_signaled(f), "attach waited for a kernel fence");
+	KUNIT_CHECK_OR_OUT(test, !IS_ERR(a), "attach: %ld", PTR_ERR(a));
+	KUNIT_CHECK_OR_OUT(test, !dma_fence_is_signaled(f), "attach waited for a kernel fence");
 	/* The exporter cannot follow moves: mapped (not pinned) at attach. */
-	T_CHECK(mock_log_is(m, "AM"), "attach, map");
-	T_CHECK(!a->peer2peer, "no peer2peer");
-	T_CHECK(a->sgt == m->mapped && a->dir == DMA_BIDIRECTIONAL, "mapping cached");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "AM"), "attach, map");
+	KUNIT_CHECK_OR_OUT(test, !a->peer2peer, "no peer2peer");
+	KUNIT_CHECK_OR_OUT(test, a->sgt == m->mapped && a->dir == DMA_BIDIRECTIONAL,
+			   "mapping cached");
 	sgt = map_locked(a, DMA_TO_DEVICE);
-	T_CHECK(sgt == a->sgt && mock_log_is(m, "AM"), "cached table: %ld", PTR_ERR(sgt));
+	KUNIT_CHECK_OR_OUT(test, sgt == a->sgt && mock_log_is(test, m, "AM"), "cached table: %ld",
+			   PTR_ERR(sgt));
 	detach(m, &a);
-	T_CHECK(mock_log_is(m, "AMUD"), "detach");
-	T_CHECK(unmapped(m, sgt, DMA_BIDIRECTIONAL), "unmap gets its own table");
-	T_CHECK(imp.moves == 0, "no move_notify");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "AMUD"), "detach");
+	KUNIT_CHECK_OR_OUT(test, unmapped(test, m, sgt, DMA_BIDIRECTIONAL),
+			   "unmap gets its own table");
+	KUNIT_CHECK_OR_OUT(test, imp.moves == 0, "no move_notify");
 out:
 	if (armed)
 		mock_signal_now(&safety);
-	err = teardown(dev, m, &a, err);
+	teardown(test, dev, m, &a);
 put:
 	mock_fence_done(f);
-	return err;
 }
 
-static int move_notify_dynamic_only(void)
+static void move_notify_dynamic_only(struct kunit *test)
 {
 	struct dma_buf_attachment *s = NULL, *d1 = NULL, *d2 = NULL;
 	struct mock_importer imp1 = {}, imp2 = {};
@@ -404,34 +425,38 @@ static int move_notify_dynamic_only(void)
 	struct device *dev;
 	int err;
 
-	err = setup(&dev, &m, &mock_dynamic_ops, NULL);
+	err = setup(test, &dev, &m, &mock_dynamic_ops, NULL);
 	if (err)
-		return err;
+		return;
 	d1 = dma_buf_dynamic_attach(m->buf, dev, &mock_importer_ops, &imp1);
-	T_CHECK(!IS_ERR(d1), "attach: %ld", PTR_ERR(d1));
+	KUNIT_CHECK_OR_OUT(test, !IS_ERR(d1), "attach: %ld", PTR_ERR(d1));
 	s = dma_buf_attach(m->buf, dev);
-	T_CHECK(!IS_ERR(s), "attach: %ld", PTR_ERR(s));
+	KUNIT_CHECK_OR_OUT(test, !IS_ERR(s), "attach: %ld", PTR_ERR(s));
 	d2 = dma_buf_dynamic_attach(m->buf, dev, &mock_importer_ops, &imp2);
-	T_CHECK(!IS_ERR(d2), "attach: %ld", PTR_ERR(d2));
-	T_CHECK(mock_log_is(m, "AAPMA"), "attaches");
+	KUNIT_CHECK_OR_OUT(test, !IS_ERR(d2), "attach: %ld", PTR_ERR(d2));
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "AAPMA"), "attaches");
 
 	move_notify_locked(m->buf);
-	T_CHECK(imp1.moves == 1 && imp1.moved == d1, "first importer: %u moves", imp1.moves);
-	T_CHECK(imp2.moves == 1 && imp2.moved == d2, "second importer: %u moves", imp2.moves);
-	T_CHECK(imp1.locked_in_move && imp2.locked_in_move, "move_notify with the resv held");
-	T_CHECK(mock_log_is(m, "AAPMA"), "move_notify calls no exporter op");
+	KUNIT_CHECK_OR_OUT(test, imp1.moves == 1 && imp1.moved == d1, "first importer: %u moves",
+			   imp1.moves);
+	KUNIT_CHECK_OR_OUT(test, imp2.moves == 1 && imp2.moved == d2, "second importer: %u moves",
+			   imp2.moves);
+	KUNIT_CHECK_OR_OUT(test, imp1.locked_in_move && imp2.locked_in_move,
+			   "move_notify with the resv held");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "AAPMA"), "move_notify calls no exporter op");
 
 	/* Only attachments still listed hear of moves. */
 	detach(m, &d1);
 	move_notify_locked(m->buf);
-	T_CHECK(imp1.moves == 1 && imp2.moves == 2, "moves %u %u", imp1.moves, imp2.moves);
+	KUNIT_CHECK_OR_OUT(test, imp1.moves == 1 && imp2.moves == 2, "moves %u %u", imp1.moves,
+			   imp2.moves);
 out:
 	detach(m, &d2);
 	detach(m, &s);
-	return teardown(dev, m, &d1, err);
+	teardown(test, dev, m, &d1);
 }
 
-static int map_directions_and_mangling(void)
+static void map_directions_and_mangling(struct kunit *test)
 {
 	static const enum dma_data_direction dirs[] = {
 		DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL,
@@ -444,21 +469,23 @@ static int map_directions_and_mangling(void)
 	bool view;
 	int err;
 
-	err = setup(&dev, &m, &mock_static_ops, &a);
+	err = setup(test, &dev, &m, &mock_static_ops, &a);
 	if (err)
-		return err;
+		return;
 	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
 		mock_log_clear(m);
 		sgt = dma_buf_map_attachment_unlocked(a, dirs[i]);
-		T_CHECK(!IS_ERR(sgt) && sgt == m->mapped, "map %d: %ld", dirs[i], PTR_ERR(sgt));
+		KUNIT_CHECK_OR_OUT(test, !IS_ERR(sgt) && sgt == m->mapped, "map %d: %ld", dirs[i],
+				   PTR_ERR(sgt));
 		/* Look, then unmap before judging, so that a failure leaks nothing. */
 		view = importer_view(m, sgt);
 		cached = a->sgt;
 		dma_buf_unmap_attachment_unlocked(a, sgt, dirs[i]);
-		T_CHECK(m->map_dir == dirs[i] && m->locked_in_map, "map direction %d", m->map_dir);
-		T_CHECK(view, "direction %d: importer's view", dirs[i]);
-		T_CHECK(!cached, "not cached");
-		T_CHECK(unmapped(m, sgt, dirs[i]), "unmap arguments");
+		KUNIT_CHECK_OR_OUT(test, m->map_dir == dirs[i] && m->locked_in_map,
+				   "map direction %d", m->map_dir);
+		KUNIT_CHECK_OR_OUT(test, view, "direction %d: importer's view", dirs[i]);
+		KUNIT_CHECK_OR_OUT(test, !cached, "not cached");
+		KUNIT_CHECK_OR_OUT(test, unmapped(test, m, sgt, dirs[i]), "unmap arguments");
 
 		dma_resv_lock(m->buf->resv, NULL);
 		sgt = dma_buf_map_attachment(a, dirs[i]);
@@ -469,15 +496,17 @@ static int map_directions_and_mangling(void)
 		if (!IS_ERR(sgt))
 			dma_buf_unmap_attachment(a, sgt, dirs[i]);
 		dma_resv_unlock(m->buf->resv);
-		T_CHECK(!IS_ERR(sgt) && !IS_ERR(other) && sgt != other, "two tables");
-		T_CHECK(m->unmapped == sgt && m->unmap_dir == dirs[i], "locked unmap arguments");
-		T_CHECK(mock_log_is(m, "MUMMUU"), "calls");
+		KUNIT_CHECK_OR_OUT(test, !IS_ERR(sgt) && !IS_ERR(other) && sgt != other,
+				   "two tables");
+		KUNIT_CHECK_OR_OUT(test, m->unmapped == sgt && m->unmap_dir == dirs[i],
+				   "locked unmap arguments");
+		KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "MUMMUU"), "calls");
 	}
 out:
-	return teardown(dev, m, &a, err);
+	teardown(test, dev, m, &a);
 }
 
-static int map_errors_unchanged(void)
+static void map_errors_unchanged(struct kunit *test)
 {
 	struct dma_buf_attachment *a;
 	struct sg_table *sgt;
@@ -486,33 +515,34 @@ static int map_errors_unchanged(void)
 	int err;
 
 	/* A caching exporter: a failed map must not be cached either. */
-	err = setup(&dev, &m, &mock_cached_ops, &a);
+	err = setup(test, &dev, &m, &mock_cached_ops, &a);
 	if (err)
-		return err;
+		return;
 	m->map_err = -EINTR;
 	sgt = dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE);
-	T_CHECK(sgt == ERR_PTR(-EINTR), "unlocked: %ld", PTR_ERR(sgt));
+	KUNIT_CHECK_OR_OUT(test, sgt == ERR_PTR(-EINTR), "unlocked: %ld", PTR_ERR(sgt));
 	m->map_err = -ENOSPC;
 	sgt = map_locked(a, DMA_TO_DEVICE);
-	T_CHECK(sgt == ERR_PTR(-ENOSPC), "locked: %ld", PTR_ERR(sgt));
+	KUNIT_CHECK_OR_OUT(test, sgt == ERR_PTR(-ENOSPC), "locked: %ld", PTR_ERR(sgt));
 	m->map_err = 0;
 	m->map_null = true;
 	sgt = dma_buf_map_attachment_unlocked(a, DMA_TO_DEVICE);
-	T_CHECK(sgt == ERR_PTR(-ENOMEM), "NULL table: %ld", PTR_ERR(sgt));
-	T_CHECK(!a->sgt, "nothing cached");
-	T_CHECK(mock_log_is(m, "AMMM"), "no unmap of a failed map");
+	KUNIT_CHECK_OR_OUT(test, sgt == ERR_PTR(-ENOMEM), "NULL table: %ld", PTR_ERR(sgt));
+	KUNIT_CHECK_OR_OUT(test, !a->sgt, "nothing cached");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "AMMM"), "no unmap of a failed map");
 
 	m->map_null = false;
 	sgt = dma_buf_map_attachment_unlocked(a, DMA_FROM_DEVICE);
-	T_CHECK(!IS_ERR(sgt) && a->sgt == sgt && a->dir == DMA_FROM_DEVICE, "map after errors");
+	KUNIT_CHECK_OR_OUT(test, !IS_ERR(sgt) && a->sgt == sgt && a->dir == DMA_FROM_DEVICE,
+			   "map after errors");
 	detach(m, &a);
-	T_CHECK(mock_log_is(m, "AMMMMUD"), "calls");
-	T_CHECK(unmapped(m, sgt, DMA_FROM_DEVICE), "unmap");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "AMMMMUD"), "calls");
+	KUNIT_CHECK_OR_OUT(test, unmapped(test, m, sgt, DMA_FROM_DEVICE), "unmap");
 out:
-	return teardown(dev, m, &a, err);
+	teardown(test, dev, m, &a);
 }
 
-static int static_map_waits_kernel_fences(void)
+static void map_static_importer_waits_kernel_fences(struct kunit *test)
 {
 	struct dma_fence *k = mock_fence(dma_fence_context_alloc(1), 1);
 	struct dma_fence *r = mock_fence(dma_fence_context_alloc(1), 1);
@@ -525,14 +555,16 @@ static int static_map_waits_kernel_fences(void)
 	int err;
 
 	if (!k || !r) {
-		err = -ENOMEM;
+		KUNIT_FAIL(test, "allocation");
 		goto put;
 	}
-	err = setup(&dev, &m, &mock_static_ops, &a);
+	err = setup(test, &dev, &m, &mock_static_ops, &a);
 	if (err)
 		goto put;
-	T_CHECK(mock_resv_add(m->buf->resv, k, DMA_RESV_USAGE_KERNEL) == 0, "add a fence");
-	T_CHECK(mock_resv_add(m->buf->resv, r, DMA_RESV_USAGE_READ) == 0, "add a fence");
+	KUNIT_CHECK_OR_OUT(test, mock_resv_add(m->buf->resv, k, DMA_RESV_USAGE_KERNEL) == 0,
+			   "add a fence");
+	KUNIT_CHECK_OR_OUT(test, mock_resv_add(m->buf->resv, r, DMA_RESV_USAGE_READ) == 0,
+			   "add a fence");
 	/* k signals soon; r only stops a wrong wait from hanging the test. */
 	mock_signal_after(&sk, k, 500);
 	mock_signal_after(&sr, r, 5000);
@@ -541,32 +573,32 @@ static int static_map_waits_kernel_fences(void)
 	sgt = dma_buf_map_attachment_unlocked(a, DMA_BIDIRECTIONAL);
 	k_done = dma_fence_is_signaled(k);
 	r_done = dma_fence_is_signaled(r);
-	T_CHECK(!IS_ERR(sgt), "map: %ld", PTR_ERR(sgt));
+	KUNIT_CHECK_OR_OUT(test, !IS_ERR(sgt), "map: %ld", PTR_ERR(sgt));
 	dma_buf_unmap_attachment_unlocked(a, sgt, DMA_BIDIRECTIONAL);
-	T_CHECK(m->watch_pending_in_map, "the exporter maps before the wait");
-	T_CHECK(k_done, "map returned before the kernel fence signalled");
-	T_CHECK(!r_done, "map waited for a read fence");
-	T_CHECK(mock_log_is(m, "AMU"), "calls");
+	KUNIT_CHECK_OR_OUT(test, m->watch_pending_in_map, "the exporter maps before the wait");
+	KUNIT_CHECK_OR_OUT(test, k_done, "map returned before the kernel fence signalled");
+	KUNIT_CHECK_OR_OUT(test, !r_done, "map waited for a read fence");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, "AMU"), "calls");
 out:
 	if (armed) {
 		mock_signal_now(&sk);
 		mock_signal_now(&sr);
 	}
-	err = teardown(dev, m, &a, err);
+	teardown(test, dev, m, &a);
 put:
 	mock_fence_done(k);
 	mock_fence_done(r);
-	return err;
 }
 
 /*
  * DMA_BUF_SET_NAME_B through the buffer's own ioctl while a device is
  * attached: 6.12 no longer refuses (-EBUSY was dropped), the name is
  * replaced, and the exporter is not called. Userspace cannot attach a device
- * without a DRM driver, so the case calls the file's ioctl from insmod's
- * context with the name in an anonymous user mapping.
+ * without a DRM driver, so the case calls the file's ioctl itself, with the
+ * name in an anonymous user mapping (kunit_vm_mmap() gives the case's
+ * kernel thread a user address space).
  */
-static int set_name_while_attached(void)
+static void set_name_while_attached(struct kunit *test)
 {
 	static const char name[] = "attached";
 	struct dma_buf_attachment *a;
@@ -576,40 +608,47 @@ static int set_name_while_attached(void)
 	long ret;
 	int err;
 
-	err = setup(&dev, &m, &mock_static_ops, &a);
+	err = setup(test, &dev, &m, &mock_static_ops, &a);
 	if (err)
-		return err;
+		return;
 	mock_log_clear(m);
-	addr = vm_mmap(NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	T_CHECK(!IS_ERR_VALUE(addr), "vm_mmap: %ld", (long)addr);
+	addr = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_CHECK_OR_OUT(test, addr && !IS_ERR_VALUE(addr), "vm_mmap: %ld", (long)addr);
 	if (copy_to_user((void __user *)addr, name, sizeof(name))) {
 		vm_munmap(addr, PAGE_SIZE);
-		T_CHECK(false, "copy_to_user of the name");
+		KUNIT_CHECK_OR_OUT(test, false, "copy_to_user of the name");
 	}
 	ret = m->buf->file->f_op->unlocked_ioctl(m->buf->file, DMA_BUF_SET_NAME_B, addr);
 	vm_munmap(addr, PAGE_SIZE);
-	T_CHECK(ret == 0, "SET_NAME_B while attached: %ld", ret);
+	KUNIT_CHECK_OR_OUT(test, ret == 0, "SET_NAME_B while attached: %ld", ret);
 	spin_lock(&m->buf->name_lock);
 	ret = m->buf->name && !strcmp(m->buf->name, name);
 	spin_unlock(&m->buf->name_lock);
-	T_CHECK(ret, "the name is replaced");
-	T_CHECK(position(m->buf, a) == 0, "still attached");
-	T_CHECK(mock_log_is(m, ""), "no exporter op called");
+	KUNIT_CHECK_OR_OUT(test, ret, "the name is replaced");
+	KUNIT_CHECK_OR_OUT(test, position(m->buf, a) == 0, "still attached");
+	KUNIT_CHECK_OR_OUT(test, mock_log_is(test, m, ""), "no exporter op called");
 out:
-	return teardown(dev, m, &a, err);
+	teardown(test, dev, m, &a);
 }
 
-static const struct dmabuf_rs_test tests[] = {
-	{ "attach/static_attach_cached_map", static_attach_cached_map },
-	{ "attach/attach_error_and_order", attach_error_and_order },
-	{ "attach/set_name_while_attached", set_name_while_attached },
-	{ "attach/dynamic_exporter_static_importer", dynamic_exporter_static_importer },
-	{ "attach/dynamic_exporter_attach_errors", dynamic_exporter_attach_errors },
-	{ "attach/dynamic_importer_dynamic_exporter", dynamic_importer_dynamic_exporter },
-	{ "attach/dynamic_importer_static_exporter", dynamic_importer_static_exporter },
-	{ "attach/move_notify_dynamic_only", move_notify_dynamic_only },
-	{ "map/directions_and_mangling", map_directions_and_mangling },
-	{ "map/errors_unchanged", map_errors_unchanged },
-	{ "map/static_importer_waits_kernel_fences", static_map_waits_kernel_fences },
+static struct kunit_case cases[] = {
+	KUNIT_CASE(static_attach_cached_map),
+	KUNIT_CASE(attach_error_and_order),
+	KUNIT_CASE(set_name_while_attached),
+	KUNIT_CASE(dynamic_exporter_static_importer),
+	KUNIT_CASE(dynamic_exporter_attach_errors),
+	KUNIT_CASE(dynamic_importer_dynamic_exporter),
+	KUNIT_CASE(dynamic_importer_static_exporter),
+	KUNIT_CASE(move_notify_dynamic_only),
+	KUNIT_CASE(map_directions_and_mangling),
+	KUNIT_CASE(map_errors_unchanged),
+	KUNIT_CASE(map_static_importer_waits_kernel_fences),
+	{}
 };
-const struct dmabuf_rs_suite dmabuf_rs_buf_attach_suite = { tests, ARRAY_SIZE(tests) };
+
+static struct kunit_suite suite = {
+	.name = "dmabuf_rs_buf_attach",
+	.test_cases = cases,
+};
+kunit_test_suite(suite);

@@ -17,7 +17,7 @@
 #include <linux/string.h>
 
 #include "buf_mock.h"
-#include "harness.h"
+#include "check.h"
 
 /* Whether the current task holds @obj (any holder without lockdep). */
 static bool held(struct dma_resv *obj)
@@ -46,11 +46,11 @@ unsigned int mock_calls(const struct mock_buf *m, char op)
 	return n;
 }
 
-bool mock_log_is(const struct mock_buf *m, const char *want)
+bool mock_log_is(struct kunit *test, const struct mock_buf *m, const char *want)
 {
 	if (!strcmp(m->log, want))
 		return true;
-	pr_info(T_PREFIX "# exporter log %s, want %s\n", m->log, want);
+	kunit_info(test, "exporter log %s, want %s", m->log, want);
 	return false;
 }
 
@@ -303,9 +303,11 @@ static void put_fn(struct work_struct *work)
 }
 
 /*
- * The tests run in insmod's context, where a final fput is deferred to the
- * return to userspace, after the test. A worker (a kernel thread) defers it to
- * the delayed-fput list instead, which flush_delayed_fput() runs at once.
+ * A final fput from a kernel thread (a worker here, the case's KUnit thread
+ * too) goes to the delayed-fput list, which flush_delayed_fput() runs at
+ * once; from a user task (as when the module is loaded) it would wait for
+ * the return to userspace, after the case. The worker makes it the same
+ * wherever the case runs.
  */
 static void put_from_worker(struct dma_buf *buf)
 {
@@ -318,19 +320,19 @@ static void put_from_worker(struct dma_buf *buf)
 	flush_delayed_fput();
 }
 
-int mock_buf_put_last(struct mock_buf *m)
+int mock_buf_put_last(struct kunit *test, struct mock_buf *m)
 {
 	if (mock_calls(m, LOG_RELEASE)) {
-		pr_info(T_PREFIX "# released before the last put (log %s)\n", m->log);
+		KUNIT_FAIL(test, "released before the last put (log %s)", m->log);
 		return -EINVAL;
 	}
 	put_from_worker(m->buf);
 	if (!wait_for_completion_timeout(&m->released, 10 * HZ)) {
-		pr_info(T_PREFIX "# release not called after the last put (log %s)\n", m->log);
+		KUNIT_FAIL(test, "release not called after the last put (log %s)", m->log);
 		return -EINVAL;
 	}
 	if (mock_calls(m, LOG_RELEASE) != 1 || m->log[m->nlog - 1] != LOG_RELEASE) {
-		pr_info(T_PREFIX "# release not called exactly once, last (log %s)\n", m->log);
+		KUNIT_FAIL(test, "release not called exactly once, last (log %s)", m->log);
 		return -EINVAL;
 	}
 	mock_buf_free(m);

@@ -8,6 +8,7 @@
 #ifndef DMABUF_RS_TESTS_BUF_MOCK_H
 #define DMABUF_RS_TESTS_BUF_MOCK_H
 
+#include <kunit/test.h>
 #include <linux/completion.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-direction.h>
@@ -93,14 +94,14 @@ struct mock_buf *mock_buf_create(const struct dma_buf_ops *ops);
 void mock_buf_free(struct mock_buf *m);
 /*
  * Drops the last reference to @m's buffer, waits for the release and frees
- * @m. -EINVAL (and @m is left allocated) when release did not run exactly
- * once.
+ * @m. Fails @test and returns -EINVAL (and @m is left allocated) when
+ * release did not run exactly once.
  */
-int mock_buf_put_last(struct mock_buf *m);
+int mock_buf_put_last(struct kunit *test, struct mock_buf *m);
 /* How many times the exporter logged @op. */
 unsigned int mock_calls(const struct mock_buf *m, char op);
-/* Whether the log reads @want; says what it reads if not. */
-bool mock_log_is(const struct mock_buf *m, const char *want);
+/* Whether the log reads @want; says on @test's log what it reads if not. */
+bool mock_log_is(struct kunit *test, const struct mock_buf *m, const char *want);
 /* Forgets the log. */
 void mock_log_clear(struct mock_buf *m);
 

@@ -12,7 +12,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
-#include "harness.h"
+#include "check.h"
 #include "mock.h"
 
 static void put_all(struct dma_fence **f, int n)
@@ -21,7 +21,7 @@ static void put_all(struct dma_fence **f, int n)
 		mock_fence_done(f[n]);
 }
 
-static int replace_fences_by_context(void)
+static void replace_fences_by_context(struct kunit *test)
 {
 	struct dma_fence *f[3] = {
 		mock_fence(dma_fence_context_alloc(1), 1),
@@ -32,16 +32,15 @@ static int replace_fences_by_context(void)
 	struct dma_fence *it;
 	struct dma_resv obj;
 	bool saw_r = false, saw_f1 = false, bad = false;
-	int err = 0;
 
 	if (!f[0] || !f[1] || !f[2]) {
 		put_all(f, 3);
-		return -ENOMEM;
+		KUNIT_FAIL_AND_ABORT(test, "allocation");
 	}
 	dma_resv_init(&obj);
 	if (mock_resv_add(&obj, f[0], DMA_RESV_USAGE_WRITE) ||
 	    mock_resv_add(&obj, f[1], DMA_RESV_USAGE_READ)) {
-		err = -ENOMEM;
+		KUNIT_FAIL(test, "adding the fences");
 		goto out;
 	}
 	dma_resv_lock(&obj, NULL);
@@ -56,22 +55,16 @@ static int replace_fences_by_context(void)
 			bad = true;
 	}
 	dma_resv_unlock(&obj);
-	if (!saw_r || !saw_f1 || bad) {
-		pr_info(T_PREFIX "# replaced %d, kept %d, stray %d\n", saw_r, saw_f1, bad);
-		err = -EINVAL;
-	}
-	if (kref_read(&f[0]->refcount) != 1) {
-		pr_info(T_PREFIX "# replaced fence still referenced (%u)\n",
-			kref_read(&f[0]->refcount));
-		err = -EINVAL;
-	}
+	KUNIT_EXPECT_TRUE_MSG(test, saw_r && saw_f1 && !bad, "replaced %d, kept %d, stray %d",
+			      saw_r, saw_f1, bad);
+	KUNIT_EXPECT_EQ_MSG(test, kref_read(&f[0]->refcount), 1,
+			    "replaced fence still referenced");
 out:
 	dma_resv_fini(&obj);
 	put_all(f, 3);
-	return err;
 }
 
-static int copy_fences_exact(void)
+static void copy_fences_exact(struct kunit *test)
 {
 	struct dma_fence *f[3] = {
 		mock_fence(dma_fence_context_alloc(1), 1),
@@ -79,43 +72,37 @@ static int copy_fences_exact(void)
 		mock_fence(dma_fence_context_alloc(1), 1),
 	};
 	struct dma_resv src, dst;
-	int err = 0;
+	int err;
 
 	if (!f[0] || !f[1] || !f[2]) {
 		put_all(f, 3);
-		return -ENOMEM;
+		KUNIT_FAIL_AND_ABORT(test, "allocation");
 	}
 	dma_resv_init(&src);
 	dma_resv_init(&dst);
 	if (mock_resv_add(&src, f[0], DMA_RESV_USAGE_WRITE) ||
 	    mock_resv_add(&src, f[1], DMA_RESV_USAGE_READ) ||
 	    mock_resv_add(&dst, f[2], DMA_RESV_USAGE_KERNEL)) {
-		err = -ENOMEM;
+		KUNIT_FAIL(test, "adding the fences");
 		goto out;
 	}
 	dma_resv_lock(&dst, NULL);
 	err = dma_resv_copy_fences(&dst, &src);
 	dma_resv_unlock(&dst);
-	if (err)
-		goto out;
-	if (mock_resv_count(&dst, DMA_RESV_USAGE_BOOKKEEP) != 2 ||
-	    mock_resv_count(&dst, DMA_RESV_USAGE_WRITE) != 1 ||
-	    mock_resv_count(&dst, DMA_RESV_USAGE_KERNEL) != 0) {
-		pr_info(T_PREFIX "# copy does not mirror the source's fences and usages\n");
-		err = -EINVAL;
-	}
-	if (kref_read(&f[2]->refcount) != 1) {
-		pr_info(T_PREFIX "# destination's old fence still referenced\n");
-		err = -EINVAL;
-	}
+	KUNIT_CHECK_OR_OUT(test, err == 0, "copy_fences: %d", err);
+	KUNIT_EXPECT_TRUE_MSG(test, mock_resv_count(&dst, DMA_RESV_USAGE_BOOKKEEP) == 2 &&
+			      mock_resv_count(&dst, DMA_RESV_USAGE_WRITE) == 1 &&
+			      mock_resv_count(&dst, DMA_RESV_USAGE_KERNEL) == 0,
+			      "copy does not mirror the source's fences and usages");
+	KUNIT_EXPECT_EQ_MSG(test, kref_read(&f[2]->refcount), 1,
+			    "destination's old fence still referenced");
 out:
 	dma_resv_fini(&src);
 	dma_resv_fini(&dst);
 	put_all(f, 3);
-	return err;
 }
 
-static int get_singleton_0_1_many(void)
+static void get_singleton_0_1_many(struct kunit *test)
 {
 	struct dma_fence *f[2] = {
 		mock_fence(dma_fence_context_alloc(1), 1),
@@ -123,107 +110,78 @@ static int get_singleton_0_1_many(void)
 	};
 	struct dma_fence *single = (void *)1;
 	struct dma_resv obj;
-	int err = 0;
+	int err;
 
 	if (!f[0] || !f[1]) {
 		put_all(f, 2);
-		return -ENOMEM;
+		KUNIT_FAIL_AND_ABORT(test, "allocation");
 	}
 	dma_resv_init(&obj);
 	err = dma_resv_get_singleton(&obj, DMA_RESV_USAGE_BOOKKEEP, &single);
-	if (err || single) {
-		pr_info(T_PREFIX "# empty: err %d fence %p\n", err, single);
-		err = -EINVAL;
-		goto out;
-	}
-	if (mock_resv_add(&obj, f[0], DMA_RESV_USAGE_WRITE)) {
-		err = -ENOMEM;
-		goto out;
-	}
+	KUNIT_CHECK_OR_OUT(test, !err && !single, "empty: err %d fence %p", err, single);
+	KUNIT_CHECK_OR_OUT(test, !mock_resv_add(&obj, f[0], DMA_RESV_USAGE_WRITE), "add a fence");
 	err = dma_resv_get_singleton(&obj, DMA_RESV_USAGE_READ, &single);
-	if (err || single != f[0]) {
-		pr_info(T_PREFIX "# one fence: err %d, not that fence\n", err);
-		err = -EINVAL;
-		goto out;
-	}
+	KUNIT_CHECK_OR_OUT(test, !err && single == f[0], "one fence: err %d, not that fence", err);
 	dma_fence_put(single);
-	if (mock_resv_add(&obj, f[1], DMA_RESV_USAGE_READ)) {
-		err = -ENOMEM;
-		goto out;
-	}
+	KUNIT_CHECK_OR_OUT(test, !mock_resv_add(&obj, f[1], DMA_RESV_USAGE_READ), "add a fence");
 	/* At WRITE usage only f[0] counts; at READ both do. */
 	err = dma_resv_get_singleton(&obj, DMA_RESV_USAGE_WRITE, &single);
-	if (err || single != f[0]) {
-		pr_info(T_PREFIX "# usage filter: err %d\n", err);
-		err = -EINVAL;
-		goto out;
-	}
+	KUNIT_CHECK_OR_OUT(test, !err && single == f[0], "usage filter: err %d", err);
 	dma_fence_put(single);
 	err = dma_resv_get_singleton(&obj, DMA_RESV_USAGE_READ, &single);
-	if (err || !single || !dma_fence_is_array(single) ||
-	    to_dma_fence_array(single)->num_fences != 2) {
-		pr_info(T_PREFIX "# two fences must give an array of two (err %d)\n", err);
-		err = -EINVAL;
-	}
+	KUNIT_EXPECT_TRUE_MSG(test, !err && single && dma_fence_is_array(single) &&
+			      to_dma_fence_array(single)->num_fences == 2,
+			      "two fences must give an array of two (err %d)", err);
 	dma_fence_put(single);
 out:
 	dma_resv_fini(&obj);
 	put_all(f, 2);
-	return err;
 }
 
-static int wait_and_test_per_usage(void)
+static void wait_and_test_per_usage(struct kunit *test)
 {
 	struct dma_fence *w = mock_fence(dma_fence_context_alloc(1), 1);
 	struct dma_fence *r = mock_fence(dma_fence_context_alloc(1), 1);
 	struct dma_fence *f[2] = { w, r };
 	struct dma_resv obj;
-	int err = 0;
 
 	if (!w || !r) {
 		put_all(f, 2);
-		return -ENOMEM;
+		KUNIT_FAIL_AND_ABORT(test, "allocation");
 	}
 	dma_resv_init(&obj);
 	if (mock_resv_add(&obj, w, DMA_RESV_USAGE_WRITE) ||
 	    mock_resv_add(&obj, r, DMA_RESV_USAGE_READ)) {
-		err = -ENOMEM;
+		KUNIT_FAIL(test, "adding the fences");
 		goto out;
 	}
-	if (dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_KERNEL, false, 1) <= 0 ||
-	    !dma_resv_test_signaled(&obj, DMA_RESV_USAGE_KERNEL)) {
-		pr_info(T_PREFIX "# no kernel fences: nothing to wait for\n");
-		err = -EINVAL;
-	}
-	if (dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_WRITE, false, 1) != 0 ||
-	    dma_resv_test_signaled(&obj, DMA_RESV_USAGE_WRITE)) {
-		pr_info(T_PREFIX "# pending writer must block WRITE\n");
-		err = -EINVAL;
-	}
+	KUNIT_EXPECT_TRUE_MSG(test,
+			      dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_KERNEL, false, 1) > 0 &&
+			      dma_resv_test_signaled(&obj, DMA_RESV_USAGE_KERNEL),
+			      "no kernel fences: nothing to wait for");
+	KUNIT_EXPECT_TRUE_MSG(test,
+			      dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_WRITE, false, 1) == 0 &&
+			      !dma_resv_test_signaled(&obj, DMA_RESV_USAGE_WRITE),
+			      "pending writer must block WRITE");
 	dma_fence_signal(w);
-	if (dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_WRITE, true, 5) <= 0 ||
-	    !dma_resv_test_signaled(&obj, DMA_RESV_USAGE_WRITE)) {
-		pr_info(T_PREFIX "# signalled writer must not block WRITE\n");
-		err = -EINVAL;
-	}
-	if (dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_READ, false, 1) != 0 ||
-	    dma_resv_test_signaled(&obj, DMA_RESV_USAGE_READ) ||
-	    dma_resv_test_signaled(&obj, DMA_RESV_USAGE_BOOKKEEP)) {
-		pr_info(T_PREFIX "# pending reader must block READ and BOOKKEEP\n");
-		err = -EINVAL;
-	}
+	KUNIT_EXPECT_TRUE_MSG(test,
+			      dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_WRITE, true, 5) > 0 &&
+			      dma_resv_test_signaled(&obj, DMA_RESV_USAGE_WRITE),
+			      "signalled writer must not block WRITE");
+	KUNIT_EXPECT_TRUE_MSG(test,
+			      dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_READ, false, 1) == 0 &&
+			      !dma_resv_test_signaled(&obj, DMA_RESV_USAGE_READ) &&
+			      !dma_resv_test_signaled(&obj, DMA_RESV_USAGE_BOOKKEEP),
+			      "pending reader must block READ and BOOKKEEP");
 	dma_fence_signal(r);
-	if (dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_BOOKKEEP, false, 5) <= 0) {
-		pr_info(T_PREFIX "# all signalled: BOOKKEEP wait must succeed\n");
-		err = -EINVAL;
-	}
+	KUNIT_EXPECT_GT_MSG(test, dma_resv_wait_timeout(&obj, DMA_RESV_USAGE_BOOKKEEP, false, 5), 0,
+			    "all signalled: BOOKKEEP wait must succeed");
 out:
 	dma_resv_fini(&obj);
 	put_all(f, 2);
-	return err;
 }
 
-static int reserve_and_add_up_to_4096(void)
+static void reserve_and_add_up_to_4096(struct kunit *test)
 {
 	static const unsigned int sizes[] = { 1, 2, 3, 64, 4096 };
 	struct dma_fence **f;
@@ -231,8 +189,7 @@ static int reserve_and_add_up_to_4096(void)
 	int err = 0;
 
 	f = kvcalloc(4096, sizeof(*f), GFP_KERNEL);
-	if (!f)
-		return -ENOMEM;
+	KUNIT_ASSERT_NOT_NULL(test, f);
 	for (s = 0; s < ARRAY_SIZE(sizes) && !err; s++) {
 		unsigned int n = sizes[s];
 		struct dma_resv obj;
@@ -240,9 +197,11 @@ static int reserve_and_add_up_to_4096(void)
 		dma_resv_init(&obj);
 		dma_resv_lock(&obj, NULL);
 		err = dma_resv_reserve_fences(&obj, n);
+		KUNIT_EXPECT_EQ_MSG(test, err, 0, "reserving %u fences", n);
 		for (i = 0; i < n && !err; i++) {
 			f[i] = mock_fence(dma_fence_context_alloc(1), 1);
 			if (!f[i]) {
+				KUNIT_FAIL(test, "allocation of fence %u", i);
 				err = -ENOMEM;
 				break;
 			}
@@ -252,7 +211,7 @@ static int reserve_and_add_up_to_4096(void)
 		dma_resv_unlock(&obj);
 		if (!err && (mock_resv_count(&obj, DMA_RESV_USAGE_BOOKKEEP) != n ||
 			     mock_resv_count(&obj, DMA_RESV_USAGE_WRITE) != (n + 1) / 2)) {
-			pr_info(T_PREFIX "# %u fences: iteration disagrees\n", n);
+			KUNIT_FAIL(test, "%u fences: iteration disagrees", n);
 			err = -EINVAL;
 		}
 		dma_resv_fini(&obj);
@@ -260,10 +219,9 @@ static int reserve_and_add_up_to_4096(void)
 		memset(f, 0, 4096 * sizeof(*f));
 	}
 	kvfree(f);
-	return err;
 }
 
-static int describe_format(void)
+static void describe_format(struct kunit *test)
 {
 	struct dma_fence *w = mock_fence(dma_fence_context_alloc(1), 3);
 	struct dma_fence *b = mock_fence(dma_fence_context_alloc(1), 4);
@@ -271,16 +229,15 @@ static int describe_format(void)
 	static char buf[256];
 	struct seq_file s = { .buf = buf, .size = sizeof(buf) };
 	struct dma_resv obj;
-	int err = 0;
 
 	if (!w || !b) {
 		put_all(f, 2);
-		return -ENOMEM;
+		KUNIT_FAIL_AND_ABORT(test, "allocation");
 	}
 	dma_resv_init(&obj);
 	if (mock_resv_add(&obj, w, DMA_RESV_USAGE_WRITE) ||
 	    mock_resv_add(&obj, b, DMA_RESV_USAGE_BOOKKEEP)) {
-		err = -ENOMEM;
+		KUNIT_FAIL(test, "adding the fences");
 		goto out;
 	}
 	/* describe lists the fences up to READ usage: the bookkeeping one is left out. */
@@ -288,14 +245,11 @@ static int describe_format(void)
 	dma_resv_describe(&obj, &s);
 	dma_resv_unlock(&obj);
 	buf[s.count] = '\0';
-	if (strcmp(buf, "\twrite fence:dmabuf-rs-tests mock-timeline seq 3 unsignalled\n")) {
-		pr_info(T_PREFIX "# got '%s'\n", buf);
-		err = -EINVAL;
-	}
+	KUNIT_EXPECT_STREQ(test, buf,
+			   "\twrite fence:dmabuf-rs-tests mock-timeline seq 3 unsignalled\n");
 out:
 	dma_resv_fini(&obj);
 	put_all(f, 2);
-	return err;
 }
 
 struct adder {
@@ -328,7 +282,7 @@ static int adder_thread(void *data)
 	return 0;
 }
 
-static int unlocked_iteration_races_add(void)
+static void unlocked_iteration_races_add(struct kunit *test)
 {
 	struct adder a = { .rounds = 2000 };
 	struct task_struct *t;
@@ -342,7 +296,7 @@ static int unlocked_iteration_races_add(void)
 	t = kthread_run(adder_thread, &a, "dmabuf-rs-adder");
 	if (IS_ERR(t)) {
 		dma_resv_fini(&obj);
-		return PTR_ERR(t);
+		KUNIT_FAIL_AND_ABORT(test, "kthread_run: %ld", PTR_ERR(t));
 	}
 	get_task_struct(t);
 	while (!READ_ONCE(a.done) || walks < 10) {
@@ -365,18 +319,23 @@ static int unlocked_iteration_races_add(void)
 	kthread_stop(t);
 	put_task_struct(t);
 	dma_resv_fini(&obj);
-	if (err)
-		pr_info(T_PREFIX "# unlocked walk saw a dead fence\n");
-	return err ?: a.err;
+	KUNIT_EXPECT_EQ_MSG(test, err, 0, "unlocked walk saw a dead fence");
+	KUNIT_EXPECT_EQ_MSG(test, a.err, 0, "the adder thread failed");
 }
 
-static const struct dmabuf_rs_test tests[] = {
-	{ "resv/replace_fences_by_context", replace_fences_by_context },
-	{ "resv/copy_fences_exact", copy_fences_exact },
-	{ "resv/get_singleton_0_1_many", get_singleton_0_1_many },
-	{ "resv/wait_and_test_per_usage", wait_and_test_per_usage },
-	{ "resv/reserve_and_add_up_to_4096", reserve_and_add_up_to_4096 },
-	{ "resv/describe_format", describe_format },
-	{ "resv/unlocked_iteration_races_add", unlocked_iteration_races_add },
+static struct kunit_case cases[] = {
+	KUNIT_CASE(replace_fences_by_context),
+	KUNIT_CASE(copy_fences_exact),
+	KUNIT_CASE(get_singleton_0_1_many),
+	KUNIT_CASE(wait_and_test_per_usage),
+	KUNIT_CASE(reserve_and_add_up_to_4096),
+	KUNIT_CASE(describe_format),
+	KUNIT_CASE(unlocked_iteration_races_add),
+	{}
 };
-const struct dmabuf_rs_suite dmabuf_rs_resv_suite = { tests, ARRAY_SIZE(tests) };
+
+static struct kunit_suite suite = {
+	.name = "dmabuf_rs_resv",
+	.test_cases = cases,
+};
+kunit_test_suite(suite);

@@ -10,7 +10,7 @@
 #include <linux/string.h>
 #include <linux/tracepoint.h>
 
-#include "harness.h"
+#include "check.h"
 
 #define EVENTS 6
 static const char *const event_names[EVENTS] = {
@@ -68,35 +68,26 @@ static const struct dma_fence_ops traced_ops = {
 	.enable_signaling = traced_enable_signaling,
 };
 
-static int tracepoints_fire(void)
+static void tracepoints_fire(struct kunit *test)
 {
 	struct traced_fence *t;
 	int i, err = 0, registered = 0;
 
-	if (!IS_ENABLED(CONFIG_TRACEPOINTS)) {
-		pr_info(T_PREFIX "# CONFIG_TRACEPOINTS is off: no tracepoints to watch\n");
-		return -EOPNOTSUPP;
-	}
+	if (!IS_ENABLED(CONFIG_TRACEPOINTS))
+		kunit_skip(test, "CONFIG_TRACEPOINTS is off: no tracepoints to watch");
 
 	memset(&probe, 0, sizeof(probe));
 	for_each_kernel_tracepoint(find_tracepoint, NULL);
 	for (i = 0; i < EVENTS; i++) {
-		if (!probe.tp[i]) {
-			pr_info(T_PREFIX "# no tracepoint %s\n", event_names[i]);
-			err = -ENOENT;
-			goto out;
-		}
+		KUNIT_CHECK_OR_OUT(test, probe.tp[i], "no tracepoint %s", event_names[i]);
 		err = tracepoint_probe_register(probe.tp[i], probe_fns[i], NULL);
-		if (err)
-			goto out;
+		KUNIT_CHECK_OR_OUT(test, !err, "registering a probe on %s: %d", event_names[i],
+				   err);
 		registered++;
 	}
 
 	t = kzalloc(sizeof(*t), GFP_KERNEL);
-	if (!t) {
-		err = -ENOMEM;
-		goto out;
-	}
+	KUNIT_CHECK_OR_OUT(test, t, "allocation");
 	spin_lock_init(&t->lock);
 	WRITE_ONCE(probe.watched, &t->base);
 	dma_fence_init(&t->base, &traced_ops, &t->lock, dma_fence_context_alloc(1), 1);
@@ -107,19 +98,20 @@ static int tracepoints_fire(void)
 	dma_fence_put(&t->base);
 
 	for (i = 0; i < EVENTS; i++)
-		if (probe.hits[i] != 1) {
-			pr_info(T_PREFIX "# %s fired %u times, want once\n",
-				event_names[i], probe.hits[i]);
-			err = -EINVAL;
-		}
+		KUNIT_EXPECT_EQ_MSG(test, probe.hits[i], 1, "%s must fire once", event_names[i]);
 out:
 	while (registered--)
 		tracepoint_probe_unregister(probe.tp[registered], probe_fns[registered], NULL);
 	tracepoint_synchronize_unregister();
-	return err;
 }
 
-static const struct dmabuf_rs_test tests[] = {
-	{ "trace/tracepoints_fire", tracepoints_fire },
+static struct kunit_case cases[] = {
+	KUNIT_CASE(tracepoints_fire),
+	{}
 };
-const struct dmabuf_rs_suite dmabuf_rs_trace_suite = { tests, ARRAY_SIZE(tests) };
+
+static struct kunit_suite suite = {
+	.name = "dmabuf_rs_trace",
+	.test_cases = cases,
+};
+kunit_test_suite(suite);
