@@ -8,6 +8,10 @@ failed, every expected suite reported, and the console shows no splat.
 
 Usage: report.py CONSOLE_LOG EXPECTED_SUITES [CORE_FILES_LINE]
        report.py --splats CONSOLE_LOG   (only the splat check, for `make run`)
+
+KUnit's KTAP is read for dmabuf_rs_tests (from the guest's "@kt" copies of
+the module's kernel messages) and for rust_doctests, the kernel crate's
+doctests, which KUnit runs at boot before /init (from the console itself).
 """
 import re
 import sys
@@ -99,12 +103,150 @@ def selftest_cases(lines, rc):
     return cases
 
 
+PRINTK_TIME_RE = re.compile(r"^\[\s*\d+\.\d+\] ?")
+KTAP_RESULT_RE = re.compile(r"^(not ok|ok) (\d+)(?: -)?(?: (.*?))?\s*$")
+# The suite of the Rust kernel crate's doctests, which KUnit runs at boot.
+DOCTEST_SUITE = "rust_doctests_kernel"
+
+
+class KtapNode:
+    """A KTAP result line, with the results of its subtest (if any)."""
+
+    def __init__(self, name, status):
+        self.name, self.status = name, status  # status: "ok", "not ok", None (never finished)
+        self.directive, self.plan, self.children, self.diag = "", None, [], []
+
+
+def parse_ktap(lines):
+    """Parses KTAP, KUnit's nested TAP, into a root node. Subtests are indented
+    (four spaces a level): "KTAP version 1", "# Subtest: <name>", the plan
+    "1..N", then the results, closed by the subtest's own result line one
+    level up. Lines that are not KTAP (other kernel messages) are left out. A
+    subtest still open at the end (a crash) gets the status None."""
+    root = KtapNode("", None)
+    stack = [(0, root)]  # (indent, node whose subtest is open)
+    pending = []  # diagnostics since the last result, for the next result
+
+    def close_deeper(indent):
+        """Pops the subtests deeper than @indent; returns the innermost popped."""
+        popped = None
+        while stack[-1][0] > indent:
+            _, node = stack.pop()
+            if popped is not None:  # a subtest that never got its result line
+                node.children.append(popped)
+            popped = node
+        return popped
+
+    for raw in lines:
+        line = raw.expandtabs(4)
+        body = line.lstrip(" ")
+        indent = len(line) - len(body)
+        body = body.rstrip()
+        if body.startswith(("KTAP version", "TAP version")) or (
+            m := re.match(r"^# Subtest: (\S+)", body)
+        ):
+            if indent > stack[-1][0]:
+                stack.append((indent, KtapNode("", None)))
+            if body.startswith("# Subtest:"):
+                stack[-1][1].name = m.group(1)
+            pending = []
+        elif m := re.match(r"^1\.\.(\d+)", body):
+            if indent > stack[-1][0]:
+                stack.append((indent, KtapNode("", None)))
+            stack[-1][1].plan = int(m.group(1))
+        elif m := KTAP_RESULT_RE.match(body):
+            status, _, desc = m.groups()
+            desc = desc or ""
+            sub = close_deeper(indent)
+            if indent > stack[-1][0]:  # results without a header
+                stack.append((indent, KtapNode("", None)))
+            name, _, directive = desc.partition(" # ")
+            node = sub if sub is not None else KtapNode(name.strip(), status)
+            node.name, node.status, node.directive = name.strip() or node.name, status, directive.strip()
+            node.diag, pending = pending, []
+            stack[-1][1].children.append(node)
+        elif body.startswith("#") and indent == stack[-1][0]:
+            pending.append(body)
+        elif body and pending and len(stack) > 1:
+            pending.append(body)  # the next lines of a KUnit assertion message
+    sub = close_deeper(0)
+    if sub is not None:
+        root.children.append(sub)
+    return root
+
+
+def ktap_leaf_cases(node, prefix=""):
+    """Cases of a KTAP node's subtests, leaves only: [(status, name, why)]."""
+    cases = []
+    for child in node.children:
+        name = prefix + child.name
+        skip = re.match(r"SKIP\b\s*(.*)", child.directive, re.I)
+        if child.children or child.plan:
+            sub = ktap_leaf_cases(child, name + "/")
+            cases += sub
+            planned = child.plan is None or len(child.children) >= child.plan
+            if child.status is None and planned:  # (a short plan already failed it)
+                cases.append(("FAIL", name, "never finished (crash?)"))
+            elif child.status == "not ok" and not any(c[0] == "FAIL" for c in sub):
+                cases.append(("FAIL", name, "reported not ok"))
+        elif child.status is None:
+            cases.append(("FAIL", name, "never finished (crash?)"))
+        elif skip:
+            cases.append(("SKIP", name, skip.group(1).strip() or "skipped"))
+        elif child.status == "ok":
+            cases.append(("PASS", name, ""))
+        else:
+            diag = [re.sub(rf"^#\s*{re.escape(child.name)}: ", "", d) for d in child.diag[:4]]
+            why = " / ".join(diag) or "not ok"
+            cases.append(("FAIL", name, why))
+    if node.plan is not None and len(node.children) < node.plan:
+        what = prefix.rstrip("/") or "suites"
+        cases.append(("FAIL", what, f"{node.plan - len(node.children)} planned case(s) never reported (crash?)"))
+    return cases
+
+
+def kunit_module_cases(lines, rc):
+    """Cases of a KUnit test module (dmabuf_rs_tests) from its KTAP on the
+    kernel log, which the guest copies into the suite's output as "@kt <line>"
+    lines (printk timestamps cut off): each case of each suite is a case."""
+    ktap = [l[4:] for l in lines if l.startswith("@kt ")]
+    root = parse_ktap(ktap)
+    if root.plan is None and not root.children:
+        return [("FAIL", "all", f"no KTAP output, insmod exit status {rc}")]
+    cases = ktap_leaf_cases(root)
+    if rc != 0 and not any(c[0] == "FAIL" for c in cases):
+        cases.append(("FAIL", "insmod", f"exit status {rc}"))
+    return cases
+
+
+def doctest_cases(lines):
+    """Cases of the kernel crate's doctests: the KUnit suite rust_doctests_kernel,
+    which runs at boot before /init, its KTAP on the console."""
+    start = next((i for i, l in enumerate(lines) if re.match(rf"^\s*# Subtest: {DOCTEST_SUITE}\s*$", PRINTK_TIME_RE.sub("", l))), None)
+    if start is None:
+        return None
+    block = []
+    indent = None
+    for line in lines[start:]:
+        if line.startswith("@@@"):  # /init has started: boot-time KUnit is over
+            break
+        line = PRINTK_TIME_RE.sub("", line)
+        block.append(line)
+        body = line.lstrip(" ")
+        if indent is None:
+            indent = len(line) - len(body)
+        elif len(line) - len(body) < indent and KTAP_RESULT_RE.match(body.rstrip()):
+            break  # the suite's own result line
+    root = parse_ktap(["KTAP version 1"] + [" " * 4 + l if indent == 0 else l for l in block])
+    return ktap_leaf_cases(root)
+
+
 def check_splats(lines):
     """Quotes every kernel splat on the console; returns the problem, if any."""
     splats = []
     for i, line in enumerate(lines):
-        # "@st " lines are the guest's copies of dmesg lines already on the console.
-        if SPLAT_RE.search(line) and not line.startswith(("@@@", "@st ")):
+        # "@st " and "@kt " lines are the guest's copies of dmesg lines already on the console.
+        if SPLAT_RE.search(line) and not line.startswith(("@@@", "@st ", "@kt ")):
             kind = next(k for p, k in SPLATS if re.search(p, line))
             splats.append((kind, lines[i : i + 25]))
     if not splats:
@@ -115,6 +257,17 @@ def check_splats(lines):
         for l in ctx:
             print(f"    {l}")
     return [f"{len(splats)} kernel report(s) on the console"]
+
+
+def tally(suite, cases, totals):
+    """Prints a suite's line and every case that did not pass; adds to @totals."""
+    n = {k: sum(1 for c in cases if c[0] == k) for k in totals}
+    for k in totals:
+        totals[k] += n[k]
+    print(f"  {suite:<22} {n['PASS']} passed, {n['FAIL']} failed, {n['SKIP']} skipped")
+    for status, case, why in cases:
+        if status != "PASS":
+            print(f"      {status} {case}: {why}")
 
 
 def main():
@@ -142,6 +295,15 @@ def main():
     totals = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     problems = []
     for name in expected:
+        if name == "rust_doctests":  # at boot, not between BEGIN and END markers
+            cases = doctest_cases(lines)
+            if cases is None:
+                print(f"  {name:<22} FAIL (suite {DOCTEST_SUITE} never ran)")
+                totals["FAIL"] += 1
+                problems.append(f"suite {name} never ran")
+                continue
+            tally(name, cases, totals)
+            continue
         matching = [s for s in suites if s == name or s.startswith(name + "/")]
         if not matching:
             why = "guest stopped inside it" if current and current.split("/")[0] == name else "never ran"
@@ -151,14 +313,13 @@ def main():
             continue
         for s in matching:
             body, rc = suites[s]
-            cases = selftest_cases(body, rc) if s == "dmabuf_selftests" else tap_cases(body, rc)
-            n = {k: sum(1 for c in cases if c[0] == k) for k in totals}
-            for k in totals:
-                totals[k] += n[k]
-            print(f"  {s:<22} {n['PASS']} passed, {n['FAIL']} failed, {n['SKIP']} skipped")
-            for status, case, why in cases:
-                if status != "PASS":
-                    print(f"      {status} {case}: {why}")
+            if s == "dmabuf_selftests":
+                cases = selftest_cases(body, rc)
+            elif s == "dmabuf_rs_tests":
+                cases = kunit_module_cases(body, rc)
+            else:
+                cases = tap_cases(body, rc)
+            tally(s, cases, totals)
 
     # The guest loads the sample drivers before the suites; they are always built.
     for line in lines:

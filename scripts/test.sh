@@ -16,6 +16,9 @@ echo "==> boot and run suites: $SUITES"
 expected=$SUITES
 # "all" means the guest's list of suites (scripts/guest/suites.sh).
 [ "$expected" = all ] && expected=$(. "$REPO/scripts/guest/suites.sh" && echo "$ALL_SUITES")
+# The kernel crate's doctests run at boot whatever SUITES says (KUnit suite
+# rust_doctests_kernel); a kernel built with them must show them.
+grep -q '^CONFIG_RUST_KERNEL_DOCTESTS=y' "$KOBJ/.config" && expected="rust_doctests,$expected"
 echo
 echo "Results ($CORE core):"
 rc=0

@@ -64,13 +64,15 @@ run_dmabuf_selftests() {
 	end dmabuf_selftests "$rc"
 }
 
-# The project's in-kernel tests print TAP lines prefixed "dmabuf-rs-tests: ".
+# The project's in-kernel tests are KUnit suites, run by insmod, with KTAP on
+# the kernel log: copy the module's kernel messages as "@kt <line>", printk
+# timestamp cut off and KTAP's indentation kept.
 run_dmabuf_rs_tests() {
 	begin dmabuf_rs_tests
 	dmesg -c >/dev/null
 	insmod /modules/dmabuf_rs_tests.ko
 	rc=$?
-	dmesg | grep 'dmabuf-rs-tests: ' | sed 's/.*dmabuf-rs-tests: //'
+	dmesg | sed -e 's/^\[ *[0-9]*\.[0-9]*\] //' -e 's/^/@kt /'
 	rmmod dmabuf_rs_tests 2>/dev/null
 	end dmabuf_rs_tests "$rc"
 }
