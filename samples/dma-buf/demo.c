@@ -2,12 +2,18 @@
 /*
  * Buffer sharing, shown step by step: what `make run` boots into.
  *
- * A producer and a consumer share one dma-buf. The producer's work is
- * represented by fences on sw_sync timelines (a software stand-in for a GPU
- * or a camera); the consumer waits for it through a merged sync_file and the
- * buffer's own poll, then reads what was written through mmap, inside the
- * DMA_BUF_IOCTL_SYNC brackets that keep CPU caches coherent with devices
- * (and that wait for the buffer's pending writers).
+ * Two Rust sample drivers share buffers through the dma-buf core
+ * (linux/dma-buf-sample.h): an exporter, /dev/rust-dma-buf-exporter, that
+ * hands out page-backed dma-bufs and can move their pages, and an importer,
+ * /dev/rust-dma-buf-edu, that copies one buffer into another with QEMU's edu
+ * device's DMA engine and tells userspace when it is done with a sync_file.
+ *
+ * Userspace fills a buffer through mmap, inside the DMA_BUF_IOCTL_SYNC
+ * brackets that keep CPU caches coherent with devices, asks the device to
+ * copy it, waits for the copy (its sync_file, then the buffer's own poll),
+ * and checks the copy by mmap and by the importer's CPU checksum. Then the
+ * exporter moves the source to new pages while the importer is attached,
+ * and the copy is done and checked again.
  * Every step is checked; the program exits non-zero at the first surprise.
  */
 #define _GNU_SOURCE
@@ -21,20 +27,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/dma-buf.h>
-#include <linux/dma-heap.h>
+#include <linux/dma-buf-sample.h>
 #include <linux/sync_file.h>
-
-/* sw_sync's debugfs ioctls (drivers/dma-buf/sw_sync.c; not in uapi headers). */
-struct sw_sync_create_fence_data {
-	uint32_t value;
-	char name[32];
-	int32_t fence;
-};
-#define SW_SYNC_IOC_CREATE_FENCE _IOWR('W', 0, struct sw_sync_create_fence_data)
-#define SW_SYNC_IOC_INC _IOW('W', 1, uint32_t)
-#define SW_SYNC_PATH "/sys/kernel/debug/sync/sw_sync"
 
 #define BUF_SIZE (1 << 20)
 
@@ -81,13 +78,65 @@ static void show_file(const char *path)
 	fclose(f);
 }
 
-static int fence_on(int timeline, uint32_t value, const char *name)
+static double now_ms(void)
 {
-	struct sw_sync_create_fence_data data = { .value = value };
+	struct timespec t;
 
-	snprintf(data.name, sizeof(data.name), "%s", name);
-	check(ioctl(timeline, SW_SYNC_IOC_CREATE_FENCE, &data) == 0, "create a fence");
-	return data.fence;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* 32-bit FNV-1a, the importer's checksum. */
+static uint32_t fnv1a(const unsigned char *p, size_t len)
+{
+	uint32_t h = 0x811c9dc5u;
+
+	while (len--) {
+		h ^= *p++;
+		h *= 0x01000193u;
+	}
+	return h;
+}
+
+static unsigned char pattern(size_t i, unsigned int seed)
+{
+	uint32_t x = (uint32_t)i * 0x9e3779b1u + seed * 0x85ebca6bu;
+
+	x ^= x >> 15;
+	x *= 0x2c1b3c6du;
+	return (unsigned char)(x ^ (x >> 12));
+}
+
+static void cpu_access(int buf, uint64_t flags, const char *what)
+{
+	struct dma_buf_sync sync = { .flags = flags };
+
+	check(ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync) == 0, what);
+}
+
+/* A new buffer from the exporter, named for bufinfo. */
+static int alloc_buffer(int exporter, const char *name)
+{
+	struct dma_buf_sample_alloc alloc = {
+		.size = BUF_SIZE, .flags = O_RDWR | O_CLOEXEC,
+	};
+
+	check(ioctl(exporter, DMA_BUF_SAMPLE_IOC_ALLOC, &alloc) == 0, "DMA_BUF_SAMPLE_IOC_ALLOC");
+	check(lseek(alloc.fd, 0, SEEK_END) == BUF_SIZE, "the buffer's size from lseek");
+	check(ioctl(alloc.fd, DMA_BUF_SET_NAME_B, name) == 0, "DMA_BUF_SET_NAME");
+	say("dma-buf \"%s\": fd %d, %d bytes (lseek(SEEK_END) agrees)", name, alloc.fd, BUF_SIZE);
+	return alloc.fd;
+}
+
+/* Fill @map (of @buf) with pattern @seed, or zeros if @seed is 0. */
+static void cpu_fill(int buf, unsigned char *map, unsigned int seed)
+{
+	size_t i;
+
+	cpu_access(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE, "DMA_BUF_IOCTL_SYNC start write");
+	for (i = 0; i < BUF_SIZE; i++)
+		map[i] = seed ? pattern(i, seed) : 0;
+	cpu_access(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE, "DMA_BUF_IOCTL_SYNC end write");
 }
 
 static int ready(int fd, short events)
@@ -97,115 +146,165 @@ static int ready(int fd, short events)
 	return poll(&p, 1, 0) == 1 && (p.revents & events);
 }
 
+/* What a sync_file holds, in plain counts. */
 static void show_sync_file(int fd)
 {
 	struct sync_fence_info fences[4];
 	struct sync_file_info info = { 0 };
-	uint32_t i;
+	unsigned int i, done = 0, pending = 0, failed = 0;
 
 	info.num_fences = 4;
 	info.sync_fence_info = (uintptr_t)fences;
 	check(ioctl(fd, SYNC_IOC_FILE_INFO, &info) == 0, "SYNC_IOC_FILE_INFO");
-	say("sync_file \"%s\": %u fences, status %d (1 signalled, 0 pending)",
-	    info.name, info.num_fences, info.status);
-	for (i = 0; i < info.num_fences; i++)
-		say("  fence from %s on %s: status %d", fences[i].driver_name,
-		    fences[i].obj_name, fences[i].status);
+	for (i = 0; i < info.num_fences && i < 4; i++) {
+		if (fences[i].status > 0)
+			done++;
+		else if (fences[i].status == 0)
+			pending++;
+		else
+			failed++;
+	}
+	say("sync_file \"%s\": %u fence(s): %u signalled, %u pending", info.name,
+	    info.num_fences, done + failed, pending);
+	if (failed)
+		say("%u of the signalled fences carry an error", failed);
+	for (i = 0; i < info.num_fences && i < 4; i++)
+		say("  fence from %s on %s: %s", fences[i].driver_name, fences[i].obj_name,
+		    fences[i].status > 0 ? "signalled" :
+		    fences[i].status == 0 ? "pending" : "signalled with an error");
+	check(!failed, "no fence may fail");
+}
+
+/* Ask the edu device to copy all of @src into @dst: the sync_file fd. */
+static int device_copy(int edu, int src, int dst, uint32_t expect_mapped)
+{
+	struct edu_dma_buf_copy copy = {
+		.src_fd = src, .dst_fd = dst, .len = BUF_SIZE,
+	};
+
+	check(ioctl(edu, EDU_DMA_BUF_IOC_COPY, &copy) == 0, "EDU_DMA_BUF_IOC_COPY");
+	say("EDU_DMA_BUF_IOC_COPY returned at once, with sync_file fd %d for the copy", copy.fence_fd);
+	say("the importer had to map %u of the two buffers for the device (mapped = %u)",
+	    copy.mapped, copy.mapped);
+	check(copy.mapped == expect_mapped, "the number of buffers mapped for this copy");
+	show_sync_file(copy.fence_fd);
+	return copy.fence_fd;
+}
+
+/* Wait for the copy: its sync_file, then the destination's poll. */
+static void wait_copy(int fence, int dst)
+{
+	struct pollfd p = { .fd = fence, .events = POLLIN };
+	double t0 = now_ms();
+
+	check(poll(&p, 1, 30000) == 1 && (p.revents & POLLIN), "poll on the sync_file");
+	say("poll(POLLIN) on the sync_file: signalled after %.1f ms", now_ms() - t0);
+	show_sync_file(fence);
+	check(ready(dst, POLLIN), "the destination is readable once its writer signalled");
+	check(ready(dst, POLLOUT), "the destination is idle once the copy is done");
+	say("poll on the destination: POLLIN (its writer, the copy, is done) and POLLOUT");
+	say("(every fence on it has signalled)");
+	close(fence);
+}
+
+/* Check the destination against the source's bytes: by mmap, by checksum. */
+static void check_copy(int edu, int dst, const unsigned char *dst_map, const unsigned char *want)
+{
+	static const char *method[] = { "page by page", "through a vmap" };
+	uint32_t sum = fnv1a(want, BUF_SIZE);
+	size_t i;
+	int m;
+
+	cpu_access(dst, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ, "DMA_BUF_IOCTL_SYNC start read");
+	for (i = 0; i < BUF_SIZE && dst_map[i] == want[i]; i++)
+		;
+	cpu_access(dst, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ, "DMA_BUF_IOCTL_SYNC end read");
+	if (i < BUF_SIZE)
+		say("byte %zu is %#x, not %#x", i, dst_map[i], want[i]);
+	check(i == BUF_SIZE, "the destination holds the source's bytes");
+	say("mmap, inside DMA_BUF_SYNC_START/END (read): all %d bytes are the source's", BUF_SIZE);
+	for (m = EDU_DMA_BUF_CHECKSUM_PAGES; m <= EDU_DMA_BUF_CHECKSUM_VMAP; m++) {
+		struct edu_dma_buf_checksum c = { .fd = dst, .method = m, .len = BUF_SIZE };
+
+		check(ioctl(edu, EDU_DMA_BUF_IOC_CHECKSUM, &c) == 0, "EDU_DMA_BUF_IOC_CHECKSUM");
+		say("importer's FNV-1a %s: %08x (expected %08x)", method[m], c.checksum, sum);
+		check(c.checksum == sum, "the importer's checksum");
+	}
 }
 
 int main(void)
 {
-	struct dma_heap_allocation_data alloc = {
-		.len = BUF_SIZE, .fd_flags = O_RDWR | O_CLOEXEC,
-	};
-	struct dma_buf_import_sync_file import = { .flags = DMA_BUF_SYNC_WRITE };
-	struct dma_buf_sync sync;
-	struct sync_merge_data merge = { .name = "camera+gpu" };
-	int heap, buf, render_tl, scan_tl, f1, f2;
-	uint32_t *map;
-	size_t i;
+	struct dma_buf_sample_move move = { 0 };
+	unsigned char *src_map, *dst_map, *want;
+	int exporter, edu, src, dst, fence;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("dma-buf demonstration: one buffer shared by a producer and a consumer\n");
+	printf("dma-buf demonstration: a Rust exporter's buffers, copied by QEMU's edu device\n");
+	printf("through a Rust importer\n");
 
-	step("Allocate a 1 MiB buffer from the system dma-heap.");
-	heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
-	check(heap >= 0, "open /dev/dma_heap/system");
-	check(ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &alloc) == 0, "DMA_HEAP_IOCTL_ALLOC");
-	buf = alloc.fd;
-	say("got dma-buf fd %d; lseek(SEEK_END) says it holds %lld bytes", buf,
-	    (long long)lseek(buf, 0, SEEK_END));
-	check(lseek(buf, 0, SEEK_END) == BUF_SIZE, "size from lseek");
-	check(ioctl(buf, DMA_BUF_SET_NAME_B, "demo-frame") == 0, "DMA_BUF_SET_NAME");
-	say("named it \"demo-frame\" (DMA_BUF_SET_NAME), as a debugging aid");
+	step("Open the two sample drivers.");
+	exporter = open(DMA_BUF_SAMPLE_EXPORTER_PATH, O_RDWR | O_CLOEXEC);
+	check(exporter >= 0, "open " DMA_BUF_SAMPLE_EXPORTER_PATH " (rust_dma_buf_exporter.ko)");
+	say("%s: the exporter, hands out dma-bufs", DMA_BUF_SAMPLE_EXPORTER_PATH);
+	edu = open(DMA_BUF_SAMPLE_EDU_PATH, O_RDWR | O_CLOEXEC);
+	check(edu >= 0, "open " DMA_BUF_SAMPLE_EDU_PATH " (rust_dma_buf_edu.ko, edu device)");
+	say("%s: the importer, drives the edu device's DMA engine", DMA_BUF_SAMPLE_EDU_PATH);
 
-	step("The CPU fills the buffer through mmap, before any device touches it.");
-	map = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
-	check(map != MAP_FAILED, "mmap the dma-buf");
-	sync.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE;
-	check(ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync) == 0, "DMA_BUF_IOCTL_SYNC start");
-	for (i = 0; i < BUF_SIZE / 4; i++)
-		map[i] = 0xd0d00000u + i;
-	sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE;
-	check(ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync) == 0, "DMA_BUF_IOCTL_SYNC end");
-	say("wrote %d words between DMA_BUF_SYNC_START and DMA_BUF_SYNC_END (write)",
-	    BUF_SIZE / 4);
+	step("Allocate two 1 MiB buffers from the exporter.");
+	src = alloc_buffer(exporter, "demo-source");
+	dst = alloc_buffer(exporter, "demo-destination");
+	src_map = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, src, 0);
+	check(src_map != MAP_FAILED, "mmap the source");
+	dst_map = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, dst, 0);
+	check(dst_map != MAP_FAILED, "mmap the destination");
+	want = malloc(BUF_SIZE);
+	check(want != NULL, "malloc");
 
-	step("The producer has two jobs in flight: a camera capture and a GPU pass.");
-	render_tl = open(SW_SYNC_PATH, O_RDWR | O_CLOEXEC);
-	scan_tl = open(SW_SYNC_PATH, O_RDWR | O_CLOEXEC);
-	check(render_tl >= 0 && scan_tl >= 0, "open sw_sync timelines");
-	f1 = fence_on(render_tl, 1, "capture");
-	f2 = fence_on(scan_tl, 1, "gpu-pass");
-	say("each job is a fence, handed to userspace as a sync_file fd (%d, %d)", f1, f2);
-	merge.fd2 = f2;
-	check(ioctl(f1, SYNC_IOC_MERGE, &merge) == 0, "SYNC_IOC_MERGE");
-	say("SYNC_IOC_MERGE joins them into one sync_file (fd %d) that signals when both do:",
-	    merge.fence);
-	show_sync_file(merge.fence);
+	step("The CPU fills the source through mmap.");
+	cpu_fill(src, src_map, 1);
+	memcpy(want, src_map, BUF_SIZE);
+	say("wrote %d bytes between DMA_BUF_SYNC_START and DMA_BUF_SYNC_END (write)", BUF_SIZE);
 
-	step("Attach the merged fence to the buffer as its writer.");
-	import.fd = merge.fence;
-	check(ioctl(buf, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &import) == 0,
-	      "DMA_BUF_IOCTL_IMPORT_SYNC_FILE");
-	check(!ready(buf, POLLIN), "poll must not report a buffer with a pending writer");
-	say("poll(POLLIN) on the buffer now says: not ready, a writer is still busy");
+	step("The edu device copies the source into the destination.");
+	fence = device_copy(edu, src, dst, 2);
 
-	step("The capture finishes; the GPU pass has not.");
-	check(ioctl(render_tl, SW_SYNC_IOC_INC, &(uint32_t){ 1 }) == 0, "SW_SYNC_IOC_INC");
-	check(!ready(merge.fence, POLLIN), "merged fence must wait for both");
-	show_sync_file(merge.fence);
+	step("Wait for the copy.");
+	wait_copy(fence, dst);
 
-	step("The GPU pass finishes: now the consumer may read.");
-	check(ioctl(scan_tl, SW_SYNC_IOC_INC, &(uint32_t){ 1 }) == 0, "SW_SYNC_IOC_INC");
-	check(ready(merge.fence, POLLIN), "merged fence signalled");
-	check(ready(buf, POLLIN), "buffer readable once its writer signalled");
-	show_sync_file(merge.fence);
-	say("poll(POLLIN) on the buffer: ready");
+	step("Check the destination.");
+	check_copy(edu, dst, dst_map, want);
 
-	sync.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ;
-	check(ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync) == 0, "DMA_BUF_IOCTL_SYNC start read");
-	for (i = 0; i < BUF_SIZE / 4; i++)
-		if (map[i] != 0xd0d00000u + i)
-			break;
-	sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
-	check(ioctl(buf, DMA_BUF_IOCTL_SYNC, &sync) == 0, "DMA_BUF_IOCTL_SYNC end read");
-	check(i == BUF_SIZE / 4, "the consumer reads back what the producer wrote");
-	say("DMA_BUF_SYNC_START (read) waited for the writers; all %d words read back intact",
-	    BUF_SIZE / 4);
+	step("The exporter moves the source to new pages; the importer stays attached.");
+	move.fd = src;
+	check(ioctl(exporter, DMA_BUF_SAMPLE_IOC_MOVE, &move) == 0, "DMA_BUF_SAMPLE_IOC_MOVE");
+	check(move.moves == 1, "the source's move count");
+	say("DMA_BUF_SAMPLE_IOC_MOVE: moved (this buffer's move number %llu); the importer",
+	    (unsigned long long)move.moves);
+	say("was told (move_notify) and maps it again on next use");
+	cpu_access(src, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ, "DMA_BUF_IOCTL_SYNC start read");
+	check(memcmp(src_map, want, BUF_SIZE) == 0, "the source's bytes after the move");
+	cpu_access(src, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ, "DMA_BUF_IOCTL_SYNC end read");
+	say("the mapping taken before the move reads the same %d bytes from the new pages",
+	    BUF_SIZE);
+	cpu_fill(dst, dst_map, 0);
+	say("cleared the destination, so that the next copy has something to prove");
+
+	step("Copy again, after the move.");
+	fence = device_copy(edu, src, dst, 1);
+	wait_copy(fence, dst);
+	check_copy(edu, dst, dst_map, want);
 
 	step("What the kernel knows about shared buffers (debugfs dma_buf/bufinfo):");
 	show_file("/sys/kernel/debug/dma_buf/bufinfo");
 
-	step("Everyone lets go; the buffer is freed with its last reference.");
-	munmap(map, BUF_SIZE);
-	close(merge.fence);
-	close(f1);
-	close(f2);
-	close(render_tl);
-	close(scan_tl);
-	close(buf);
-	close(heap);
+	step("Everyone lets go; the buffers are freed with their last references.");
+	munmap(src_map, BUF_SIZE);
+	munmap(dst_map, BUF_SIZE);
+	close(src);
+	close(dst);
+	close(edu);
+	close(exporter);
+	free(want);
 	show_file("/sys/kernel/debug/dma_buf/bufinfo");
 
 	printf("\ndemonstration complete: every step checked\n");
