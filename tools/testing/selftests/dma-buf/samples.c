@@ -754,14 +754,12 @@ TEST_F(samples, copy_within_one_buffer)
 TEST_F_TIMEOUT(samples, move_keeps_contents, 120)
 {
 	const size_t size = 16 * self->page;
-	unsigned char *src_model = calloc(1, size), *dst_model = calloc(1, size), *got;
+	unsigned char *src_model = calloc(1, size), *dst_model = calloc(1, size);
 	unsigned char *ms, *md;
 	int src, dst, f, edu2;
 	__u64 moves = 0;
 	__u32 mapped;
 
-	got = malloc(size);
-	ASSERT_NE(NULL, got);
 	ASSERT_NE(NULL, src_model);
 	ASSERT_NE(NULL, dst_model);
 	src = sample_alloc(self->exp, size, O_RDWR | O_CLOEXEC);
@@ -802,10 +800,11 @@ TEST_F_TIMEOUT(samples, move_keeps_contents, 120)
 	ASSERT_EQ(0, cpu_sync(src, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 	EXPECT_EQ(-1, first_diff(ms, src_model, size)) TH_LOG("mapping from before the move");
 	ASSERT_EQ(0, cpu_sync(src, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
-	EXPECT_CHECKSUMS(self->edu, src, src_model, 0, size);
 	ASSERT_EQ(0, fill(dst, size, 0, size, -0x5b, dst_model));
 	COPY_EXPECT_MAPPED(self->edu, 1);	/* the moved source only */
 	COPY_EXPECT_MAPPED(self->edu, 0);
+	/* (Checksums only now: reading a buffer may map it for the importer too.) */
+	EXPECT_CHECKSUMS(self->edu, src, src_model, 0, size);
 
 	/* Writes through the old mapping land in the new pages the device reads. */
 	ASSERT_EQ(0, cpu_sync(src, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
@@ -856,7 +855,6 @@ TEST_F_TIMEOUT(samples, move_keeps_contents, 120)
 	munmap(md, size);
 	close(src);
 	close(dst);
-	free(got);
 	free(src_model);
 	free(dst_model);
 }
