@@ -30,7 +30,9 @@ macro_rules! import_dma_buf_ns {
     () => {
         #[cfg(MODULE)]
         #[link_section = ".modinfo"]
-        #[used]
+        // `compiler`, as `module!` does: the linker-retain flag would put it in
+        // a second `.modinfo` section, which modpost does not read.
+        #[used(compiler)]
         static __IMPORT_NS_DMA_BUF: [u8; 18] = *b"import_ns=DMA_BUF\0";
     };
 }
