@@ -196,7 +196,7 @@ def ktap_leaf_cases(node, prefix=""):
         elif child.status == "ok":
             cases.append(("PASS", name, ""))
         else:
-            diag = [re.sub(rf"^#\s*{re.escape(child.name)}: ", "", d) for d in child.diag[:4]]
+            diag = [re.sub(rf"^#\s*(?:{re.escape(child.name)}: )?", "", d) for d in child.diag[:4]]
             why = " / ".join(diag) or "not ok"
             cases.append(("FAIL", name, why))
     if node.plan is not None and len(node.children) < node.plan:
