@@ -162,7 +162,8 @@ fn alloc_pages(count: usize) -> Result<KVec<Page>> {
 /// number out, then installs it, so that a failed copy leaves no stray fd.
 fn alloc(args: &AllocArgs) -> Result<(ARef<DmaBuf>, FdReservation)> {
     let accmode = bindings::O_ACCMODE;
-    if args.flags & !(bindings::O_CLOEXEC | accmode) != 0 || args.fd != 0 {
+    // O_ACCMODE itself (3) is no access mode.
+    if args.flags & !(bindings::O_CLOEXEC | accmode) != 0 || args.flags & accmode == accmode {
         return Err(EINVAL);
     }
     if args.size == 0 || args.size > MAX_SIZE || args.size % PAGE_SIZE as u64 != 0 {
@@ -204,7 +205,7 @@ fn move_pages(store: &Store) -> Result<(KVec<Page>, u64)> {
 }
 
 fn move_buffer(args: &mut MoveArgs) -> Result {
-    if args.flags != 0 || args.moves != 0 {
+    if args.flags != 0 {
         return Err(EINVAL);
     }
     let buf = DmaBuf::from_fd(args.fd)?;

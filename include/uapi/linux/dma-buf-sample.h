@@ -11,7 +11,9 @@
  *
  * Every ioctl rejects unknown flags and non-zero padding with EINVAL; an fd
  * that is not open gets EBADF, an fd that is not a dma-buf EINVAL; a range
- * that is empty or not inside the buffer EINVAL; an unknown ioctl ENOTTY.
+ * that is empty or not inside the buffer EINVAL; an unknown ioctl ENOTTY;
+ * an argument pointer that cannot be read or written EFAULT. Output fields
+ * are ignored on input.
  */
 #ifndef _UAPI_LINUX_DMA_BUF_SAMPLE_H
 #define _UAPI_LINUX_DMA_BUF_SAMPLE_H
@@ -29,8 +31,9 @@
  * struct dma_buf_sample_alloc - DMA_BUF_SAMPLE_IOC_ALLOC argument
  * @size: in, bytes; a non-zero multiple of the page size, at most
  *	DMA_BUF_SAMPLE_MAX_SIZE (else EINVAL). The buffer starts zeroed.
- * @flags: in, flags of the new fd: O_CLOEXEC, O_ACCMODE bits (O_RDWR to
- *	allow writable mmap); anything else is EINVAL
+ * @flags: in, flags of the new fd: O_CLOEXEC and an access mode (O_RDONLY,
+ *	O_WRONLY or O_RDWR; O_RDWR allows writable shared mmap); anything
+ *	else, O_ACCMODE itself included, is EINVAL
  * @fd: out, the dma-buf fd
  */
 struct dma_buf_sample_alloc {
@@ -49,7 +52,8 @@ struct dma_buf_sample_alloc {
  * driver evicts a buffer: under the buffer's reservation lock, after its
  * fences have signalled, dynamic importers are told (move_notify) and map
  * again on next use; CPU mappings fault the new pages in. A buffer pinned
- * by a static importer cannot move: EBUSY.
+ * by a static importer, or mapped into the kernel (vmap), cannot move:
+ * EBUSY. The wait for fences is interruptible (EINTR).
  */
 struct dma_buf_sample_move {
 	__s32 fd;
@@ -77,7 +81,9 @@ struct dma_buf_sample_move {
  *	reservation object as a write and in the source's as a read
  * @mapped: out, how many of the two buffers had to be mapped for the
  *	device by this copy (0 when both mappings were kept from an earlier
- *	copy through the same open file, 1 or 2 after a move or at first use)
+ *	copy through the same open file, 1 or 2 after a move or at first use;
+ *	a copy within one buffer counts it once). Checksums do not map
+ *	anything for the device and do not change it.
  * @pad: must be 0
  *
  * The copy waits for the source's writers and for all of the

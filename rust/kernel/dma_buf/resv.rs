@@ -207,9 +207,11 @@ impl Resv {
 /// }
 /// assert!(!resv.test_signaled(Usage::Read));
 /// assert!(resv.test_signaled(Usage::Kernel));
+/// assert_eq!(resv.fences_unlocked(Usage::Read)?.len(), 1);
 /// job.signal();
 /// assert!(resv.test_signaled(Usage::Bookkeep));
-/// assert_eq!(resv.fences_unlocked(Usage::Read)?.len(), 1);
+/// // Unlocked snapshots leave signalled fences out.
+/// assert_eq!(resv.fences_unlocked(Usage::Read)?.len(), 0);
 /// # Ok::<(), Error>(())
 /// ```
 pub struct OwnedResv(KBox<Opaque<bindings::dma_resv>>);

@@ -376,6 +376,64 @@ impl DmaBuf {
     /// that shared writable mappings are allowed. `module` keeps the
     /// exporter's module loaded while the buffer lives. `data` is dropped
     /// when the last reference goes, also if export fails.
+    ///
+    /// # Examples
+    ///
+    /// A buffer of two pages that importers read through a kernel mapping:
+    ///
+    /// ```
+    /// use kernel::{c_str, prelude::*, str::CStr, sync::Arc};
+    /// use kernel::dma::DataDirection;
+    /// use kernel::dma_buf::buf::{Attachment, DmaBuf, Exporter};
+    /// use kernel::mm::VMap;
+    /// use kernel::page::{Page, PAGE_SIZE};
+    /// use kernel::scatterlist::DmaSgTable;
+    ///
+    /// struct Pages(KVec<Page>);
+    ///
+    /// #[vtable]
+    /// impl Exporter for Pages {
+    ///     const NAME: &'static CStr = c_str!("doctest");
+    ///     type AttachData = ();
+    ///     fn attach(&self, _attach: &Attachment<Self>) -> Result<()> {
+    ///         Ok(())
+    ///     }
+    ///     fn map(&self, _attach: &Attachment<Self>, _dir: DataDirection) -> Result<DmaSgTable> {
+    ///         Err(ENODEV)
+    ///     }
+    ///     fn vmap(&self) -> Result<Arc<VMap>> {
+    ///         Ok(Arc::new(VMap::new(&self.0)?, GFP_KERNEL)?)
+    ///     }
+    /// }
+    ///
+    /// // SAFETY: Doctests are built into the kernel image, whose `THIS_MODULE` is NULL.
+    /// static THIS_MODULE: ThisModule = unsafe { ThisModule::from_ptr(core::ptr::null_mut()) };
+    ///
+    /// let mut pages = KVec::new();
+    /// for _ in 0..2 {
+    ///     pages.push(Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?, GFP_KERNEL)?;
+    /// }
+    /// let mut hello = VMap::new(&pages)?;
+    /// hello.write(PAGE_SIZE, b"hello")?;
+    /// let buf = DmaBuf::export(Pages(pages), 2 * PAGE_SIZE, true, &THIS_MODULE)?;
+    /// assert_eq!(buf.size(), 2 * PAGE_SIZE);
+    /// assert!(buf.exporter::<Pages>().is_some());
+    /// assert!(!buf.is_dynamic());
+    ///
+    /// let mut cpu = buf.begin_cpu_access(DataDirection::FromDevice)?;
+    /// let mut page = [0u8; 5];
+    /// cpu.read_page(1, &mut page)?;
+    /// assert_eq!(&page, b"hello");
+    /// assert!(cpu.read_page(2, &mut page).is_err());
+    /// {
+    ///     let guard = buf.resv().lock();
+    ///     assert_eq!(buf.vmap_count(&guard)?, 1);
+    /// }
+    /// drop(cpu);
+    /// let guard = buf.resv().lock();
+    /// assert_eq!(buf.vmap_count(&guard)?, 0);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn export<T: Exporter>(
         data: T,
         size: usize,

@@ -63,6 +63,11 @@ static FENCE_LOCK_CLASS: LockClassKey =
     // allocated `lock_class_key`.
     unsafe { core::mem::MaybeUninit::uninit().assume_init() };
 
+/// The name of that class. One static, so that every crate that arms a fence
+/// (the generic code is instantiated in each) passes lockdep the same
+/// pointer: lockdep warns when one key comes with two names.
+static FENCE_LOCK_NAME: &CStr = crate::c_str!("dma_fence (Rust)");
+
 struct Adapter<T: FenceOps>(PhantomData<T>);
 
 impl<T: FenceOps> Adapter<T> {
@@ -234,7 +239,7 @@ impl Timeline {
         unsafe {
             bindings::__spin_lock_init(
                 (*ptr).lock.get(),
-                crate::c_str!("dma_fence (Rust)").as_char_ptr(),
+                FENCE_LOCK_NAME.as_char_ptr(),
                 FENCE_LOCK_CLASS.as_ptr(),
             );
             bindings::dma_fence_init(

@@ -659,7 +659,7 @@ TEST_F_TIMEOUT(samples, copy_waits_for_fences, 120)
  */
 TEST_F_TIMEOUT(samples, copy_polled_through_buffers, 120)
 {
-	const size_t size = 4 * MIB, len = 3 * MIB + 13;
+	const size_t size = 4 * MIB, len = 3 * self->page + 13;
 	unsigned char *src_model = calloc(1, size), *dst_model = calloc(1, size);
 	short ev[] = { POLLOUT, POLLIN, POLLOUT };
 	int src, dst, f, i, fd;
