@@ -162,7 +162,18 @@ impl Edu {
     /// Runs one transfer of `count` bytes and waits for its interrupt (with
     /// the busy bit as the source of truth, so a wake-up that races with the
     /// wait costs a tick, not a hang).
-    fn transfer(&self, engine: &mut kernel::sync::lock::Guard<'_, Timeline, kernel::sync::lock::mutex::MutexBackend>, src: u64, dst: u64, count: usize, to_ram: bool) -> Result {
+    fn transfer(
+        &self,
+        engine: &mut kernel::sync::lock::Guard<
+            '_,
+            Timeline,
+            kernel::sync::lock::mutex::MutexBackend,
+        >,
+        src: u64,
+        dst: u64,
+        count: usize,
+        to_ram: bool,
+    ) -> Result {
         self.bar.write64::<REG_DMA_SRC>(src);
         self.bar.write64::<REG_DMA_DST>(dst);
         self.bar.write64::<REG_DMA_COUNT>(count as u64);
@@ -175,7 +186,9 @@ impl Edu {
             if ktime_ms_delta(Ktime::ktime_get(), start) > 10_000 {
                 return Err(EIO);
             }
-            let _ = self.done.wait_interruptible_timeout(engine, msecs_to_jiffies(20));
+            let _ = self
+                .done
+                .wait_interruptible_timeout(engine, msecs_to_jiffies(20));
         }
         Ok(())
     }
@@ -218,7 +231,12 @@ kernel::impl_has_work! {
 
 /// Yields the (DMA address, length) pieces that cover `[offset, offset+len)`
 /// of a buffer mapped as `segs`.
-fn pieces(segs: &[(u64, u32)], mut offset: u64, mut len: u64, mut f: impl FnMut(u64, u64) -> Result) -> Result {
+fn pieces(
+    segs: &[(u64, u32)],
+    mut offset: u64,
+    mut len: u64,
+    mut f: impl FnMut(u64, u64) -> Result,
+) -> Result {
     for &(addr, seg_len) in segs {
         let seg_len = seg_len as u64;
         if len == 0 {
@@ -250,13 +268,15 @@ impl CopyJob {
             let n = (self.len - done).min(DEV_BUF_SIZE as u64);
             let mut at = 0u64;
             pieces(&self.src_segs, self.src_offset + done, n, |addr, len| {
-                self.edu.transfer(&mut engine, addr, DEV_BUF + at, len as usize, false)?;
+                self.edu
+                    .transfer(&mut engine, addr, DEV_BUF + at, len as usize, false)?;
                 at += len;
                 Ok(())
             })?;
             let mut at = 0u64;
             pieces(&self.dst_segs, self.dst_offset + done, n, |addr, len| {
-                self.edu.transfer(&mut engine, DEV_BUF + at, addr, len as usize, true)?;
+                self.edu
+                    .transfer(&mut engine, DEV_BUF + at, addr, len as usize, true)?;
                 at += len;
                 Ok(())
             })?;
@@ -295,7 +315,10 @@ impl EduFile {
     /// Returns this file's attachment of `buf`, attaching on first use.
     fn import(&self, buf: &DmaBuf) -> Result<Arc<Import>> {
         let mut imports = self.imports.lock();
-        if let Some(i) = imports.iter().find(|i| i.att.buf().as_raw() == buf.as_raw()) {
+        if let Some(i) = imports
+            .iter()
+            .find(|i| i.att.buf().as_raw() == buf.as_raw())
+        {
             return Ok(i.clone());
         }
         let att = buf.attach_dynamic(&self.edu.dev, EduImporter)?;
@@ -311,7 +334,8 @@ impl EduFile {
         let src = DmaBuf::from_fd(args.src_fd)?;
         let dst = DmaBuf::from_fd(args.dst_fd)?;
         let in_range = |buf: &DmaBuf, off: u64| {
-            off.checked_add(args.len).is_some_and(|end| end <= buf.size() as u64)
+            off.checked_add(args.len)
+                .is_some_and(|end| end <= buf.size() as u64)
         };
         if !in_range(&src, args.src_offset) || !in_range(&dst, args.dst_offset) {
             return Err(EINVAL);
@@ -365,7 +389,10 @@ impl EduFile {
         {
             let g = locked.get(0).ok_or(EINVAL)?;
             let [slot] = g.reserve()?;
-            slot.add(fence.as_fence(), if same { Usage::Write } else { Usage::Read });
+            slot.add(
+                fence.as_fence(),
+                if same { Usage::Write } else { Usage::Read },
+            );
         }
         if let Some(g) = locked.get(1) {
             let [slot] = g.reserve()?;
@@ -525,13 +552,24 @@ impl pci::Driver for EduDriver {
             }),
             GFP_KERNEL,
         )?;
-        let irq = irq::Registration::new(irq_no, irq::Flags::SHARED, c_str!("rust_dma_buf_edu"), edu.clone())?;
+        let irq = irq::Registration::new(
+            irq_no,
+            irq::Flags::SHARED,
+            c_str!("rust_dma_buf_edu"),
+            edu.clone(),
+        )?;
         let misc = KBox::pin_init(
             Registration::<EduFile>::new(c_str!("rust-dma-buf-edu"), edu),
             GFP_KERNEL,
         )?;
         pr_info!("edu {:#x}: /dev/rust-dma-buf-edu ready\n", id);
-        Ok(KBox::pin(EduData { _misc: misc, _irq: irq }, GFP_KERNEL)?)
+        Ok(KBox::pin(
+            EduData {
+                _misc: misc,
+                _irq: irq,
+            },
+            GFP_KERNEL,
+        )?)
     }
 }
 
@@ -541,7 +579,10 @@ struct EduModule {
 
 impl kernel::Module for EduModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let drv = KBox::pin_init(pci::Registration::new(c_str!("rust_dma_buf_edu"), module), GFP_KERNEL)?;
+        let drv = KBox::pin_init(
+            pci::Registration::new(c_str!("rust_dma_buf_edu"), module),
+            GFP_KERNEL,
+        )?;
         Ok(Self { _drv: drv })
     }
 }

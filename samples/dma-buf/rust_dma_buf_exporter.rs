@@ -17,8 +17,7 @@
 
 use kernel::{
     alloc::flags::__GFP_ZERO,
-    bindings,
-    c_str,
+    bindings, c_str,
     dma::DataDirection,
     dma_buf::{
         buf::{Attachment, DmaBuf, Exporter},
@@ -27,7 +26,7 @@ use kernel::{
     },
     ioctl::_IOWR,
     miscdevice::{ioctl_reader_writer, MiscDevice, Registration},
-    mm::{flags as vm, VMap, Vma, VmFault, VmFaultHandler, VmFaultReason},
+    mm::{flags as vm, VMap, VmFault, VmFaultHandler, VmFaultReason, Vma},
     page::{Page, PAGE_SIZE},
     prelude::*,
     scatterlist::{DmaSgTable, SgTable},

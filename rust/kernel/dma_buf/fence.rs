@@ -219,11 +219,7 @@ impl Fence {
     pub fn wait(&self, intr: bool) -> Result {
         // SAFETY: By the type invariant the fence is valid.
         let ret = unsafe {
-            bindings::dma_fence_wait_timeout(
-                self.0.get(),
-                intr,
-                crate::ffi::c_long::MAX,
-            )
+            bindings::dma_fence_wait_timeout(self.0.get(), intr, crate::ffi::c_long::MAX)
         };
         if ret < 0 {
             return Err(Error::from_errno(ret as i32));

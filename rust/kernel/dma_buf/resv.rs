@@ -151,7 +151,8 @@ impl Resv {
     pub fn wait_timeout(&self, usage: Usage, intr: bool, timeout: Jiffies) -> Result<Jiffies> {
         let timeout = timeout.min(crate::ffi::c_long::MAX as Jiffies - 1) as _;
         // SAFETY: The object is initialised (type invariant).
-        let ret = unsafe { bindings::dma_resv_wait_timeout(self.as_raw(), usage as _, intr, timeout) };
+        let ret =
+            unsafe { bindings::dma_resv_wait_timeout(self.as_raw(), usage as _, intr, timeout) };
         match ret {
             0 => Err(etime()),
             r if r < 0 => Err(Error::from_errno(r as i32)),
@@ -340,7 +341,9 @@ impl Slot<'_, '_> {
     pub fn add(self, fence: &Fence, usage: Usage) {
         // SAFETY: The lock is held (the guard lives), and room for this slot
         // was reserved (guard invariant).
-        unsafe { bindings::dma_resv_add_fence(self.guard.resv.as_raw(), fence.as_raw(), usage as _) };
+        unsafe {
+            bindings::dma_resv_add_fence(self.guard.resv.as_raw(), fence.as_raw(), usage as _)
+        };
         // `drop` gives back the count.
     }
 }
@@ -377,7 +380,10 @@ impl<'g> Iterator for LockedFences<'g> {
         let f = NonNull::new(f)?;
         // SAFETY: Under the lock the object keeps its fences alive, and no one
         // can change the list while the guard is mutably borrowed.
-        Some((unsafe { Fence::from_raw(f.as_ptr()) }, Usage::from_raw(self.cursor.fence_usage)))
+        Some((
+            unsafe { Fence::from_raw(f.as_ptr()) },
+            Usage::from_raw(self.cursor.fence_usage),
+        ))
     }
 }
 
@@ -417,7 +423,10 @@ pub fn lock_all<'a>(objs: &[&'a Resv], intr: bool) -> Result<MultiGuard<'a>> {
     // SAFETY: `ctx` is fresh memory at a stable address; the class is the
     // one every `dma_resv` lock belongs to.
     unsafe { bindings::ww_acquire_init(ctx.get(), &raw mut bindings::reservation_ww_class) };
-    let mut multi = MultiGuard { guards: KVec::new(), ctx };
+    let mut multi = MultiGuard {
+        guards: KVec::new(),
+        ctx,
+    };
     let ctxp = multi.ctx.get();
     // Declared after `multi`, so on an error return these locks are dropped
     // (released) before `multi` finishes the context.

@@ -3,7 +3,11 @@
 //! CPU access to a dma-buf from the kernel.
 
 use super::DmaBuf;
-use crate::{bindings, dma::DataDirection, error::{code::*, to_result, Result}};
+use crate::{
+    bindings,
+    dma::DataDirection,
+    error::{code::*, to_result, Result},
+};
 
 /// A CPU access bracket (`dma_buf_begin_cpu_access` to
 /// `dma_buf_end_cpu_access`), ended when dropped.
@@ -20,7 +24,11 @@ pub struct CpuAccess<'a> {
 
 impl<'a> CpuAccess<'a> {
     pub(super) fn new(buf: &'a DmaBuf, dir: DataDirection) -> Self {
-        Self { buf, dir, vmap: None }
+        Self {
+            buf,
+            dir,
+            vmap: None,
+        }
     }
 
     fn vaddr(&mut self) -> Result<*const u8> {

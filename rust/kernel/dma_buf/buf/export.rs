@@ -174,7 +174,11 @@ impl<T: Exporter> Adapter<T> {
         end_cpu_access: Some(Self::end_cpu_access),
         mmap: if T::HAS_MMAP { Some(Self::mmap) } else { None },
         vmap: if T::HAS_VMAP { Some(Self::vmap) } else { None },
-        vunmap: if T::HAS_VMAP { Some(Self::vunmap) } else { None },
+        vunmap: if T::HAS_VMAP {
+            Some(Self::vunmap)
+        } else {
+            None
+        },
     };
 
     /// # Safety
@@ -206,7 +210,10 @@ impl<T: Exporter> Adapter<T> {
         })
     }
 
-    unsafe extern "C" fn detach(buf: *mut bindings::dma_buf, attach: *mut bindings::dma_buf_attachment) {
+    unsafe extern "C" fn detach(
+        buf: *mut bindings::dma_buf,
+        attach: *mut bindings::dma_buf_attachment,
+    ) {
         // SAFETY: As in `attach`.
         let (exp, att) = unsafe { (Self::exported(buf), Attachment::<T>::from_raw(attach)) };
         if T::HAS_DETACH {
@@ -219,13 +226,23 @@ impl<T: Exporter> Adapter<T> {
 
     unsafe extern "C" fn pin(attach: *mut bindings::dma_buf_attachment) -> i32 {
         // SAFETY: As in `attach`.
-        let (exp, att) = unsafe { (Self::exported((*attach).dmabuf), Attachment::<T>::from_raw(attach)) };
+        let (exp, att) = unsafe {
+            (
+                Self::exported((*attach).dmabuf),
+                Attachment::<T>::from_raw(attach),
+            )
+        };
         from_result(|| exp.data.pin(att).map(|()| 0))
     }
 
     unsafe extern "C" fn unpin(attach: *mut bindings::dma_buf_attachment) {
         // SAFETY: As in `attach`.
-        let (exp, att) = unsafe { (Self::exported((*attach).dmabuf), Attachment::<T>::from_raw(attach)) };
+        let (exp, att) = unsafe {
+            (
+                Self::exported((*attach).dmabuf),
+                Attachment::<T>::from_raw(attach),
+            )
+        };
         exp.data.unpin(att);
     }
 
@@ -234,7 +251,12 @@ impl<T: Exporter> Adapter<T> {
         dir: bindings::dma_data_direction,
     ) -> *mut bindings::sg_table {
         // SAFETY: As in `attach`.
-        let (exp, att) = unsafe { (Self::exported((*attach).dmabuf), Attachment::<T>::from_raw(attach)) };
+        let (exp, att) = unsafe {
+            (
+                Self::exported((*attach).dmabuf),
+                Attachment::<T>::from_raw(attach),
+            )
+        };
         let res = (|| -> Result<*mut bindings::sg_table> {
             let dir = DataDirection::from_raw(dir).ok_or(EINVAL)?;
             let table = exp.data.map(att, dir)?;
@@ -294,7 +316,8 @@ impl<T: Exporter> Adapter<T> {
             let head = &raw mut (*buf).attachments;
             let mut node = (*head).next;
             while node != head {
-                let attach = crate::container_of!(node, bindings::dma_buf_attachment, node).cast_mut();
+                let attach =
+                    crate::container_of!(node, bindings::dma_buf_attachment, node).cast_mut();
                 let state = (*attach).priv_.cast::<AttachState<T>>();
                 if !state.is_null() {
                     for table in (*(*state).mappings.get()).iter().flatten() {
@@ -310,7 +333,10 @@ impl<T: Exporter> Adapter<T> {
         }
     }
 
-    unsafe extern "C" fn begin_cpu_access(buf: *mut bindings::dma_buf, dir: bindings::dma_data_direction) -> i32 {
+    unsafe extern "C" fn begin_cpu_access(
+        buf: *mut bindings::dma_buf,
+        dir: bindings::dma_data_direction,
+    ) -> i32 {
         // SAFETY: The core calls ops with a live buffer of this exporter.
         unsafe { Self::sync_all(buf, true) };
         if !T::HAS_BEGIN_CPU_ACCESS {
@@ -319,17 +345,22 @@ impl<T: Exporter> Adapter<T> {
         // SAFETY: As above.
         let exp = unsafe { Self::exported(buf) };
         from_result(|| {
-            exp.data.begin_cpu_access(DataDirection::from_raw(dir).ok_or(EINVAL)?)?;
+            exp.data
+                .begin_cpu_access(DataDirection::from_raw(dir).ok_or(EINVAL)?)?;
             Ok(0)
         })
     }
 
-    unsafe extern "C" fn end_cpu_access(buf: *mut bindings::dma_buf, dir: bindings::dma_data_direction) -> i32 {
+    unsafe extern "C" fn end_cpu_access(
+        buf: *mut bindings::dma_buf,
+        dir: bindings::dma_data_direction,
+    ) -> i32 {
         // SAFETY: As above.
         let exp = unsafe { Self::exported(buf) };
         let ret = if T::HAS_END_CPU_ACCESS {
             from_result(|| {
-                exp.data.end_cpu_access(DataDirection::from_raw(dir).ok_or(EINVAL)?)?;
+                exp.data
+                    .end_cpu_access(DataDirection::from_raw(dir).ok_or(EINVAL)?)?;
                 Ok(0)
             })
         } else {
@@ -340,7 +371,10 @@ impl<T: Exporter> Adapter<T> {
         ret
     }
 
-    unsafe extern "C" fn mmap(buf: *mut bindings::dma_buf, vma: *mut bindings::vm_area_struct) -> i32 {
+    unsafe extern "C" fn mmap(
+        buf: *mut bindings::dma_buf,
+        vma: *mut bindings::vm_area_struct,
+    ) -> i32 {
         // SAFETY: The core calls ops with live objects; the vma is being set
         // up under the mm's lock for the duration of the call.
         let (exp, vma) = unsafe { (Self::exported(buf), Vma::from_raw(vma)) };
@@ -456,7 +490,11 @@ impl DmaBuf {
             owner: module.as_ptr(),
             ops: &Adapter::<T>::OPS,
             size,
-            flags: if writable { bindings::O_RDWR as i32 } else { bindings::O_RDONLY as i32 },
+            flags: if writable {
+                bindings::O_RDWR as i32
+            } else {
+                bindings::O_RDONLY as i32
+            },
             resv: core::ptr::null_mut(),
             priv_: raw_priv.cast(),
         };

@@ -36,7 +36,8 @@ impl DmaBuf {
     /// Attaches `dev` to the buffer as a static importer.
     pub fn attach(&self, dev: &Device) -> Result<StaticAttachment> {
         // SAFETY: Both objects are live; the core takes its own references.
-        let attach = from_err_ptr(unsafe { bindings::dma_buf_attach(self.as_raw(), dev.as_raw()) })?;
+        let attach =
+            from_err_ptr(unsafe { bindings::dma_buf_attach(self.as_raw(), dev.as_raw()) })?;
         Ok(StaticAttachment {
             buf: self.into(),
             // SAFETY: Not an error pointer, so not null.
@@ -48,7 +49,11 @@ impl DmaBuf {
     /// buffer may move while attached; the API then drops the attachment's
     /// cached mapping and calls `importer`'s [`Importer::move_notify`], and
     /// the next [`DynamicAttachment::map`] maps again.
-    pub fn attach_dynamic<I: Importer>(&self, dev: &Device, importer: I) -> Result<DynamicAttachment<I>> {
+    pub fn attach_dynamic<I: Importer>(
+        &self,
+        dev: &Device,
+        importer: I,
+    ) -> Result<DynamicAttachment<I>> {
         let inner = KBox::new(
             DynInner {
                 importer,
@@ -60,7 +65,12 @@ impl DmaBuf {
         // SAFETY: Both objects are live; `inner` stays at its address until
         // after detach (it is dropped after `attach` in `DynamicAttachment`).
         let attach = from_err_ptr(unsafe {
-            bindings::dma_buf_dynamic_attach(self.as_raw(), dev.as_raw(), &ImportAdapter::<I>::OPS, priv_)
+            bindings::dma_buf_dynamic_attach(
+                self.as_raw(),
+                dev.as_raw(),
+                &ImportAdapter::<I>::OPS,
+                priv_,
+            )
         })?;
         Ok(DynamicAttachment {
             // SAFETY: Not an error pointer.
@@ -212,7 +222,11 @@ impl<I: Importer> DynamicAttachment<I> {
     /// or it was for another direction. `guard` must be the buffer's own
     /// reservation lock (else `EINVAL`); the table is valid while it is held.
     /// The flag says whether a new mapping was made.
-    pub fn map<'g>(&'g self, guard: &'g mut ResvGuard<'_>, dir: DataDirection) -> Result<(&'g SgTableRef, bool)> {
+    pub fn map<'g>(
+        &'g self,
+        guard: &'g mut ResvGuard<'_>,
+        dir: DataDirection,
+    ) -> Result<(&'g SgTableRef, bool)> {
         self.check(guard)?;
         // SAFETY: The reservation lock is held (checked above), which guards
         // the cache.
@@ -223,7 +237,13 @@ impl<I: Importer> DynamicAttachment<I> {
             _ => {
                 if let Some((sgt, d)) = cache.take() {
                     // SAFETY: The lock is held; the table came from this attachment.
-                    unsafe { bindings::dma_buf_unmap_attachment(self.attach.as_ptr(), sgt.as_ptr(), d.as_raw()) };
+                    unsafe {
+                        bindings::dma_buf_unmap_attachment(
+                            self.attach.as_ptr(),
+                            sgt.as_ptr(),
+                            d.as_raw(),
+                        )
+                    };
                 }
                 // SAFETY: The attachment is live and the lock is held.
                 let sgt = from_err_ptr(unsafe {
@@ -246,7 +266,9 @@ impl<I: Importer> DynamicAttachment<I> {
         // SAFETY: The lock is held (checked), guarding the cache.
         if let Some((sgt, d)) = unsafe { (*self.inner.mapping.get()).take() } {
             // SAFETY: The table came from this attachment.
-            unsafe { bindings::dma_buf_unmap_attachment(self.attach.as_ptr(), sgt.as_ptr(), d.as_raw()) };
+            unsafe {
+                bindings::dma_buf_unmap_attachment(self.attach.as_ptr(), sgt.as_ptr(), d.as_raw())
+            };
         }
         Ok(())
     }

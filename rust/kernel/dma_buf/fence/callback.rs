@@ -99,7 +99,10 @@ impl<F: FnOnce(&Fence) + Send + 'static> Callback<F> {
         }
     }
 
-    unsafe extern "C" fn trampoline(fence: *mut bindings::dma_fence, cb: *mut bindings::dma_fence_cb) {
+    unsafe extern "C" fn trampoline(
+        fence: *mut bindings::dma_fence,
+        cb: *mut bindings::dma_fence_cb,
+    ) {
         // SAFETY: `cb` is the `cb` field of a registered, hence live and pinned,
         // `Callback<F>`.
         let this = unsafe { &*crate::container_of!(cb, Self, cb) };

@@ -80,7 +80,10 @@ pub fn merge(fences: &[&Fence]) -> Result<ARef<Fence>> {
     for f in fences {
         ptrs.push(f.as_raw(), GFP_KERNEL)?;
         // SAFETY: An all-zero cursor is valid scratch space for the merge.
-        cursors.push(unsafe { core::mem::zeroed::<bindings::dma_fence_unwrap>() }, GFP_KERNEL)?;
+        cursors.push(
+            unsafe { core::mem::zeroed::<bindings::dma_fence_unwrap>() },
+            GFP_KERNEL,
+        )?;
     }
     // SAFETY: `ptrs` holds `n` live fences (borrowed for the call; the merge
     // takes its own references) and `cursors` `n` scratch cursors.
@@ -109,7 +112,12 @@ pub fn merge(fences: &[&Fence]) -> Result<ARef<Fence>> {
 /// assert_eq!(all.unwrapped().count(), 2);
 /// # Ok::<(), Error>(())
 /// ```
-pub fn array(fences: KVec<ARef<Fence>>, context: u64, seqno: u32, any: bool) -> Result<ARef<Fence>> {
+pub fn array(
+    fences: KVec<ARef<Fence>>,
+    context: u64,
+    seqno: u32,
+    any: bool,
+) -> Result<ARef<Fence>> {
     if fences.is_empty() {
         return Err(EINVAL);
     }
@@ -117,7 +125,10 @@ pub fn array(fences: KVec<ARef<Fence>>, context: u64, seqno: u32, any: bool) -> 
     let mut ptrs = KVec::with_capacity(n, GFP_KERNEL)?;
     for f in fences {
         // The array takes over each reference.
-        ptrs.push(ARef::into_raw(f).as_ptr().cast::<bindings::dma_fence>(), GFP_KERNEL)?;
+        ptrs.push(
+            ARef::into_raw(f).as_ptr().cast::<bindings::dma_fence>(),
+            GFP_KERNEL,
+        )?;
     }
     let (raw, len, cap) = ptrs.into_raw_parts();
     // SAFETY: `raw` is a kmalloc'ed array of `len` fence references; on

@@ -125,7 +125,10 @@ impl<T: FenceOps> Adapter<T> {
         unsafe { Self::data(fence) }.signaled()
     }
 
-    unsafe extern "C" fn set_deadline(fence: *mut bindings::dma_fence, deadline: bindings::ktime_t) {
+    unsafe extern "C" fn set_deadline(
+        fence: *mut bindings::dma_fence,
+        deadline: bindings::ktime_t,
+    ) {
         // SAFETY: As above.
         unsafe { Self::data(fence) }.set_deadline(crate::time::Ktime::from_raw(deadline));
     }
@@ -142,7 +145,8 @@ impl<T: FenceOps> Adapter<T> {
     unsafe extern "C" fn free_rcu(head: *mut bindings::callback_head) {
         // SAFETY: `head` is the `rcu` field of the fence that `release` queued,
         // which is at the start of a `FenceAlloc<T>` made by `KBox::new`.
-        let fence = unsafe { crate::container_of!(head, bindings::dma_fence, __bindgen_anon_1.rcu) };
+        let fence =
+            unsafe { crate::container_of!(head, bindings::dma_fence, __bindgen_anon_1.rcu) };
         // SAFETY: See above; nothing refers to the allocation any more.
         drop(unsafe { KBox::from_raw(fence.cast_mut().cast::<FenceAlloc<T>>()) });
     }
@@ -315,7 +319,9 @@ impl<T: FenceOps> PendingFence<T> {
         // `dma_fence_set_error` requires.
         unsafe {
             let flags = bindings::dma_fence_spin_lock_irqsave(fence);
-            let signalled = (*fence).flags & (1 << bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_SIGNALED_BIT) != 0;
+            let signalled = (*fence).flags
+                & (1 << bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_SIGNALED_BIT)
+                != 0;
             if !signalled {
                 if let Some(e) = error {
                     (*fence).error = e.to_errno();
