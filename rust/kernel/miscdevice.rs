@@ -408,3 +408,67 @@ fn ret_to_long(ret: Result<isize>) -> c_long {
         Err(e) => e.to_errno() as c_long,
     }
 }
+
+/// Declares a `#[repr(C)]` ioctl argument structure of integer fields that
+/// can be copied from and to userspace ([`FromBytes`] and [`AsBytes`]),
+/// checking at compile time what makes that sound: every field is itself
+/// `FromBytes + AsBytes`, and there is no padding (the size is the sum of
+/// the fields' sizes), so any bytes are a valid value and every byte is
+/// initialised. A layout with a hole is a build error, not a leak of kernel
+/// stack to userspace.
+///
+/// [`FromBytes`]: crate::types::FromBytes
+/// [`AsBytes`]: crate::types::AsBytes
+///
+/// # Examples
+///
+/// ```
+/// kernel::uapi_struct! {
+///     /// `struct foo_args` of the driver's uapi header.
+///     pub struct FooArgs {
+///         /// In.
+///         pub size: u64,
+///         /// Out.
+///         pub fd: i32,
+///         /// Must be zero.
+///         pub pad: u32,
+///     }
+/// }
+///
+/// let a = FooArgs { size: 1, ..Default::default() };
+/// assert_eq!(core::mem::size_of::<FooArgs>(), 16);
+/// assert_eq!(a.fd, 0);
+/// ```
+#[macro_export]
+macro_rules! uapi_struct {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Default)]
+        $vis struct $name {
+            $($(#[$fmeta])* $fvis $field: $ty),*
+        }
+
+        const _: () = {
+            const fn plain<T: $crate::types::FromBytes + $crate::types::AsBytes>() -> usize {
+                ::core::mem::size_of::<T>()
+            }
+            ::core::assert!(
+                ::core::mem::size_of::<$name>() == 0 $(+ plain::<$ty>())*,
+                "padding in a uapi structure"
+            );
+        };
+
+        // SAFETY: Every field is `FromBytes + AsBytes` (checked above by
+        // `plain`) and the `repr(C)` structure has no padding (its size is the
+        // sum of the fields'), so any byte pattern is a valid value.
+        unsafe impl $crate::types::FromBytes for $name {}
+        // SAFETY: As above: no padding, so every byte is initialised.
+        unsafe impl $crate::types::AsBytes for $name {}
+    };
+}

@@ -21,7 +21,7 @@
 //!
 //! `EDU_DMA_BUF_IOC_CHECKSUM` reads a range with the CPU inside a CPU access
 //! bracket, page by page or through one vmap. The uapi is
-//! `include/uapi/linux/dma-buf-sample.h`. No `unsafe` here.
+//! `include/uapi/linux/dma-buf-sample.h`. All of it is safe Rust.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
@@ -44,7 +44,7 @@ use kernel::{
     str::CStr,
     sync::{Arc, CondVar, Mutex},
     time::{ktime_ms_delta, msecs_to_jiffies, Ktime},
-    types::{ARef, AsBytes, FromBytes},
+    types::ARef,
     workqueue::{self, Work, WorkItem},
 };
 
@@ -58,41 +58,32 @@ module! {
 
 kernel::import_dma_buf_ns!();
 
-/// Mirrors `struct edu_dma_buf_copy`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct CopyArgs {
-    src_fd: i32,
-    dst_fd: i32,
-    src_offset: u64,
-    dst_offset: u64,
-    len: u64,
-    flags: u32,
-    fence_fd: i32,
-    mapped: u32,
-    pad: u32,
+kernel::uapi_struct! {
+    /// Mirrors `struct edu_dma_buf_copy`.
+    struct CopyArgs {
+        src_fd: i32,
+        dst_fd: i32,
+        src_offset: u64,
+        dst_offset: u64,
+        len: u64,
+        flags: u32,
+        fence_fd: i32,
+        mapped: u32,
+        pad: u32,
+    }
 }
 
-/// Mirrors `struct edu_dma_buf_checksum`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct ChecksumArgs {
-    fd: i32,
-    method: u32,
-    offset: u64,
-    len: u64,
-    checksum: u32,
-    pad: u32,
+kernel::uapi_struct! {
+    /// Mirrors `struct edu_dma_buf_checksum`.
+    struct ChecksumArgs {
+        fd: i32,
+        method: u32,
+        offset: u64,
+        len: u64,
+        checksum: u32,
+        pad: u32,
+    }
 }
-
-// SAFETY: Plain integers without padding: any bytes are valid, all initialised.
-unsafe impl FromBytes for CopyArgs {}
-// SAFETY: As above.
-unsafe impl AsBytes for CopyArgs {}
-// SAFETY: As above.
-unsafe impl FromBytes for ChecksumArgs {}
-// SAFETY: As above.
-unsafe impl AsBytes for ChecksumArgs {}
 
 const MAGIC: u32 = 0xd8;
 const IOC_COPY: u32 = _IOWR::<CopyArgs>(MAGIC, 0x10);

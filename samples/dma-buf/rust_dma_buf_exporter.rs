@@ -13,7 +13,7 @@
 //! which fault the new pages in. The uapi is
 //! `include/uapi/linux/dma-buf-sample.h`.
 //!
-//! No `unsafe` here: the rules live in the API's types.
+//! All of it is safe Rust: the rules live in the API's types.
 
 use kernel::{
     alloc::flags::__GFP_ZERO,
@@ -32,7 +32,7 @@ use kernel::{
     scatterlist::{DmaSgTable, SgTable},
     str::CStr,
     sync::{Arc, Mutex},
-    types::{ARef, AsBytes, FromBytes},
+    types::ARef,
 };
 
 module! {
@@ -45,32 +45,23 @@ module! {
 
 kernel::import_dma_buf_ns!();
 
-/// Mirrors `struct dma_buf_sample_alloc`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct AllocArgs {
-    size: u64,
-    flags: u32,
-    fd: i32,
+kernel::uapi_struct! {
+    /// Mirrors `struct dma_buf_sample_alloc`.
+    struct AllocArgs {
+        size: u64,
+        flags: u32,
+        fd: i32,
+    }
 }
 
-/// Mirrors `struct dma_buf_sample_move`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct MoveArgs {
-    fd: i32,
-    flags: u32,
-    moves: u64,
+kernel::uapi_struct! {
+    /// Mirrors `struct dma_buf_sample_move`.
+    struct MoveArgs {
+        fd: i32,
+        flags: u32,
+        moves: u64,
+    }
 }
-
-// SAFETY: Plain integers with no padding: any bytes are valid and all are initialised.
-unsafe impl FromBytes for AllocArgs {}
-// SAFETY: As above.
-unsafe impl AsBytes for AllocArgs {}
-// SAFETY: As above.
-unsafe impl FromBytes for MoveArgs {}
-// SAFETY: As above.
-unsafe impl AsBytes for MoveArgs {}
 
 const MAGIC: u32 = 0xd8;
 const IOC_ALLOC: u32 = _IOWR::<AllocArgs>(MAGIC, 0x00);

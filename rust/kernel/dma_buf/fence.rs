@@ -12,7 +12,7 @@
 
 use crate::{
     bindings,
-    error::{code::*, to_result, Error, Result},
+    error::{Error, Result},
     time::Jiffies,
     types::{ARef, AlwaysRefCounted, Opaque},
 };
@@ -263,17 +263,7 @@ impl Fence {
     }
 }
 
-/// Converts a C status (`0` or a negative errno) into a [`Result`].
-pub(crate) fn check(ret: i32) -> Result {
-    to_result(ret)
-}
-
 /// `ECANCELED`, the error of a fence dropped by its issuer without signalling.
 pub fn ecanceled() -> Error {
     Error::from_errno(-(bindings::ECANCELED as i32))
-}
-
-/// Returns `ENOENT`, what adding a callback to a signalled fence returns.
-pub(crate) fn enoent() -> Error {
-    ENOENT
 }

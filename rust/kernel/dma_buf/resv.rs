@@ -254,9 +254,6 @@ impl Drop for OwnedResv {
 pub struct ResvGuard<'a> {
     resv: &'a Resv,
     reserved: Cell<u32>,
-    /// Set for guards lent to callbacks that run under a lock someone else
-    /// holds: dropping them must not unlock.
-    borrowed: bool,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -265,22 +262,6 @@ impl<'a> ResvGuard<'a> {
         Self {
             resv,
             reserved: Cell::new(0),
-            borrowed: false,
-            _not_send: PhantomData,
-        }
-    }
-
-    /// Makes a guard for a lock that the C caller holds, for the duration of
-    /// a callback; it does not unlock when dropped.
-    ///
-    /// # Safety
-    ///
-    /// The current task holds `resv`'s lock while the guard exists.
-    pub(crate) unsafe fn borrowed(resv: &'a Resv) -> Self {
-        Self {
-            resv,
-            reserved: Cell::new(0),
-            borrowed: true,
             _not_send: PhantomData,
         }
     }
@@ -320,10 +301,8 @@ impl<'a> ResvGuard<'a> {
 
 impl Drop for ResvGuard<'_> {
     fn drop(&mut self) {
-        if !self.borrowed {
-            // SAFETY: This task holds the lock (type invariant).
-            unsafe { bindings::dma_resv_unlock(self.resv.as_raw()) };
-        }
+        // SAFETY: This task holds the lock (type invariant).
+        unsafe { bindings::dma_resv_unlock(self.resv.as_raw()) };
     }
 }
 
@@ -430,7 +409,7 @@ pub fn lock_all<'a>(objs: &[&'a Resv], intr: bool) -> Result<MultiGuard<'a>> {
     let ctxp = multi.ctx.get();
     // Declared after `multi`, so on an error return these locks are dropped
     // (released) before `multi` finishes the context.
-    let mut guards = KVec::with_capacity(objs.len(), GFP_KERNEL)?;
+    let mut guards: KVec<Option<ResvGuard<'a>>>;
     let mut contended: Option<usize> = None;
     'retry: loop {
         // Dropping the previous attempt's guards unlocks them.

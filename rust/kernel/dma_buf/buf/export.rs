@@ -10,7 +10,6 @@ use crate::{
     dma::DataDirection,
     error::{code::*, from_err_ptr, from_result, Result},
     mm::{VMap, Vma},
-    prelude::*,
     scatterlist::DmaSgTable,
     str::CStr,
     sync::Arc,

@@ -8,7 +8,6 @@ use crate::{
     alloc::{Flags, KBox},
     bindings,
     error::{Error, Result},
-    prelude::*,
     str::CStr,
     sync::LockClassKey,
     types::{ARef, Opaque},
@@ -257,7 +256,8 @@ impl Timeline {
         // INVARIANT: The fence was just initialised with one reference, which
         // the pending fence owns, and nothing has signalled it.
         PendingFence {
-            ptr: NonNull::new(ptr).unwrap_or(NonNull::dangling()),
+            // SAFETY: `KBox::into_raw` never returns null.
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
         }
     }
 
@@ -319,9 +319,12 @@ impl<T: FenceOps> PendingFence<T> {
         // `dma_fence_set_error` requires.
         unsafe {
             let flags = bindings::dma_fence_spin_lock_irqsave(fence);
-            let signalled = (*fence).flags
-                & (1 << bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_SIGNALED_BIT)
-                != 0;
+            // An atomic load: other bits of `flags` change under atomic
+            // bitops, some outside the lock.
+            let bits = core::sync::atomic::AtomicUsize::from_ptr(&raw mut (*fence).flags)
+                .load(core::sync::atomic::Ordering::Relaxed);
+            let signalled =
+                bits & (1 << bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_SIGNALED_BIT) != 0;
             if !signalled {
                 if let Some(e) = error {
                     (*fence).error = e.to_errno();
