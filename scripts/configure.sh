@@ -33,7 +33,9 @@ while IFS= read -r line; do
 	CONFIG_*=*) grep -qxF "$line" "$KOBJ/.config" ||
 		dropped+=("$line (is $(grep "^${line%%=*}=" "$KOBJ/.config" || echo "not set"))") ;;
 	esac
-done < <(cat "${fragments[@]}" | sed 's/[[:space:]]*#.*//' | grep '^CONFIG_')
+done < <(cat "${fragments[@]}" | sed 's/[[:space:]]*#.*//' | grep '^CONFIG_' |
+	# An option a later fragment sets again is checked for its last value.
+	awk -F= '!($1 in v) { k[++n] = $1 } { v[$1] = $0 } END { for (i = 1; i <= n; i++) print v[k[i]] }')
 if [ ${#dropped[@]} -gt 0 ]; then
 	printf 'Kconfig did not keep these options (unmet dependencies?):\n' >&2
 	printf '  %s\n' "${dropped[@]}" >&2
