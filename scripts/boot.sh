@@ -4,7 +4,10 @@
 # console goes to $CONSOLE. A guest that runs past $GUEST_TIMEOUT seconds is
 # killed and reported with its last console lines.
 #
-# Usage: boot.sh MODE [SUITES]     MODE: test | run
+# Usage: boot.sh MODE [SUITES]     MODE: test | run | bench
+# (bench: the benchmark guest of scripts/bench.sh, SUITES its filter; it runs
+# under single-threaded TCG with -icount, one vCPU, so the guest clock counts
+# instructions.)
 . "$(dirname "$0")/lib.sh"
 
 MODE=${1:-test}
@@ -17,6 +20,7 @@ INITRAMFS=${INITRAMFS:-$KOBJ/initramfs.cpio.gz}
 # hugepages: the udmabuf kselftest's hugetlb case takes 1024 huge pages.
 APPEND="console=ttyS0 panic=-1 hugepages=1100 dmabufrs_mode=$MODE dmabufrs_suites=$SUITES"
 [ -n "${ST_FILTER:-}" ] && APPEND+=" dmabufrs_st_filter=$ST_FILTER"
+[ "$MODE" = bench ] && APPEND="console=ttyS0 panic=-1 quiet dmabufrs_mode=bench dmabufrs_suites=$SUITES dmabufrs_bench_ms=${BENCH_TIME_MS:-1000}"
 QEMU=(qemu-system-x86_64 -nographic -no-reboot -monitor none -serial stdio
 	-kernel "$KERNEL" -initrd "$INITRAMFS"
 	# The edu importer sample sets a 64-bit DMA mask; edu's default is 28 bits.
@@ -31,7 +35,12 @@ probe_kvm() {
 		-append "console=ttyS0 panic=-1 dmabufrs_mode=probe" </dev/null 2>&1 |
 		grep -q '@@@ PROBE OK'
 }
-if [ "${ACCEL:-auto}" = kvm ] || { [ "${ACCEL:-auto}" = auto ] && probe_kvm; }; then
+SMP=2
+if [ "$MODE" = bench ]; then
+	ACCEL_ARGS=(-accel tcg -icount shift=0,sleep=off -cpu max)
+	SMP=1
+	echo "    accelerator: TCG, single-threaded, -icount shift=0,sleep=off (guest time counts instructions)"
+elif [ "${ACCEL:-auto}" = kvm ] || { [ "${ACCEL:-auto}" = auto ] && probe_kvm; }; then
 	ACCEL_ARGS=(-accel kvm -cpu host)
 	echo "    accelerator: KVM"
 else
@@ -40,7 +49,7 @@ else
 fi
 
 t0=$(date +%s)
-"${QEMU[@]}" "${ACCEL_ARGS[@]}" -smp 2 -m 4G -append "$APPEND" </dev/null >"$CONSOLE" 2>&1 &
+"${QEMU[@]}" "${ACCEL_ARGS[@]}" -smp $SMP -m 4G -append "$APPEND" </dev/null >"$CONSOLE" 2>&1 &
 qemu=$!
 
 # Follow the console: print a line as each suite begins and its time as it ends.
