@@ -4,8 +4,9 @@
 
 SHELL := /bin/bash
 export CORE SUITES ST_FILTER KCONFIG_EXTRA DMABUF_CACHE ACCEL GUEST_TIMEOUT
+export BENCH BENCH_REPS BENCH_TIME_MS
 
-.PHONY: all setup kernel test run docs clean help
+.PHONY: all setup kernel test run bench docs clean help
 
 all: help
 
@@ -13,6 +14,7 @@ help:
 	@echo "make run     build the kernel and boot into the dma-buf demonstration"
 	@echo "make test    run every test suite (CORE=c for the upstream C core)"
 	@echo "make kernel  build only the kernel (KCONFIG_EXTRA=frag.config to add options)"
+	@echo "make bench   the Rust core against the C core (BENCH=resv,... for a subset)"
 	@echo "make docs    build Documentation/dma-buf with Sphinx (warnings are errors)"
 
 setup:
@@ -29,6 +31,9 @@ test: setup
 
 run: setup
 	@scripts/run.sh
+
+bench: setup
+	@scripts/bench.sh
 
 docs:
 	@sphinx-build -W -q -b html Documentation/dma-buf build/docs && echo "docs: build/docs/index.html"

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# `make bench`: the Rust core against the C core, path by path. Builds the two
+# benchmark kernels (base.config + core-$CORE.config + bench.config: no debug
+# options, the dmabuf_rs_bench module), each in its own object tree
+# ($CACHE/build-bench-c, build-bench-rust; the test trees are not touched),
+# the uapi benchmark program and a small initramfs; boots each kernel
+# BENCH_REPS times, C and Rust interleaved, under single-threaded TCG with
+# -icount shift=0,sleep=off (the guest clock counts instructions); then
+# scripts/bench.py prints the table and writes build/bench/results.csv, the
+# chart and Documentation/dma-buf/performance.rst.
+#
+# Variables: BENCH=prefix,... (a subset: fence, array, chain, unwrap, resv,
+# buf, uapi, or longer prefixes such as resv/add), BENCH_REPS (boots per
+# core, default 3), BENCH_TIME_MS (guest time per benchmark, default 1000).
+# Every kernel build and boot runs under flock $BENCH_LOCK (default
+# /tmp/kbuild.lock), shared with `make test` runs on the same machine.
+. "$(dirname "$0")/lib.sh"
+
+BENCH=${BENCH:-all}
+BENCH_REPS=${BENCH_REPS:-3}
+BENCH_TIME_MS=${BENCH_TIME_MS:-1000}
+BENCH_LOCK=${BENCH_LOCK:-/tmp/kbuild.lock}
+OUT=$REPO/build/bench
+export LOGDIR=$OUT/logs
+export BENCH_TIME_MS
+mkdir -p "$LOGDIR"
+t0=$(date +%s)
+
+# locked CMD...: run CMD under the shared build/boot lock, saying so when it waits.
+locked() {
+	if ! flock -n "$BENCH_LOCK" true; then
+		echo "    waiting for $BENCH_LOCK (another build or guest is running)"
+	fi
+	flock "$BENCH_LOCK" "$@"
+}
+
+# The uapi program, against headers_install of the benchmark kernel.
+uapi_prog() {
+	local hdr=$KOBJ/bench-headers
+	rm -rf "$hdr"
+	"${KMAKE[@]}" headers_install INSTALL_HDR_PATH="$hdr"
+	gcc -static -O2 -Wall -Werror -isystem "$hdr/include" -o "$KOBJ/uapi_bench" \
+		"$REPO/tools/testing/dmabuf-rs-bench/uapi_bench.c"
+}
+
+# The benchmark guest's initramfs: busybox, /init, the module, the program.
+bench_initramfs() {
+	local gen=$CACHE/gen_init_cpio list=$KOBJ/bench-initramfs.list busybox
+	[ "$gen" -nt "$KSRC/usr/gen_init_cpio.c" ] || gcc -O2 -o "$gen" "$KSRC/usr/gen_init_cpio.c"
+	busybox=$(command -v busybox || echo /bin/busybox)
+	file "$busybox" | grep -q 'statically linked' || die "$busybox is not static (package busybox-static)"
+	ko=$KOBJ/drivers/dma-buf/dmabuf_rs_bench/dmabuf_rs_bench.ko
+	[ -f "$ko" ] || die "dmabuf_rs_bench.ko was not built ($ko)"
+	{
+		echo "nod /dev/console 0600 0 0 c 5 1"
+		for d in bin sbin dev proc sys tmp etc lib lib/dmabufrs modules tests; do
+			echo "dir /$d 0755 0 0"
+		done
+		echo "file /bin/busybox $busybox 0755 0 0"
+		echo "slink /bin/sh busybox 0777 0 0"
+		echo "file /init $REPO/scripts/guest/init 0755 0 0"
+		echo "file /lib/dmabufrs/suites.sh $REPO/scripts/guest/suites.sh 0644 0 0"
+		echo "file /lib/dmabufrs/bench.sh $REPO/scripts/guest/bench.sh 0644 0 0"
+		echo "file /modules/dmabuf_rs_bench.ko $ko 0644 0 0"
+		echo "file /tests/uapi_bench $KOBJ/uapi_bench 0755 0 0"
+	} >"$list"
+	"$gen" "$list" | gzip -1 >"$KOBJ/bench-initramfs.cpio.gz"
+}
+
+# Steps that run with one benchmark tree's settings (CORE, KOBJ from the environment).
+case "${1:-}" in
+_uapi) uapi_prog; exit ;;
+_initramfs) bench_initramfs; exit ;;
+esac
+
+for core in c rust; do
+	benv=(env CORE="$core" KOBJ="$CACHE/build-bench-$core" KCONFIG_EXTRA="$REPO/config/bench.config")
+	# kernel.sh prints its own stages (unpack+overlay, configure, build kernel);
+	# the overlay relinks the shared source tree, so it runs under the lock too.
+	locked "${benv[@]}" "$REPO/scripts/kernel.sh"
+	stage "uapi program ($core)" locked "${benv[@]}" "$0" _uapi
+	stage "initramfs ($core)" "${benv[@]}" "$0" _initramfs
+done
+
+rm -f "$OUT"/console-*.log
+for rep in $(seq 1 "$BENCH_REPS"); do
+	for core in c rust; do
+		echo "==> benchmarks, $core core, run $rep of $BENCH_REPS"
+		console=$OUT/console-$core-$rep.log
+		locked env CORE="$core" KOBJ="$CACHE/build-bench-$core" CONSOLE="$console" \
+			INITRAMFS="$CACHE/build-bench-$core/bench-initramfs.cpio.gz" \
+			GUEST_TIMEOUT="${GUEST_TIMEOUT:-3600}" "$REPO/scripts/boot.sh" bench "$BENCH"
+		grep -aq '^@@@ DONE' "$console" || die "the $core guest did not finish (console: $console)"
+	done
+done
+
+echo "==> results"
+python3 "$REPO/scripts/bench.py" --out "$OUT" --doc "$REPO/Documentation/dma-buf/performance.rst" \
+	--filter "$BENCH" --time-ms "$BENCH_TIME_MS" "$OUT"/console-*.log
+echo "make bench took $(($(date +%s) - t0))s; logs in $LOGDIR, consoles in $OUT"
