@@ -25,7 +25,7 @@ mod cpu;
 mod export;
 mod import;
 
-pub use cpu::CpuAccess;
+pub use cpu::{CpuAccess, Vmap};
 pub use export::{Attachment, Exporter};
 pub use import::{DynamicAttachment, Importer, Mapping, StaticAttachment};
 

@@ -453,6 +453,13 @@ impl DmaBuf {
     /// assert!(buf.exporter::<Pages>().is_some());
     /// assert!(!buf.is_dynamic());
     ///
+    /// let map = buf.vmap()?;
+    /// let mut word = [0u8; 5];
+    /// map.read(PAGE_SIZE, &mut word)?;
+    /// assert_eq!(&word, b"hello");
+    /// assert!(map.read(2 * PAGE_SIZE - 4, &mut word).is_err());
+    /// drop(map);
+    ///
     /// let mut cpu = buf.begin_cpu_access(DataDirection::FromDevice)?;
     /// let mut page = [0u8; 5];
     /// cpu.read_page(1, &mut page)?;
