@@ -68,7 +68,8 @@ def rows_of(res):
             if v:
                 med = statistics.median(v)
                 row[core] = med
-                row[f"{core}_spread"] = (max(v) - min(v)) / med * 100 if med else 0.0
+                # One run has no spread to show.
+                row[f"{core}_spread"] = (max(v) - min(v)) / med * 100 if med and len(v) > 1 else None
             else:
                 row[core] = None
                 row[f"{core}_spread"] = None
@@ -92,6 +93,8 @@ def verdict(row):
     r = row["ratio"]
     if r is None:
         return ""
+    if row["c_spread"] is None or row["rust_spread"] is None:
+        return "(one run: no spread)"
     noise = max(row["c_spread"] or 0, row["rust_spread"] or 0) / 100
     if r > 1 + noise and r >= 1.005:
         return "Rust faster"
@@ -273,7 +276,7 @@ def rst_table(head, out):
 def rst_results(rows, head, out, sc, bw, runs, time_ms, chart_name):
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     lines = [BEGIN, "", f"Measured {now} on {machine()}.",
-             f"Runs: {runs['c']} boots of the C kernel and {runs['rust']} of the Rust kernel, "
+             f"Boots per core: {runs['c']} of the C kernel and {runs['rust']} of the Rust kernel, "
              f"interleaved; each benchmark's timed loop ran for {time_ms} ms of guest time. "
              "The figure is the median over the boots; the spread is (max - min) / median over "
              "the boots, in percent, for C and for Rust. C/Rust above 1 means the Rust core is "
