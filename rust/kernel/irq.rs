@@ -190,3 +190,58 @@ impl<H: Handler + 'static> Drop for Registration<H> {
         unsafe { bindings::free_irq(self.irq, dev_id.cast_mut().cast()) };
     }
 }
+
+/// A spinlock that disables local interrupts while held
+/// (`spin_lock_irqsave`/`spin_unlock_irqrestore`): the lock to share data
+/// between a [`Handler`] and process context. A plain
+/// [`SpinLock`](crate::sync::SpinLock) taken in process context could be
+/// interrupted on the same CPU by a handler that takes it too, a deadlock
+/// (lockdep reports the inconsistent use).
+///
+/// Build it with `SpinLockIrq::new(value, name, kernel::static_lock_class!())`.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{c_str, irq::SpinLockIrq, prelude::*};
+///
+/// let counter = KBox::pin_init(
+///     SpinLockIrq::new(0u32, c_str!("doctest"), kernel::static_lock_class!()),
+///     GFP_KERNEL,
+/// )?;
+/// *counter.lock() += 1;
+/// assert_eq!(*counter.lock(), 1);
+/// # Ok::<(), Error>(())
+/// ```
+pub type SpinLockIrq<T> = crate::sync::lock::Lock<T, SpinLockIrqBackend>;
+
+/// The [`SpinLockIrq`] backend.
+pub struct SpinLockIrqBackend;
+
+// SAFETY: The C spinlock gives mutual exclusion; `lock` returns the saved
+// interrupt flags, which `unlock` restores on the same CPU (the guard is not
+// `Send`, so it is dropped by the task that took it).
+unsafe impl crate::sync::lock::Backend for SpinLockIrqBackend {
+    type State = bindings::spinlock_t;
+    type GuardState = crate::ffi::c_ulong;
+
+    unsafe fn init(
+        ptr: *mut Self::State,
+        name: *const crate::ffi::c_char,
+        key: *mut bindings::lock_class_key,
+    ) {
+        // SAFETY: The caller passes valid memory for the lock, a static name
+        // and a static key.
+        unsafe { bindings::__spin_lock_init(ptr, name, key) }
+    }
+
+    unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
+        // SAFETY: The caller passes an initialised lock.
+        unsafe { bindings::spin_lock_irqsave(ptr) }
+    }
+
+    unsafe fn unlock(ptr: *mut Self::State, guard_state: &Self::GuardState) {
+        // SAFETY: The caller holds the lock, taken by `lock` with these flags.
+        unsafe { bindings::spin_unlock_irqrestore(ptr, *guard_state) }
+    }
+}

@@ -16,8 +16,9 @@
 //!    back to userspace as a sync_file;
 //! 3. a worker waits for the source's writers and for all of the
 //!    destination's fences (the implicit-sync rules), then programs the DMA
-//!    engine window by window, woken by the completion interrupt, and
-//!    signals the fence (with an error if the device fails).
+//!    engine window by window, woken by the completion interrupt; the
+//!    interrupt of the last transfer signals the fence (the worker signals
+//!    it with an error if the device fails).
 //!
 //! `EDU_DMA_BUF_IOC_CHECKSUM` reads a range with the CPU inside a CPU access
 //! bracket, page by page or through one vmap. The uapi is
@@ -35,7 +36,7 @@ use kernel::{
         sync_file::{FdReservation, SyncFile},
     },
     ioctl::_IOWR,
-    irq,
+    irq::{self, SpinLockIrq},
     miscdevice::{ioctl_reader_writer, MiscDevice, Registration},
     new_condvar, new_mutex,
     page::PAGE_SIZE,
@@ -134,6 +135,10 @@ struct Edu {
     /// The DMA engine: one transfer at a time. Holds the timeline too.
     #[pin]
     engine: Mutex<Timeline>,
+    /// The fence of a copy whose last transfer is running: the completion
+    /// interrupt takes it and signals it.
+    #[pin]
+    signal_on_irq: SpinLockIrq<Option<PendingFence<CopyFence>>>,
 }
 
 impl irq::Handler for Edu {
@@ -143,6 +148,12 @@ impl irq::Handler for Edu {
             return irq::IrqReturn::None;
         }
         self.bar.write32::<REG_IRQ_ACK>(status);
+        // The copy's last transfer is done: its fence signals now, from the
+        // interrupt, not when the worker gets to run.
+        let done = self.signal_on_irq.lock().take();
+        if let Some(fence) = done {
+            fence.signal();
+        }
         self.irqs.fetch_add(1, Ordering::AcqRel);
         self.done.notify_all();
         irq::IrqReturn::Handled
@@ -248,41 +259,63 @@ fn pieces(
     Ok(())
 }
 
+/// One DMA transfer: source, destination, length, and whether it goes to RAM.
+type Transfer = (u64, u64, usize, bool);
+
 impl CopyJob {
-    fn run_copy(&self) -> Result {
-        for dep in self.deps.iter() {
-            dep.wait(false)?;
-        }
-        let mut engine = self.edu.engine.lock();
+    /// The transfers of the copy, window by window through the device's
+    /// buffer.
+    fn plan(&self) -> Result<KVec<Transfer>> {
+        let mut plan = KVec::new();
         let mut done = 0u64;
         while done < self.len {
             let n = (self.len - done).min(DEV_BUF_SIZE as u64);
             let mut at = 0u64;
             pieces(&self.src_segs, self.src_offset + done, n, |addr, len| {
-                self.edu
-                    .transfer(&mut engine, addr, DEV_BUF + at, len as usize, false)?;
+                plan.push((addr, DEV_BUF + at, len as usize, false), GFP_KERNEL)?;
                 at += len;
                 Ok(())
             })?;
             let mut at = 0u64;
             pieces(&self.dst_segs, self.dst_offset + done, n, |addr, len| {
-                self.edu
-                    .transfer(&mut engine, DEV_BUF + at, addr, len as usize, true)?;
+                plan.push((DEV_BUF + at, addr, len as usize, true), GFP_KERNEL)?;
                 at += len;
                 Ok(())
             })?;
             done += n;
         }
-        Ok(())
+        Ok(plan)
     }
-}
 
-impl WorkItem for CopyJob {
-    type Pointer = Arc<CopyJob>;
-
-    fn run(this: Arc<CopyJob>) {
-        let res = this.run_copy();
-        if let Some(fence) = this.fence.lock().take() {
+    /// Runs the copy; `fence` signals when the last transfer's completion
+    /// interrupt arrives (or with the error that stopped the copy).
+    fn run_copy(&self, fence: PendingFence<CopyFence>) {
+        let plan = match self.plan() {
+            Ok(plan) => plan,
+            Err(e) => return fence.signal_error(e),
+        };
+        for dep in self.deps.iter() {
+            if let Err(e) = dep.wait(false) {
+                return fence.signal_error(e);
+            }
+        }
+        let mut engine = self.edu.engine.lock();
+        let Some((&last, rest)) = plan.split_last() else {
+            return fence.signal_error(EINVAL);
+        };
+        for &(src, dst, len, to_ram) in rest {
+            if let Err(e) = self.edu.transfer(&mut engine, src, dst, len, to_ram) {
+                pr_warn!("copy failed: {:?}\n", e);
+                return fence.signal_error(e);
+            }
+        }
+        *self.edu.signal_on_irq.lock() = Some(fence);
+        let res = self
+            .edu
+            .transfer(&mut engine, last.0, last.1, last.2, last.3);
+        // Still there if the interrupt did not come: the worker signals.
+        let left = self.edu.signal_on_irq.lock().take();
+        if let Some(fence) = left {
             match res {
                 Ok(()) => fence.signal(),
                 Err(e) => {
@@ -290,6 +323,17 @@ impl WorkItem for CopyJob {
                     fence.signal_error(e);
                 }
             }
+        }
+    }
+}
+
+impl WorkItem for CopyJob {
+    type Pointer = Arc<CopyJob>;
+
+    fn run(this: Arc<CopyJob>) {
+        let fence = this.fence.lock().take();
+        if let Some(fence) = fence {
+            this.run_copy(fence);
         }
     }
 }
@@ -540,6 +584,11 @@ impl pci::Driver for EduDriver {
                 irqs: AtomicU32::new(0),
                 done <- new_condvar!("Edu::done"),
                 engine <- new_mutex!(Timeline::new(), "Edu::engine"),
+                signal_on_irq <- SpinLockIrq::new(
+                    None,
+                    c_str!("Edu::signal_on_irq"),
+                    kernel::static_lock_class!()
+                ),
             }),
             GFP_KERNEL,
         )?;
