@@ -35,6 +35,19 @@ bool rust_helper_dma_fence_is_chain(struct dma_fence *fence)
 	return dma_fence_is_chain(fence);
 }
 
+#ifndef CONFIG_LOCKDEP
+/* Without lockdep these are static inlines (empty); with it, real functions. */
+bool rust_helper_dma_fence_begin_signalling(void)
+{
+	return dma_fence_begin_signalling();
+}
+
+void rust_helper_dma_fence_end_signalling(bool cookie)
+{
+	dma_fence_end_signalling(cookie);
+}
+#endif
+
 struct dma_fence_chain *rust_helper_dma_fence_chain_alloc(void)
 {
 	return dma_fence_chain_alloc();
