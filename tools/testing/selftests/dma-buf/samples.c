@@ -688,6 +688,39 @@ TEST_F_TIMEOUT(samples, copy_polled_through_buffers, 120)
 	free(dst_model);
 }
 
+/*
+ * One copy of several MiB at odd offsets, checked byte for byte. The edu
+ * device spends 100 ms of virtual time per transfer of at most 4095 bytes,
+ * so this one case takes about two minutes under TCG.
+ */
+TEST_F_TIMEOUT(samples, copy_several_mib, 900)
+{
+	const size_t size = 3 * MIB, len = 2 * MIB + 13;
+	unsigned char *src_model = calloc(1, size), *dst_model = calloc(1, size);
+	int src, dst, f;
+
+	ASSERT_NE(NULL, src_model);
+	ASSERT_NE(NULL, dst_model);
+	src = sample_alloc(self->exp, size, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(src, 0);
+	dst = sample_alloc(self->exp, size, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(dst, 0);
+	ASSERT_EQ(0, fill(src, size, 0, size, 77, src_model));
+	f = edu_copy(self->edu, src, dst, 5, 4099, len, NULL);
+	ASSERT_GE(f, 0);
+	memcpy(dst_model + 4099, src_model + 5, len);
+	ASSERT_EQ(POLLIN, revents(f, POLLIN, 600000)) TH_LOG("the copy's fence did not signal");
+	EXPECT_EQ(1, fence_status(f, NULL));
+	close(f);
+	EXPECT_CONTENTS(dst, size, dst_model, "destination");
+	EXPECT_CONTENTS(src, size, src_model, "source");
+	EXPECT_CHECKSUMS(self->edu, dst, dst_model, 4099, len);
+	close(src);
+	close(dst);
+	free(src_model);
+	free(dst_model);
+}
+
 /* src == dst: ranges that do not overlap copy; overlapping ones are EINVAL. */
 TEST_F(samples, copy_within_one_buffer)
 {
