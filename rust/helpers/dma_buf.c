@@ -53,19 +53,6 @@ struct dma_fence_chain *rust_helper_dma_fence_chain_alloc(void)
 	return dma_fence_chain_alloc();
 }
 
-unsigned long rust_helper_dma_fence_spin_lock_irqsave(struct dma_fence *fence)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(fence->lock, flags);
-	return flags;
-}
-
-void rust_helper_dma_fence_spin_unlock_irqrestore(struct dma_fence *fence, unsigned long flags)
-{
-	spin_unlock_irqrestore(fence->lock, flags);
-}
-
 int rust_helper_dma_resv_lock(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
 {
 	return dma_resv_lock(obj, ctx);

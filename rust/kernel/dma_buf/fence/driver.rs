@@ -318,7 +318,7 @@ impl<T: FenceOps> PendingFence<T> {
         // the error is written before the fence signals, as
         // `dma_fence_set_error` requires.
         unsafe {
-            let flags = bindings::dma_fence_spin_lock_irqsave(fence);
+            let flags = bindings::spin_lock_irqsave((*fence).lock);
             // An atomic load: other bits of `flags` change under atomic
             // bitops, some outside the lock.
             let bits = core::sync::atomic::AtomicUsize::from_ptr(&raw mut (*fence).flags)
@@ -331,7 +331,7 @@ impl<T: FenceOps> PendingFence<T> {
                 }
                 bindings::dma_fence_signal_locked(fence);
             }
-            bindings::dma_fence_spin_unlock_irqrestore(fence, flags);
+            bindings::spin_unlock_irqrestore((*fence).lock, flags);
         }
     }
 }
