@@ -36,11 +36,6 @@ void dmabuf_rs_ww_mutex_destroy(struct ww_mutex *lock)
 	ww_mutex_destroy(lock);
 }
 
-struct dma_fence *dmabuf_rs_fence_get_rcu(struct dma_fence *fence)
-{
-	return dma_fence_get_rcu(fence);
-}
-
 void dmabuf_rs_kvfree_call_rcu(struct rcu_head *head, void *ptr)
 {
 	kvfree_call_rcu(head, ptr);

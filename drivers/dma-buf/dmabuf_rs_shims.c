@@ -82,11 +82,6 @@ void dmabuf_rs_list_del_init(struct list_head *entry)
 	list_del_init(entry);
 }
 
-void dmabuf_rs_list_replace(struct list_head *old, struct list_head *entry)
-{
-	list_replace(old, entry);
-}
-
 void dmabuf_rs_poll_wait(struct file *filp, struct wait_queue_head *wait_address,
 			 struct poll_table_struct *p)
 {
@@ -111,11 +106,6 @@ void dmabuf_rs_set_current_state(unsigned int state)
 void dmabuf_rs___set_current_state(unsigned int state)
 {
 	__set_current_state(state);
-}
-
-void dmabuf_rs_fence_kfree_rcu(struct dma_fence *fence)
-{
-	kfree_rcu(fence, rcu);
 }
 
 void dmabuf_rs_array_lock_init(struct dma_fence_array *array)

@@ -27,9 +27,6 @@ void dmabuf_rs_resv_assert_held(struct dma_resv *obj);
 void dmabuf_rs_ww_mutex_init(struct ww_mutex *lock, struct ww_class *ww_class);
 void dmabuf_rs_ww_mutex_destroy(struct ww_mutex *lock);
 
-/* dma_fence_get_rcu(): a reference, or NULL if the fence is being freed. */
-struct dma_fence *dmabuf_rs_fence_get_rcu(struct dma_fence *fence);
-
 /*
  * kfree_rcu() of an object whose rcu_head is at @head (the fence lists of
  * reservation objects, a type that only Rust defines).

@@ -17,6 +17,7 @@
 #include <linux/dmabuf-rs-resv.h>
 #include <linux/dmabuf-rs-sync-file.h>
 #include <linux/spinlock_types.h>
+#include <linux/tracepoint-defs.h>
 #include <linux/types.h>
 
 struct dma_fence;
@@ -48,7 +49,6 @@ void dmabuf_rs_list_add(struct list_head *entry, struct list_head *head);
 void dmabuf_rs_list_add_tail(struct list_head *entry, struct list_head *head);
 void dmabuf_rs_list_del(struct list_head *entry);
 void dmabuf_rs_list_del_init(struct list_head *entry);
-void dmabuf_rs_list_replace(struct list_head *old, struct list_head *entry);
 
 /*
  * poll_wait(), barrier included: for the poll of both the dma-buf file and the
@@ -86,10 +86,18 @@ void dmabuf_rs_rcu_read_unlock(void);
 /* dma_fence_get_rcu_safe(): a reference to *fencep, stable against updates. */
 struct dma_fence *dmabuf_rs_fence_get_rcu_safe(struct dma_fence **fencep);
 
-/* kfree_rcu(fence, rcu): freed after a grace period, for RCU readers. */
-void dmabuf_rs_fence_kfree_rcu(struct dma_fence *fence);
 
-/* The dma_fence tracepoints (include/trace/events/dma_fence.h). */
+/*
+ * The dma_fence tracepoints (include/trace/events/dma_fence.h): the Rust core
+ * reads each one's key, as the trace_*() inlines do, and calls the wrapper
+ * only when the event may be traced.
+ */
+extern struct tracepoint __tracepoint_dma_fence_init;
+extern struct tracepoint __tracepoint_dma_fence_destroy;
+extern struct tracepoint __tracepoint_dma_fence_enable_signal;
+extern struct tracepoint __tracepoint_dma_fence_signaled;
+extern struct tracepoint __tracepoint_dma_fence_wait_start;
+extern struct tracepoint __tracepoint_dma_fence_wait_end;
 void dmabuf_rs_trace_dma_fence_init(struct dma_fence *fence);
 void dmabuf_rs_trace_dma_fence_destroy(struct dma_fence *fence);
 void dmabuf_rs_trace_dma_fence_enable_signal(struct dma_fence *fence);

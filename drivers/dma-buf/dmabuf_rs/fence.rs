@@ -27,12 +27,16 @@ pub(crate) mod chain;
 pub(crate) mod lockdep;
 #[path = "fence/ops.rs"]
 pub(crate) mod ops;
+#[path = "fence/refcount.rs"]
+mod refcount;
 #[path = "fence/stub.rs"]
 mod stub;
 #[path = "fence/unwrap.rs"]
 pub(crate) mod unwrap;
 #[path = "fence/wait.rs"]
 mod wait;
+
+pub(crate) use refcount::{get, get_rcu, put};
 
 /// `DMA_FENCE_FLAG_SIGNALED_BIT`: the fence has signalled (set once, never cleared).
 pub(crate) const SIGNALED: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_SIGNALED_BIT;
@@ -71,11 +75,62 @@ unsafe fn ops<'a>(fence: *mut dma_fence) -> &'a bindings::dma_fence_ops {
     unsafe { &*(*fence).ops }
 }
 
-/// Fires one of the dma_fence tracepoints.
+/// Fires a dma_fence tracepoint: `trace!(init, fence)` is C's
+/// `trace_dma_fence_init(fence)`.
+///
+/// The C wrapper (`dmabuf_rs_trace.c`) is only called when
+/// [`sys::tracepoint_on`] says a probe may be attached, so that an event
+/// nobody traces costs a load, as in C, and not a call.
 macro_rules! trace {
-    ($event:ident, $fence:expr) => {
-        // SAFETY: The tracepoint wrappers only read the live fence they are given.
-        unsafe { kernel::bindings::$event($fence) }
+    (init, $fence:expr) => {
+        trace!(
+            __tracepoint_dma_fence_init,
+            dmabuf_rs_trace_dma_fence_init,
+            $fence
+        )
+    };
+    (destroy, $fence:expr) => {
+        trace!(
+            __tracepoint_dma_fence_destroy,
+            dmabuf_rs_trace_dma_fence_destroy,
+            $fence
+        )
+    };
+    (enable_signal, $fence:expr) => {
+        trace!(
+            __tracepoint_dma_fence_enable_signal,
+            dmabuf_rs_trace_dma_fence_enable_signal,
+            $fence
+        )
+    };
+    (signaled, $fence:expr) => {
+        trace!(
+            __tracepoint_dma_fence_signaled,
+            dmabuf_rs_trace_dma_fence_signaled,
+            $fence
+        )
+    };
+    (wait_start, $fence:expr) => {
+        trace!(
+            __tracepoint_dma_fence_wait_start,
+            dmabuf_rs_trace_dma_fence_wait_start,
+            $fence
+        )
+    };
+    (wait_end, $fence:expr) => {
+        trace!(
+            __tracepoint_dma_fence_wait_end,
+            dmabuf_rs_trace_dma_fence_wait_end,
+            $fence
+        )
+    };
+    ($tp:ident, $probe:ident, $fence:expr) => {
+        // SAFETY: `$tp` is the kernel's static tracepoint of the event; taking
+        // its address reads nothing.
+        if unsafe { $crate::sys::tracepoint_on(core::ptr::addr_of!(kernel::bindings::$tp)) } {
+            // SAFETY: The tracepoint wrappers only read the live fence they are given.
+            unsafe { kernel::bindings::$probe($fence) }
+        }
     };
 }
 pub(crate) use trace;
@@ -92,10 +147,20 @@ static CONTEXT_COUNTER: AtomicU64 = AtomicU64::new(1);
 #[no_mangle]
 pub(crate) extern "C" fn dma_fence_context_alloc(num: c_uint) -> u64 {
     if num == 0 {
-        sys::warn();
+        return no_contexts();
     }
     // Fully ordered, like the C core's atomic64_fetch_add().
     CONTEXT_COUNTER.fetch_add(u64::from(num), Ordering::SeqCst)
+}
+
+/// [`dma_fence_context_alloc`] asked for no contexts: warns, and returns the
+/// next context as C does (kept out of line, so that the common path saves
+/// no register for the warning).
+#[cold]
+#[inline(never)]
+fn no_contexts() -> u64 {
+    sys::warn();
+    CONTEXT_COUNTER.fetch_add(0, Ordering::SeqCst)
 }
 
 /// Initialises a fence: one reference, unsignalled, no callbacks.
@@ -137,7 +202,7 @@ pub(crate) unsafe extern "C" fn dma_fence_init(
         (*fence).flags = 0;
         (*fence).error = 0;
     }
-    trace!(dmabuf_rs_trace_dma_fence_init, fence);
+    trace!(init, fence);
 }
 
 /// Signals a fence with the given timestamp; the caller holds `fence->lock`.
@@ -155,7 +220,7 @@ pub(crate) unsafe extern "C" fn dma_fence_signal_timestamp_locked(
     timestamp: ktime_t,
 ) -> c_int {
     // SAFETY: The caller guarantees the fence is live and its lock initialised.
-    unsafe { bindings::dmabuf_rs_lockdep_assert_held((*fence).lock) };
+    unsafe { sys::lockdep_assert_held((*fence).lock) };
     // SAFETY: The fence is live.
     let flags = unsafe { flags(fence) };
     if sys::test_and_set_bit(flags, SIGNALED) {
@@ -163,16 +228,18 @@ pub(crate) unsafe extern "C" fn dma_fence_signal_timestamp_locked(
     }
 
     // Stash the callbacks: the timestamp shares their storage.
-    let mut stash = bindings::list_head::default();
+    let mut stash = sys::LIST_HEAD_UNLINKED;
     let stash_ptr = addr_of_mut!(stash);
     // SAFETY: The list is valid under the held lock; `stash` stays in place
     // (it is only used through `stash_ptr` from here on).
     unsafe {
-        bindings::dmabuf_rs_list_replace(cb_list(fence), stash_ptr);
+        sys::list_replace(cb_list(fence), stash_ptr);
         (*fence).__bindgen_anon_1.timestamp = timestamp;
     }
-    sys::set_bit(flags, TIMESTAMP);
-    trace!(dmabuf_rs_trace_dma_fence_signaled, fence);
+    // Release: whoever sees the bit with an acquire load (FILE_INFO, the
+    // unwrap timestamp) also sees the timestamp written above.
+    sys::set_bit_release(flags, TIMESTAMP);
+    trace!(signaled, fence);
 
     // SAFETY: Every node on the stashed list is the `node` of a live
     // `dma_fence_cb` whose owner waits for this call (or for removal, which
@@ -257,7 +324,7 @@ pub(crate) unsafe extern "C" fn dma_fence_signal(fence: *mut dma_fence) -> c_int
 pub(crate) unsafe extern "C" fn dma_fence_release(kref: *mut bindings::kref) {
     // SAFETY: The caller guarantees `kref` is embedded in a dma_fence.
     let fence = unsafe { kernel::container_of!(kref, dma_fence, refcount).cast_mut() };
-    trace!(dmabuf_rs_trace_dma_fence_destroy, fence);
+    trace!(destroy, fence);
 
     // SAFETY: The fence is live (no one else has a reference any more).
     let (pending, ops) = unsafe {
@@ -303,8 +370,10 @@ pub(crate) unsafe extern "C" fn dma_fence_release(kref: *mut bindings::kref) {
 /// `fence` must have been allocated with kmalloc and have no references left.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_fence_free(fence: *mut dma_fence) {
-    // SAFETY: The caller's promise is kfree_rcu's precondition.
-    unsafe { bindings::dmabuf_rs_fence_kfree_rcu(fence) };
+    // SAFETY: The fence was kmalloc'ed and is unreferenced (caller's promise),
+    // so its `rcu` head (in the union with the callback list, unused once
+    // the last reference is gone) is ours: `kfree_rcu(fence, rcu)`.
+    unsafe { sys::kvfree_rcu(addr_of_mut!((*fence).__bindgen_anon_1.rcu), fence.cast()) };
 }
 
 /// Calls `ops->enable_signaling` once; the caller holds the fence lock.
@@ -317,7 +386,7 @@ pub(crate) unsafe extern "C" fn dma_fence_free(fence: *mut dma_fence) {
 /// `fence` must be live and initialised, its lock held by the caller.
 unsafe fn enable_signaling(fence: *mut dma_fence) -> bool {
     // SAFETY: The caller guarantees the fence is live and its lock initialised.
-    unsafe { bindings::dmabuf_rs_lockdep_assert_held((*fence).lock) };
+    unsafe { sys::lockdep_assert_held((*fence).lock) };
     // SAFETY: The fence is live.
     let flags = unsafe { flags(fence) };
     let was_set = sys::test_and_set_bit(flags, ENABLE_SIGNAL);
@@ -329,7 +398,7 @@ unsafe fn enable_signaling(fence: *mut dma_fence) -> bool {
     }
     // SAFETY: The fence is live and initialised.
     if let Some(enable) = unsafe { ops(fence) }.enable_signaling {
-        trace!(dmabuf_rs_trace_dma_fence_enable_signal, fence);
+        trace!(enable_signal, fence);
         // SAFETY: `enable_signaling` is called under the lock, as documented.
         if !unsafe { enable(fence) } {
             // SAFETY: We hold the lock.
@@ -386,7 +455,7 @@ pub(crate) unsafe extern "C" fn dma_fence_add_callback(
     unsafe {
         if enable_signaling(fence) {
             (*cb).func = func;
-            bindings::dmabuf_rs_list_add_tail(addr_of_mut!((*cb).node), cb_list(fence));
+            sys::list_add_tail(addr_of_mut!((*cb).node), cb_list(fence));
             0
         } else {
             sys::init_list_head(addr_of_mut!((*cb).node));
@@ -402,6 +471,7 @@ pub(crate) unsafe extern "C" fn dma_fence_add_callback(
 /// # Safety
 ///
 /// `fence` must be live and initialised.
+#[inline]
 unsafe fn signaled_state(fence: *mut dma_fence) -> Option<bool> {
     // SAFETY: The fence is live and initialised.
     if sys::test_bit(unsafe { flags(fence) }, SIGNALED) {
@@ -425,6 +495,7 @@ unsafe fn signaled_state(fence: *mut dma_fence) -> Option<bool> {
 /// # Safety
 ///
 /// `fence` must be live and initialised, its lock held by the caller.
+#[inline]
 unsafe fn is_signaled_locked(fence: *mut dma_fence) -> bool {
     // SAFETY: The caller's promise.
     unsafe { signaled_state(fence) }.unwrap_or_else(|| {
@@ -440,6 +511,7 @@ unsafe fn is_signaled_locked(fence: *mut dma_fence) -> bool {
 /// # Safety
 ///
 /// `fence` must be live and initialised, its lock not held.
+#[inline]
 pub(crate) unsafe fn is_signaled(fence: *mut dma_fence) -> bool {
     // SAFETY: The caller's promise.
     unsafe { signaled_state(fence) }.unwrap_or_else(|| {
@@ -458,30 +530,64 @@ pub(crate) unsafe fn is_signaled(fence: *mut dma_fence) -> bool {
 pub(crate) struct View(pub(crate) *mut dma_fence);
 
 impl FenceView for View {
+    #[inline]
     fn id(&self) -> usize {
         self.0 as usize
     }
 
+    #[inline]
     fn context(&self) -> u64 {
         // SAFETY: By the type invariant the fence is live; context is immutable.
         unsafe { (*self.0).context }
     }
 
+    #[inline]
     fn seqno(&self) -> u64 {
         // SAFETY: By the type invariant the fence is live; seqno is immutable.
         unsafe { (*self.0).seqno }
     }
 
+    #[inline]
     fn seqno_width(&self) -> SeqnoWidth {
         // SAFETY: By the type invariant the fence is live and initialised.
         SeqnoWidth::from_use_64bit_seqno(unsafe { ops(self.0) }.use_64bit_seqno)
     }
 
+    #[inline]
     fn is_signaled(&self) -> bool {
         // SAFETY: By the type invariant the fence is live; the callers of the
         // logic rules hold no fence lock.
         unsafe { is_signaled(self.0) }
     }
+}
+
+/// The time `fence` signalled at (`dma_fence_timestamp`, a header inline).
+///
+/// A fence that has not signalled is a caller bug: it warns and returns the
+/// current time, as C does. A fence that has signals its timestamp right
+/// after the flag, on the signalling CPU, so the wait is short. The acquire
+/// read of the timestamp flag pairs with the release that set it in
+/// [`dma_fence_signal_timestamp_locked`], so the timestamp read after it is
+/// the one written (C's plain `test_bit` leaves that ordering to the
+/// architecture; Rust's memory model needs it stated).
+///
+/// # Safety
+///
+/// `fence` must be a live, initialised fence.
+pub(crate) unsafe fn timestamp(fence: *mut dma_fence) -> ktime_t {
+    // SAFETY: The fence is live (caller's promise).
+    let flags = unsafe { flags(fence) };
+    if !sys::test_bit(flags, SIGNALED) {
+        sys::warn();
+        // SAFETY: No preconditions.
+        return unsafe { bindings::ktime_get() };
+    }
+    while !sys::test_bit_acquire(flags, TIMESTAMP) {
+        core::hint::spin_loop();
+    }
+    // SAFETY: With the timestamp flag set, the union holds the timestamp,
+    // written before the flag and never again.
+    unsafe { (*fence).__bindgen_anon_1.timestamp }
 }
 
 /// Returns 0 while the fence is pending, 1 once signalled, or its error
@@ -528,7 +634,7 @@ pub(crate) unsafe extern "C" fn dma_fence_remove_callback(
         let node = addr_of_mut!((*cb).node);
         let queued = !sys::list_empty(node);
         if queued {
-            bindings::dmabuf_rs_list_del_init(node);
+            sys::list_del_init(node);
         }
         queued
     }

@@ -31,7 +31,7 @@ use crate::sys;
 use core::ffi::CStr;
 use core::mem::size_of;
 use core::ptr::{self, addr_of_mut};
-use kernel::bindings::{self, dma_fence, dma_resv, dma_resv_iter, dma_resv_usage, ktime_t};
+use kernel::bindings::{self, dma_fence, dma_resv, dma_resv_usage, ktime_t};
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 
 #[path = "resv/iter.rs"]
@@ -42,6 +42,7 @@ mod list;
 #[path = "resv/lockdep.rs"]
 mod lockdep;
 
+pub(crate) use iter::begin as begin_cursor;
 use iter::{dma_resv_iter_first, dma_resv_iter_next, Unlocked};
 use list::ResvList;
 
@@ -51,9 +52,16 @@ use list::ResvList;
 /// # Safety
 ///
 /// `obj` must point to an initialised reservation object.
+#[inline]
 pub(crate) unsafe fn assert_held(obj: *mut dma_resv) {
+    #[cfg(CONFIG_LOCKDEP)]
     // SAFETY: `obj` is initialised (caller's promise), so is its lock's map.
-    unsafe { bindings::dmabuf_rs_resv_assert_held(obj) };
+    unsafe {
+        bindings::dmabuf_rs_resv_assert_held(obj)
+    };
+    // Without lockdep the C macro is empty: no call at all.
+    #[cfg(not(CONFIG_LOCKDEP))]
+    let _ = obj;
 }
 
 /// Returns the [`Usage`] of a C `enum dma_resv_usage` value that the core
@@ -147,17 +155,30 @@ pub(crate) unsafe extern "C" fn dma_resv_reserve_fences(
         // SAFETY: As above.
         max_fences: unsafe { list::max_fences(old) },
     });
-    let max = match usage::reserve_fences(fill, num_fences) {
-        Ok(Reserve::Enough) => return 0,
-        Ok(Reserve::Grow(max)) => max,
+    match usage::reserve_fences(fill, num_fences) {
+        Ok(Reserve::Enough) => 0,
+        // SAFETY: We hold the lock; `old` and `count` were read under it.
+        Ok(Reserve::Grow(max)) => unsafe { grow(obj, old, count, max) },
         Err(err) => {
             if err == EINVAL {
                 sys::warn();
             }
-            return err.to_neg();
+            err.to_neg()
         }
-    };
+    }
+}
 
+/// The slow path of [`dma_resv_reserve_fences`]: replaces the fence list
+/// `old` of `obj` (NULL if it has none), which holds `count` fences, by a list
+/// of at least `max` slots. Out of line, so that the common case (room
+/// left) saves no registers for it.
+///
+/// # Safety
+///
+/// `obj` must be initialised and locked by the caller, `old` its current
+/// list with `count` fences in use.
+#[inline(never)]
+unsafe fn grow(obj: *mut dma_resv, old: *mut ResvList, count: u32, max: u32) -> c_int {
     let new = list::alloc(max);
     if new.is_null() {
         return sys::neg(bindings::ENOMEM);
@@ -208,7 +229,7 @@ pub(crate) unsafe extern "C" fn dma_resv_reserve_fences(
         // list's references are now ours to drop.
         unsafe {
             let (fence, _) = list::entry(new, i);
-            bindings::dma_fence_put(fence);
+            crate::fence::put(fence);
         }
     }
     // SAFETY: The old list is replaced and its references moved or dropped.
@@ -269,7 +290,7 @@ pub(crate) unsafe extern "C" fn dma_resv_add_fence(
 ) {
     // SAFETY: The fence is live (caller's promise); the reference goes into
     // the list below.
-    unsafe { bindings::dma_fence_get(fence) };
+    unsafe { crate::fence::get(fence) };
     // SAFETY: `obj` is initialised (caller's promise).
     unsafe { assert_held(obj) };
 
@@ -306,7 +327,7 @@ pub(crate) unsafe extern "C" fn dma_resv_add_fence(
             unsafe {
                 let (old, _) = list::entry(list, i);
                 list::set(list, i, fence, usage);
-                bindings::dma_fence_put(old);
+                crate::fence::put(old);
             }
         }
         AddFence::Append(_) => {
@@ -364,8 +385,8 @@ pub(crate) unsafe extern "C" fn dma_resv_replace_fences(
             if (*old).context != context {
                 continue;
             }
-            list::set(list, i, bindings::dma_fence_get(replacement), usage);
-            bindings::dma_fence_put(old);
+            list::set(list, i, crate::fence::get(replacement), usage);
+            crate::fence::put(old);
         }
     }
 }
@@ -412,7 +433,7 @@ pub(crate) unsafe extern "C" fn dma_resv_copy_fences(
         // fence live until its next step, and the new reference goes to the copy.
         unsafe {
             let n = list::num_fences(copy);
-            list::set(copy, n, bindings::dma_fence_get(fence), walk.usage());
+            list::set(copy, n, crate::fence::get(fence), walk.usage());
             list::set_num_fences(copy, n + 1);
         }
     }
@@ -454,7 +475,7 @@ pub(crate) unsafe extern "C" fn dma_resv_get_fences(
             while count > 0 {
                 count -= 1;
                 // SAFETY: Entries `0..count` hold references we took.
-                unsafe { bindings::dma_fence_put(*array.add(count)) };
+                unsafe { crate::fence::put(*array.add(count)) };
             }
             // One more than the round can return, as the C core asks for.
             let want = (walk.num_fences() as usize).checked_add(1);
@@ -488,7 +509,7 @@ pub(crate) unsafe extern "C" fn dma_resv_get_fences(
         }
         // SAFETY: `count < room`, the array's length; the walk keeps the
         // fence live until its next step.
-        unsafe { array.add(count).write(bindings::dma_fence_get(fence)) };
+        unsafe { array.add(count).write(crate::fence::get(fence)) };
         count += 1;
     }
     drop(walk);
@@ -559,7 +580,7 @@ pub(crate) unsafe extern "C" fn dma_resv_get_singleton(
         // SAFETY: Not taken over: the references and the array are still ours.
         unsafe {
             for i in (0..count as usize).rev() {
-                bindings::dma_fence_put(*fences.add(i));
+                crate::fence::put(*fences.add(i));
             }
             bindings::kfree(fences.cast());
         }
@@ -667,12 +688,7 @@ pub(crate) unsafe extern "C" fn dma_resv_describe(
     obj: *mut dma_resv,
     seq: *mut bindings::seq_file,
 ) {
-    let mut cursor = dma_resv_iter {
-        obj,
-        usage: bindings::dma_resv_usage_DMA_RESV_USAGE_READ,
-        fence: ptr::null_mut(),
-        ..Default::default()
-    };
+    let mut cursor = begin_cursor(obj, bindings::dma_resv_usage_DMA_RESV_USAGE_READ);
     let cursor_ptr = addr_of_mut!(cursor);
     // SAFETY: The cursor is set up as `dma_resv_iter_begin()` does, on an
     // initialised object whose lock the caller holds (asserted by the walk).

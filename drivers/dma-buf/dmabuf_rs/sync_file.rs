@@ -22,7 +22,7 @@ use crate::sys;
 use crate::vfs::{Table, COMPAT_IOCTL, EPOLLIN};
 use core::mem::size_of;
 use core::ptr::{self, addr_of, addr_of_mut};
-use kernel::bindings::{self, dma_fence, dma_fence_cb, dma_fence_unwrap, file, sync_file};
+use kernel::bindings::{self, dma_fence, dma_fence_cb, file, sync_file};
 use kernel::ffi::{c_char, c_int, c_uint};
 
 #[path = "sync_file/ioctl.rs"]
@@ -199,7 +199,7 @@ pub(crate) unsafe extern "C" fn sync_file_create(fence: *mut dma_fence) -> *mut 
         return ptr::null_mut();
     }
     // SAFETY: The sync_file is new and ours; the fence is live (caller).
-    unsafe { (*sync_file).fence = bindings::dma_fence_get(fence) };
+    unsafe { (*sync_file).fence = crate::fence::get(fence) };
     sync_file
 }
 
@@ -239,7 +239,7 @@ pub(crate) extern "C" fn sync_file_get_fence(fd: c_int) -> *mut dma_fence {
     // SAFETY: We hold a reference to the sync_file's file, which keeps the
     // sync_file and its fence alive until the `fput`.
     unsafe {
-        let fence = bindings::dma_fence_get((*sync_file).fence);
+        let fence = crate::fence::get((*sync_file).fence);
         bindings::fput((*sync_file).file);
         fence
     }
@@ -313,7 +313,7 @@ unsafe fn sync_file_merge(
 
     // SAFETY: Both sync_files are live and hold references to their fences.
     let mut fences = unsafe { [(*a).fence, (*b).fence] };
-    let mut cursors = [dma_fence_unwrap::default(); 2];
+    let mut cursors = [crate::fence::unwrap::CURSOR_START; 2];
     // SAFETY: `fences` holds two live fences and `cursors` two cursors.
     let fence =
         unsafe { bindings::__dma_fence_unwrap_merge(2, fences.as_mut_ptr(), cursors.as_mut_ptr()) };
@@ -357,7 +357,7 @@ unsafe extern "C" fn sync_file_release(_inode: *mut bindings::inode, file: *mut 
         if poll_enabled {
             dma_fence_remove_callback((*sync_file).fence, addr_of_mut!((*sync_file).cb));
         }
-        bindings::dma_fence_put((*sync_file).fence);
+        crate::fence::put((*sync_file).fence);
         bindings::kfree(sync_file.cast());
     }
     0

@@ -5,7 +5,7 @@
 //! warnings. Each wraps a C shim (`include/linux/dmabuf-rs.h`) or a plain
 //! memory operation, so the modules above read like the C core they replace.
 
-use core::ptr::addr_of_mut;
+use core::ptr::{addr_of, addr_of_mut};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::bindings;
 use kernel::ffi::c_ulong;
@@ -26,19 +26,198 @@ impl IrqSaveGuard {
     /// # Safety
     ///
     /// `lock` must point to an initialised spinlock that outlives the guard.
+    #[inline]
     pub(crate) unsafe fn new(lock: *mut bindings::spinlock_t) -> Self {
         // SAFETY: The caller guarantees `lock` is a valid, initialised spinlock.
-        let flags = unsafe { bindings::dmabuf_rs_spin_lock_irqsave(lock) };
+        let flags = unsafe { spin_lock_irqsave(lock) };
         // INVARIANT: The lock was just taken, with the saved flags.
         Self { lock, flags }
     }
 }
 
 impl Drop for IrqSaveGuard {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: By the type invariant the lock is held by us, with `flags`.
-        unsafe { bindings::dmabuf_rs_spin_unlock_irqrestore(self.lock, self.flags) };
+        unsafe { spin_unlock_irqrestore(self.lock, self.flags) };
     }
+}
+
+// `spin_lock_irqsave()` is a macro over the out-of-line `_raw_spin_lock_irqsave()`
+// on SMP (or spinlock-debugging) kernels that neither inline it nor use RT's
+// sleeping spinlocks; the same holds for the unlock. There the core calls the
+// kernel's function itself: a shim would only add a call, and would make
+// lockdep name the shim, not the core, as the lock's acquirer. Elsewhere
+// the macro is only reachable through the shim.
+
+/// `spin_lock_irqsave`: takes `lock` with interrupts off; returns the saved flags.
+///
+/// # Safety
+///
+/// `lock` must point to an initialised spinlock.
+#[cfg(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    not(CONFIG_PREEMPT_RT),
+    not(CONFIG_INLINE_SPIN_LOCK_IRQSAVE)
+))]
+#[inline]
+unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
+    // SAFETY: Without PREEMPT_RT a `spinlock_t` is a union whose `rlock`
+    // member, at offset 0, is the `raw_spinlock_t` that the macro passes on
+    // (bindgen makes the type opaque, so the cast stands for `&lock->rlock`);
+    // the lock is initialised (caller's promise).
+    unsafe { bindings::_raw_spin_lock_irqsave(lock.cast()) }
+}
+
+/// `spin_lock_irqsave`, through the shim where the macro is not a call.
+///
+/// # Safety
+///
+/// `lock` must point to an initialised spinlock.
+#[cfg(not(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    not(CONFIG_PREEMPT_RT),
+    not(CONFIG_INLINE_SPIN_LOCK_IRQSAVE)
+)))]
+#[inline]
+unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
+    // SAFETY: The lock is initialised (caller's promise).
+    unsafe { bindings::dmabuf_rs_spin_lock_irqsave(lock) }
+}
+
+/// `spin_unlock_irqrestore`: releases `lock` and restores `flags`.
+///
+/// # Safety
+///
+/// The caller must hold `lock`, taken by [`spin_lock_irqsave`] with `flags`.
+#[cfg(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    not(CONFIG_PREEMPT_RT),
+    not(CONFIG_INLINE_SPIN_UNLOCK_IRQRESTORE)
+))]
+#[inline]
+unsafe fn spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong) {
+    // SAFETY: As in `spin_lock_irqsave`; the caller holds the lock.
+    unsafe { bindings::_raw_spin_unlock_irqrestore(lock.cast(), flags) }
+}
+
+/// `spin_unlock_irqrestore`, through the shim where the macro is not a call.
+///
+/// # Safety
+///
+/// The caller must hold `lock`, taken by [`spin_lock_irqsave`] with `flags`.
+#[cfg(not(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    not(CONFIG_PREEMPT_RT),
+    not(CONFIG_INLINE_SPIN_UNLOCK_IRQRESTORE)
+)))]
+#[inline]
+unsafe fn spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong) {
+    // SAFETY: The caller holds the lock.
+    unsafe { bindings::dmabuf_rs_spin_unlock_irqrestore(lock, flags) }
+}
+
+/// `lockdep_assert_held` on a spinlock: a lockdep splat unless the caller
+/// holds `lock`; nothing (and no call) without lockdep.
+///
+/// # Safety
+///
+/// `lock` must point to an initialised spinlock.
+#[inline]
+pub(crate) unsafe fn lockdep_assert_held(lock: *mut bindings::spinlock_t) {
+    #[cfg(CONFIG_LOCKDEP)]
+    // SAFETY: The lock is initialised (caller's promise).
+    unsafe {
+        bindings::dmabuf_rs_lockdep_assert_held(lock)
+    };
+    #[cfg(not(CONFIG_LOCKDEP))]
+    let _ = lock;
+}
+
+/// `kvfree_call_rcu`: frees `ptr` (kmalloc'ed or vmalloc'ed) after an RCU
+/// grace period, using the `rcu_head` at `head` inside it (`kfree_rcu`).
+///
+/// Tree RCU exports the function, called here directly; Tiny RCU makes it a
+/// header inline, reached through the shim.
+///
+/// # Safety
+///
+/// `ptr` must be an allocation that no new reader can reach and nobody else
+/// frees; `head` must be an unused `rcu_head` inside it.
+#[inline]
+pub(crate) unsafe fn kvfree_rcu(head: *mut bindings::callback_head, ptr: *mut core::ffi::c_void) {
+    #[cfg(CONFIG_TREE_RCU)]
+    // SAFETY: The caller's promise.
+    unsafe {
+        bindings::kvfree_call_rcu(head, ptr)
+    };
+    #[cfg(not(CONFIG_TREE_RCU))]
+    // SAFETY: The caller's promise.
+    unsafe {
+        bindings::dmabuf_rs_kvfree_call_rcu(head, ptr)
+    };
+}
+
+/// Whether the tracepoint `tp` may have a probe attached: the test of C's
+/// `trace_<event>()` inlines, `static_key_false(&tp->key)`, which without jump
+/// labels is this very read of the key's count, and with them a code patch
+/// made after the count is raised. With lockdep it always says yes, so that
+/// the C wrapper also runs the RCU check the inline makes there.
+///
+/// # Safety
+///
+/// `tp` must point to a tracepoint (a static object of the kernel).
+#[inline]
+pub(crate) unsafe fn tracepoint_on(tp: *const bindings::tracepoint) -> bool {
+    if cfg!(CONFIG_LOCKDEP) {
+        return true;
+    }
+    // SAFETY: `tp` is a tracepoint (caller's promise), a static object whose
+    // key's count is only changed
+    // atomically (`static_key_slow_inc`/`dec`); C reads it with `atomic_read`.
+    let enabled = unsafe {
+        core::sync::atomic::AtomicI32::from_ptr(addr_of!((*tp).key.enabled.counter).cast_mut())
+    };
+    enabled.load(Ordering::Relaxed) > 0
+}
+
+/// `rcu_read_lock`: enters an RCU read-side critical section.
+///
+/// With preemptible RCU and without lockdep the macro is exactly the kernel's
+/// `__rcu_read_lock()`, called here directly; otherwise (lockdep's RCU map,
+/// or `preempt_disable()` for non-preemptible RCU) through the shim.
+#[inline]
+pub(crate) fn rcu_read_lock() {
+    #[cfg(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC)))]
+    // SAFETY: No preconditions.
+    unsafe {
+        bindings::__rcu_read_lock()
+    };
+    #[cfg(not(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC))))]
+    // SAFETY: No preconditions.
+    unsafe {
+        bindings::dmabuf_rs_rcu_read_lock()
+    };
+}
+
+/// `rcu_read_unlock`: leaves the critical section entered by [`rcu_read_lock`].
+///
+/// # Safety
+///
+/// The caller must be in an RCU read-side critical section that it entered
+/// with [`rcu_read_lock`] and leaves here.
+#[inline]
+pub(crate) unsafe fn rcu_read_unlock() {
+    #[cfg(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC)))]
+    // SAFETY: Paired with `rcu_read_lock` (caller's promise).
+    unsafe {
+        bindings::__rcu_read_unlock()
+    };
+    #[cfg(not(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC))))]
+    // SAFETY: Paired with `rcu_read_lock` (caller's promise).
+    unsafe {
+        bindings::dmabuf_rs_rcu_read_unlock()
+    };
 }
 
 /// The atomic `unsigned long` flags word at `word`, as the kernel's bitops use it.
@@ -66,9 +245,103 @@ pub(crate) fn set_bit(word: &AtomicUsize, bit: u32) {
     word.fetch_or(1 << bit, Ordering::Relaxed);
 }
 
+/// `set_bit` with release ordering: the writes before it are visible to
+/// whoever sees the bit with an acquire load ([`test_bit_acquire`]). On
+/// x86 it is the same locked `or` as `set_bit`.
+pub(crate) fn set_bit_release(word: &AtomicUsize, bit: u32) {
+    word.fetch_or(1 << bit, Ordering::Release);
+}
+
+/// `test_bit_acquire`: reads one bit; if set with [`set_bit_release`], the
+/// writes made before it are visible after this returns.
+pub(crate) fn test_bit_acquire(word: &AtomicUsize, bit: u32) -> bool {
+    word.load(Ordering::Acquire) & (1 << bit) != 0
+}
+
 /// `test_and_set_bit`: a fully ordered atomic set that returns the old bit.
 pub(crate) fn test_and_set_bit(word: &AtomicUsize, bit: u32) -> bool {
     word.fetch_or(1 << bit, Ordering::SeqCst) & (1 << bit) != 0
+}
+
+/// A `list_head` on no list, for a list head that is about to be set up.
+pub(crate) const LIST_HEAD_UNLINKED: bindings::list_head = bindings::list_head {
+    next: core::ptr::null_mut(),
+    prev: core::ptr::null_mut(),
+};
+
+/// `list_replace`: puts `new` where `old` is on its list (`new` becomes an
+/// empty list if `old` was one); `old`'s own pointers are left stale.
+///
+/// # Safety
+///
+/// `old` must be a valid list entry (or head), its neighbours valid, and the
+/// caller must hold whatever lock protects the list; `new` valid for writes.
+#[inline]
+pub(crate) unsafe fn list_replace(old: *mut bindings::list_head, new: *mut bindings::list_head) {
+    // SAFETY: The caller's promise. The same four plain stores as the C
+    // inline, in the same order (for an empty `old`, `new` ends up pointing
+    // to itself).
+    unsafe {
+        (*new).next = (*old).next;
+        (*(*new).next).prev = new;
+        (*new).prev = (*old).prev;
+        (*(*new).prev).next = new;
+    }
+}
+
+// `list_add_tail()` and `list_del_init()` check the list's links first in
+// kernels with DEBUG_LIST or LIST_HARDENED (and report corruption); there
+// the core goes through the shims, so that it keeps those checks. Elsewhere
+// they are a few stores, done here inline.
+
+/// `list_add_tail`: adds `new` at the end of the list at `head`.
+///
+/// # Safety
+///
+/// `head` must be a valid list head, `new` valid for writes and on no list,
+/// and the caller must hold whatever lock protects the list.
+#[inline]
+pub(crate) unsafe fn list_add_tail(new: *mut bindings::list_head, head: *mut bindings::list_head) {
+    #[cfg(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED))]
+    // SAFETY: The caller's promise.
+    unsafe {
+        bindings::dmabuf_rs_list_add_tail(new, head)
+    };
+    #[cfg(not(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED)))]
+    // SAFETY: The caller's promise. The stores of `__list_add(new, prev,
+    // head)`, the last one volatile like its WRITE_ONCE (lockless
+    // `list_empty` readers).
+    unsafe {
+        let prev = (*head).prev;
+        (*head).prev = new;
+        (*new).next = head;
+        (*new).prev = prev;
+        addr_of_mut!((*prev).next).write_volatile(new);
+    }
+}
+
+/// `list_del_init`: takes `entry` off its list and makes it an empty list.
+///
+/// # Safety
+///
+/// `entry` must be on a valid list, and the caller must hold whatever lock
+/// protects the list.
+#[inline]
+pub(crate) unsafe fn list_del_init(entry: *mut bindings::list_head) {
+    #[cfg(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED))]
+    // SAFETY: The caller's promise.
+    unsafe {
+        bindings::dmabuf_rs_list_del_init(entry)
+    };
+    #[cfg(not(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED)))]
+    // SAFETY: The caller's promise. `__list_del(prev, next)` (its store to
+    // `prev->next` volatile, like the WRITE_ONCE), then `INIT_LIST_HEAD`.
+    unsafe {
+        let (prev, next) = ((*entry).prev, (*entry).next);
+        (*next).prev = prev;
+        addr_of_mut!((*prev).next).write_volatile(next);
+        init_list_head(entry);
+    }
 }
 
 /// `INIT_LIST_HEAD`: makes `list` an empty list.
@@ -97,6 +370,7 @@ pub(crate) unsafe fn list_empty(list: *mut bindings::list_head) -> bool {
 
 /// Warns (`WARN_ON(1)`), naming the Rust call site: the splat's own location
 /// is the C shim, so the message carries the `file:line` that C would show.
+#[cold]
 #[track_caller]
 pub(crate) fn warn() {
     let at = core::panic::Location::caller();
@@ -128,10 +402,20 @@ pub(crate) fn kzalloc<T>(size: usize) -> *mut T {
     .cast()
 }
 
-/// `might_sleep()`: complains under DEBUG_ATOMIC_SLEEP if called in atomic context.
+/// `might_sleep()`: complains under DEBUG_ATOMIC_SLEEP if called in atomic
+/// context, and is a preemption point in voluntary-preemption kernels. In
+/// every other kernel the macro is empty, and so is this (no call).
+#[inline]
 pub(crate) fn might_sleep() {
+    #[cfg(any(
+        CONFIG_DEBUG_ATOMIC_SLEEP,
+        CONFIG_PREEMPT_VOLUNTARY_BUILD,
+        CONFIG_PREEMPT_DYNAMIC
+    ))]
     // SAFETY: No preconditions.
-    unsafe { bindings::dmabuf_rs_might_sleep() };
+    unsafe {
+        bindings::dmabuf_rs_might_sleep()
+    };
 }
 
 /// The running task (`current`).

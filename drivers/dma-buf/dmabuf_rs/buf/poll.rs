@@ -22,8 +22,8 @@ use crate::sys::IrqSaveGuard;
 use crate::vfs::{EPOLLERR, EPOLLIN, EPOLLOUT};
 use core::ptr::{self, addr_of_mut};
 use kernel::bindings::{
-    self, __poll_t, dma_buf, dma_buf_dma_buf_poll_cb_t, dma_fence, dma_fence_cb, dma_resv,
-    dma_resv_iter, file, poll_table,
+    self, __poll_t, dma_buf, dma_buf_dma_buf_poll_cb_t, dma_fence, dma_fence_cb, dma_resv, file,
+    poll_table,
 };
 
 /// One of the two poll callback slots of a dma-buf.
@@ -63,7 +63,7 @@ unsafe extern "C" fn dma_buf_poll_cb(fence: *mut dma_fence, cb: *mut dma_fence_c
     // SAFETY: The references the caller gives up; the file's keeps the
     // dma-buf alive up to here (its release may run now).
     unsafe {
-        bindings::dma_fence_put(fence);
+        crate::fence::put(fence);
         bindings::fput((*dmabuf).file);
     }
 }
@@ -81,12 +81,7 @@ unsafe extern "C" fn dma_buf_poll_cb(fence: *mut dma_fence, cb: *mut dma_fence_c
 /// callback, if queued.
 unsafe fn dma_buf_poll_add_cb(resv: *mut dma_resv, write: bool, dcb: *mut PollCb) -> bool {
     // `dma_resv_iter_begin()`: the rest is set by the first step.
-    let mut cursor = dma_resv_iter {
-        obj: resv,
-        usage: Usage::rw(write).as_raw(),
-        fence: ptr::null_mut(),
-        ..Default::default()
-    };
+    let mut cursor = crate::resv::begin_cursor(resv, Usage::rw(write).as_raw());
     // SAFETY: The cursor is set up on an object whose lock the caller holds
     // (`dma_resv_for_each_fence`).
     let mut fence = unsafe { bindings::dma_resv_iter_first(&mut cursor) };
@@ -94,12 +89,12 @@ unsafe fn dma_buf_poll_add_cb(resv: *mut dma_resv, write: bool, dcb: *mut PollCb
         // SAFETY: Under the reservation lock the fence is live; the slot's
         // callback stays in place as long as the dma-buf (caller).
         unsafe {
-            bindings::dma_fence_get(fence);
+            crate::fence::get(fence);
             if dma_fence_add_callback(fence, addr_of_mut!((*dcb).cb), Some(dma_buf_poll_cb)) == 0 {
                 return true;
             }
             // Already signalled: the callback was not queued.
-            bindings::dma_fence_put(fence);
+            crate::fence::put(fence);
             fence = bindings::dma_resv_iter_next(&mut cursor);
         }
     }

@@ -73,7 +73,7 @@ pub(super) unsafe fn export_sync_file(dmabuf: *mut dma_buf, arg: c_ulong) -> c_l
     // own, so ours is dropped either way.
     let sync_file = unsafe {
         let sync_file = bindings::sync_file_create(fence);
-        bindings::dma_fence_put(fence);
+        crate::fence::put(fence);
         sync_file
     };
     if sync_file.is_null() {
@@ -146,6 +146,6 @@ pub(super) unsafe fn import_sync_file(dmabuf: *mut dma_buf, arg: c_ulong) -> c_l
     }
 
     // SAFETY: The reference `sync_file_get_fence` gave us.
-    unsafe { bindings::dma_fence_put(fence) };
+    unsafe { crate::fence::put(fence) };
     ret as c_long
 }

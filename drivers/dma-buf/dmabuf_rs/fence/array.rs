@@ -202,7 +202,7 @@ unsafe extern "C" fn signal_work(work: *mut irq_work) {
         let array = kernel::container_of!(work, dma_fence_array, work).cast_mut();
         clear_pending_error(array);
         dma_fence_signal(base(array));
-        bindings::dma_fence_put(base(array));
+        crate::fence::put(base(array));
     }
 }
 
@@ -228,7 +228,7 @@ unsafe extern "C" fn member_signaled(fence: *mut dma_fence, cb: *mut dma_fence_c
         if num_pending(array).fetch_sub(1, Ordering::SeqCst) == 1 {
             bindings::irq_work_queue(addr_of_mut!((*array).work));
         } else {
-            bindings::dma_fence_put(base(array));
+            crate::fence::put(base(array));
         }
     }
 }
@@ -253,11 +253,11 @@ impl FenceImpl for ArrayFence {
             for i in 0..(*array).num_fences {
                 let cb = cbs.add(i as usize);
                 (*cb).array = array;
-                bindings::dma_fence_get(base(array));
+                crate::fence::get(base(array));
                 let f = member(array, i);
                 if dma_fence_add_callback(f, addr_of_mut!((*cb).cb), Some(member_signaled)) != 0 {
                     set_pending_error(array, (*f).error);
-                    bindings::dma_fence_put(base(array));
+                    crate::fence::put(base(array));
                     if num_pending(array).fetch_sub(1, Ordering::SeqCst) == 1 {
                         clear_pending_error(array);
                         return false;
@@ -316,7 +316,7 @@ impl FenceImpl for ArrayFence {
         unsafe {
             let array = array_of(fence);
             for i in 0..(*array).num_fences {
-                bindings::dma_fence_put(member(array, i));
+                crate::fence::put(member(array, i));
             }
             bindings::kfree((*array).fences.cast());
             dma_fence_free(fence);

@@ -109,13 +109,12 @@ unsafe fn prev_slot<'a>(chain: *mut dma_fence_chain) -> &'a AtomicPtr<dma_fence>
 ///
 /// `chain` must point to a live, initialised chain node.
 unsafe fn get_prev(chain: *mut dma_fence_chain) -> *mut dma_fence {
-    // SAFETY: No preconditions.
-    unsafe { bindings::dmabuf_rs_rcu_read_lock() };
+    sys::rcu_read_lock();
     // SAFETY: The node is live; inside the RCU read section its `prev`, if
     // set, is a fence freed only after a grace period (`dma_fence_free`).
     let prev = unsafe { bindings::dmabuf_rs_fence_get_rcu_safe(addr_of_mut!((*chain).prev)) };
     // SAFETY: Paired with the lock above.
-    unsafe { bindings::dmabuf_rs_rcu_read_unlock() };
+    unsafe { sys::rcu_read_unlock() };
     prev
 }
 
@@ -138,7 +137,7 @@ pub(crate) unsafe extern "C" fn dma_fence_chain_walk(fence: *mut dma_fence) -> *
     // SAFETY: `fence` is NULL or live (caller's promise).
     let Some(chain) = (unsafe { to_chain(fence) }) else {
         // SAFETY: The caller's reference is ours to drop; put accepts NULL.
-        unsafe { bindings::dma_fence_put(fence) };
+        unsafe { crate::fence::put(fence) };
         return ptr::null_mut();
     };
 
@@ -180,18 +179,18 @@ pub(crate) unsafe extern "C" fn dma_fence_chain_walk(fence: *mut dma_fence) -> *
             // We unlinked `prev`: the reference the node held on it is ours,
             // and the one we took on `replacement` now belongs to the node.
             // SAFETY: That reference is ours to drop.
-            unsafe { bindings::dma_fence_put(old) };
+            unsafe { crate::fence::put(old) };
         } else {
             // Someone else changed the link first: keep theirs.
             // SAFETY: Our reference to `replacement` (or NULL) is ours to drop.
-            unsafe { bindings::dma_fence_put(replacement) };
+            unsafe { crate::fence::put(replacement) };
         }
         // SAFETY: The reference `get_prev` gave us is ours to drop.
-        unsafe { bindings::dma_fence_put(prev) };
+        unsafe { crate::fence::put(prev) };
     };
 
     // SAFETY: The caller's reference is ours to drop.
-    unsafe { bindings::dma_fence_put(fence) };
+    unsafe { crate::fence::put(fence) };
     prev
 }
 
@@ -236,7 +235,7 @@ pub(crate) unsafe extern "C" fn dma_fence_chain_find_seqno(
     // SAFETY: The head is live; its context is set once, at initialisation.
     let (base, context) = unsafe { (addr_of_mut!((*chain).base), (*chain).base.context) };
     // SAFETY: The head is live; `pfence` is writable (caller's promise).
-    unsafe { *pfence = bindings::dma_fence_get(base) };
+    unsafe { *pfence = crate::fence::get(base) };
     loop {
         // SAFETY: `pfence` is readable; it holds NULL or a fence we hold a
         // reference to.
@@ -263,7 +262,7 @@ pub(crate) unsafe extern "C" fn dma_fence_chain_find_seqno(
         unsafe { *pfence = dma_fence_chain_walk(node) };
     }
     // SAFETY: This drops the caller's reference to the head, as documented.
-    unsafe { bindings::dma_fence_put(base) };
+    unsafe { crate::fence::put(base) };
     0
 }
 
@@ -285,15 +284,15 @@ unsafe fn enable_signaling(fence: *mut dma_fence) -> bool {
     // SAFETY: The head is live.
     let head_base = unsafe { addr_of_mut!((*head).base) };
     // SAFETY: The head is live; this reference lives as long as the callback.
-    unsafe { bindings::dma_fence_get(head_base) };
+    unsafe { crate::fence::get(head_base) };
 
     // SAFETY: As above; this is the iteration's own reference.
-    let mut iter = unsafe { bindings::dma_fence_get(head_base) };
+    let mut iter = unsafe { crate::fence::get(head_base) };
     while !iter.is_null() {
         // SAFETY: We hold a reference to `iter`.
         let f = unsafe { contained(iter) };
         // SAFETY: `f` is live: `iter` holds a reference to it (or is it).
-        unsafe { bindings::dma_fence_get(f) };
+        unsafe { crate::fence::get(f) };
         // SAFETY: `f` is live; `cb` is unused (caller's promise) and lives in
         // the head, which our extra reference keeps alive until it has run.
         let added = unsafe {
@@ -302,17 +301,17 @@ unsafe fn enable_signaling(fence: *mut dma_fence) -> bool {
         if added == 0 {
             // SAFETY: The iteration's reference is ours to drop; the ones on
             // the head and on `f` stay with the queued callback.
-            unsafe { bindings::dma_fence_put(iter) };
+            unsafe { crate::fence::put(iter) };
             return true;
         }
         // SAFETY: The reference taken on `f` above is ours to drop.
-        unsafe { bindings::dma_fence_put(f) };
+        unsafe { crate::fence::put(f) };
         // SAFETY: The walk takes our reference to `iter`.
         iter = unsafe { dma_fence_chain_walk(iter) };
     }
 
     // SAFETY: The extra reference taken above is ours to drop.
-    unsafe { bindings::dma_fence_put(head_base) };
+    unsafe { crate::fence::put(head_base) };
     false
 }
 
@@ -343,7 +342,7 @@ unsafe extern "C" fn chain_irq_work(work: *mut irq_work) {
         unsafe { dma_fence_signal(base) };
     }
     // SAFETY: This drops the reference owned by the finished callback.
-    unsafe { bindings::dma_fence_put(base) };
+    unsafe { crate::fence::put(base) };
 }
 
 /// The callback queued on a fence of the chain: defers the re-arm to irq work.
@@ -366,7 +365,7 @@ unsafe extern "C" fn chain_cb(f: *mut dma_fence, cb: *mut dma_fence_cb) {
         bindings::irq_work_queue(work);
     }
     // SAFETY: The reference on `f` taken when the callback was added is ours.
-    unsafe { bindings::dma_fence_put(f) };
+    unsafe { crate::fence::put(f) };
 }
 
 impl FenceImpl for ChainFence {
@@ -393,7 +392,7 @@ impl FenceImpl for ChainFence {
     /// `fence` is a live chain node.
     unsafe fn signaled(fence: *mut dma_fence) -> bool {
         // SAFETY: The node is live.
-        let mut iter = unsafe { bindings::dma_fence_get(fence) };
+        let mut iter = unsafe { crate::fence::get(fence) };
         while !iter.is_null() {
             // SAFETY: We hold a reference to `iter`, and so one to what it
             // contains.
@@ -401,7 +400,7 @@ impl FenceImpl for ChainFence {
             // SAFETY: `f` is live, as above.
             if !unsafe { is_signaled(f) } {
                 // SAFETY: The iteration's reference is ours to drop.
-                unsafe { bindings::dma_fence_put(iter) };
+                unsafe { crate::fence::put(iter) };
                 return false;
             }
             // SAFETY: The walk takes our reference to `iter`.
@@ -452,14 +451,14 @@ impl FenceImpl for ChainFence {
             prev_prev.store(ptr::null_mut(), Ordering::Relaxed);
             // SAFETY: The node's reference to `prev` is ours to drop; it frees
             // a node whose `prev` is now NULL.
-            unsafe { bindings::dma_fence_put(prev) };
+            unsafe { crate::fence::put(prev) };
         };
         // SAFETY: The node's references to its previous and contained fences
         // are ours to drop (put accepts NULL); the node was kmalloc'ed by its
         // creator and is unreferenced, so it is freed after a grace period.
         unsafe {
-            bindings::dma_fence_put(prev);
-            bindings::dma_fence_put((*chain).fence);
+            crate::fence::put(prev);
+            crate::fence::put((*chain).fence);
             dma_fence_free(fence);
         }
     }
@@ -471,7 +470,7 @@ impl FenceImpl for ChainFence {
     /// `fence` is a live chain node.
     unsafe fn set_deadline(fence: *mut dma_fence, deadline: ktime_t) {
         // SAFETY: The node is live.
-        let mut iter = unsafe { bindings::dma_fence_get(fence) };
+        let mut iter = unsafe { crate::fence::get(fence) };
         while !iter.is_null() {
             // SAFETY: We hold a reference to `iter`, and so one to what it
             // contains, which is live and initialised.

@@ -61,7 +61,7 @@ pub(crate) extern "C" fn dma_fence_get_stub() -> *mut dma_fence {
         bindings::spin_unlock(lock);
     }
     // SAFETY: The stub is initialised and never freed.
-    unsafe { bindings::dma_fence_get(stub) }
+    unsafe { crate::fence::get(stub) }
 }
 
 /// Allocates a new fence, signalled at `timestamp`; NULL without memory.

@@ -19,6 +19,14 @@ use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::bindings::{self, dma_fence, dma_fence_unwrap};
 use kernel::ffi::c_uint;
 
+/// An unwrap cursor before its first step (every field is set by it); a
+/// constant, where the bindgen `Default` would be a call into another crate.
+pub(crate) const CURSOR_START: dma_fence_unwrap = dma_fence_unwrap {
+    chain: core::ptr::null_mut(),
+    array: core::ptr::null_mut(),
+    index: 0,
+};
+
 /// Starts the array level of the cursor on its current chain link.
 ///
 /// # Safety
@@ -49,7 +57,7 @@ pub(crate) unsafe extern "C" fn dma_fence_unwrap_first(
     // SAFETY: `head` is NULL or live (dma_fence_get passes NULL through); the
     // cursor is valid for writes.
     unsafe {
-        (*cursor).chain = bindings::dma_fence_get(head);
+        (*cursor).chain = crate::fence::get(head);
         unwrap_array(cursor)
     }
 }
@@ -81,6 +89,10 @@ pub(crate) unsafe extern "C" fn dma_fence_unwrap_next(
 /// # Invariants
 ///
 /// The pointer is a live fence this value holds a reference to.
+///
+/// Transparent, so that a vector of them is an array of fence pointers that
+/// can become a fence array's list (see [`into_array`]).
+#[repr(transparent)]
 struct Held(*mut dma_fence);
 
 impl Held {
@@ -91,7 +103,7 @@ impl Held {
     /// `fence` must be live.
     unsafe fn get(fence: *mut dma_fence) -> Self {
         // SAFETY: The fence is live.
-        Self(unsafe { bindings::dma_fence_get(fence) })
+        Self(unsafe { crate::fence::get(fence) })
     }
 
     /// Gives the reference to the caller.
@@ -104,20 +116,14 @@ impl Held {
     /// The signal timestamp of a signalled fence (`dma_fence_timestamp`).
     fn timestamp(&self) -> bindings::ktime_t {
         // SAFETY: By the type invariant the fence is live.
-        let word = unsafe { super::flags(self.0) };
-        // A signalled fence gets its timestamp right after the flag.
-        while !crate::sys::test_bit(word, super::TIMESTAMP) {
-            core::hint::spin_loop();
-        }
-        // SAFETY: With the timestamp flag set, the union holds the timestamp.
-        unsafe { (*self.0).__bindgen_anon_1.timestamp }
+        unsafe { super::timestamp(self.0) }
     }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
         // SAFETY: By the type invariant we hold a reference.
-        unsafe { bindings::dma_fence_put(self.0) };
+        unsafe { crate::fence::put(self.0) };
     }
 }
 
@@ -179,7 +185,7 @@ unsafe fn walk(
 /// `head` must be a live fence.
 #[cfg(CONFIG_SYNC_FILE)]
 pub(crate) unsafe fn for_each_unwrapped(head: *mut dma_fence, mut f: impl FnMut(*mut dma_fence)) {
-    let mut cursor = dma_fence_unwrap::default();
+    let mut cursor = CURSOR_START;
     // SAFETY: `head` is live (caller) and the cursor ours.
     unsafe { walk(head, &mut cursor, &mut f) };
 }
@@ -263,34 +269,33 @@ pub(crate) unsafe extern "C" fn __dma_fence_unwrap_merge(
 /// Makes a `dma_fence_array` (on a new context, seqno 1, signalling when all
 /// have) that takes over the references of the first `n` fences in `held`
 /// (the others are dropped); NULL without memory.
-fn into_array(held: KVec<Held>, n: usize) -> *mut dma_fence {
-    // The array owns a kmalloc'ed array of fence pointers and kfree's it.
-    let Some(bytes) = n.checked_mul(core::mem::size_of::<*mut dma_fence>()) else {
+fn into_array(mut held: KVec<Held>, n: usize) -> *mut dma_fence {
+    let Ok(count) = i32::try_from(n) else {
         return core::ptr::null_mut();
     };
-    // SAFETY: krealloc of NULL is kmalloc; GFP_KERNEL in process context.
-    let list: *mut *mut dma_fence =
-        unsafe { bindings::krealloc(core::ptr::null(), bytes, bindings::GFP_KERNEL) }.cast();
-    if list.is_null() {
+    let len = held.len();
+    if n > len {
         return core::ptr::null_mut();
     }
-    // SAFETY: `list` has room for `n` pointers; the references move into it.
-    let array = unsafe {
-        for (i, fence) in held.into_iter().enumerate().take(n) {
-            list.add(i).write(fence.into_raw());
-        }
-        let context = super::dma_fence_context_alloc(1);
-        bindings::dma_fence_array_create(n as i32, list, context, 1, false)
-    };
+    // SAFETY: `n <= len`: the vector keeps its first `n` fences, and the
+    // references of the others, no longer counted, are dropped in place.
+    unsafe {
+        let tail = core::ptr::slice_from_raw_parts_mut(held.as_mut_ptr().add(n), len - n);
+        held.set_len(n);
+        core::ptr::drop_in_place(tail);
+    }
+    // The array owns a kmalloc'ed array of fence pointers and kfree's it:
+    // the vector's own buffer is one (`KVec` allocates with kmalloc, and
+    // `Held` is a transparent fence pointer), so it is handed over as it is,
+    // references included, without a second allocation.
+    let (list, len, capacity) = held.into_raw_parts();
+    let context = super::dma_fence_context_alloc(1);
+    // SAFETY: `list` holds `n` fence references, kmalloc'ed, now the array's.
+    let array = unsafe { bindings::dma_fence_array_create(count, list.cast(), context, 1, false) };
     if array.is_null() {
-        // SAFETY: The array was not created: the references and the list are
-        // still ours to drop.
-        unsafe {
-            for i in 0..n {
-                bindings::dma_fence_put(*list.add(i));
-            }
-            bindings::kfree(list.cast());
-        }
+        // SAFETY: The array was not created: the buffer and its references
+        // are still ours, exactly as `into_raw_parts` gave them.
+        drop(unsafe { KVec::from_raw_parts(list, len, capacity) });
         return core::ptr::null_mut();
     }
     // SAFETY: `array` is a live dma_fence_array; its fence is its first field.

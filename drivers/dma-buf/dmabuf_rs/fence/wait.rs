@@ -28,7 +28,7 @@ impl WaitCb {
     fn new() -> Self {
         Self {
             base: dma_fence_cb {
-                node: bindings::list_head::default(),
+                node: sys::LIST_HEAD_UNLINKED,
                 func: Some(wake_waiter),
             },
             task: sys::current(),
@@ -140,7 +140,7 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_timeout(
     // SAFETY: The caller guarantees the fence is live, its lock not held.
     unsafe { dma_fence_enable_sw_signaling(fence) };
 
-    trace!(dmabuf_rs_trace_dma_fence_wait_start, fence);
+    trace!(wait_start, fence);
     // SAFETY: The fence is live and initialised.
     let ret = match unsafe { super::ops(fence) }.wait {
         // SAFETY: The exporter's wait takes a live fence of its own.
@@ -148,7 +148,7 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_timeout(
         // SAFETY: As for this function.
         None => unsafe { dma_fence_default_wait(fence, intr, timeout) },
     };
-    trace!(dmabuf_rs_trace_dma_fence_wait_end, fence);
+    trace!(wait_end, fence);
     ret
 }
 

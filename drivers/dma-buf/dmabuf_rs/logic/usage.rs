@@ -136,6 +136,7 @@ pub enum AddFence {
 /// - `old` has signalled.
 ///
 /// As in C, [`FenceView::is_signaled`] is asked only when the first part is false.
+#[inline]
 pub fn replaces<F, G>(fence: &F, usage: Usage, old: &G, old_usage: Usage) -> bool
 where
     F: FenceView + ?Sized,
@@ -172,6 +173,7 @@ where
 /// // The same fence, bookkeeping only: would demote, so it gets a new slot.
 /// assert_eq!(add_fence_slot(slots, &f(10, 1), Usage::Bookkeep), AddFence::Append(1));
 /// ```
+#[inline]
 pub fn add_fence_slot<F, G, I>(slots: I, fence: &F, usage: Usage) -> AddFence
 where
     F: FenceView + ?Sized,
@@ -224,6 +226,7 @@ pub enum Reserve {
 /// Sizes that do not fit in `u32` give [`ENOMEM`]. C computes them in `unsigned
 /// int` and would wrap instead, which only absurd requests (around 2^31 fences,
 /// far beyond any allocation) can reach.
+#[inline]
 pub const fn reserve_fences(old: Option<ListFill>, num_fences: u32) -> Result<Reserve, Errno> {
     if num_fences == 0 {
         return Err(EINVAL);

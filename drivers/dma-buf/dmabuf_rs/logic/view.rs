@@ -102,6 +102,7 @@ pub fn is_later<A: FenceView + ?Sized, B: FenceView + ?Sized>(f1: &A, f2: &B) ->
 /// The same fence is recognised by [`FenceView::id`] before contexts are looked
 /// at; otherwise this is [`is_later`], with `None` (different contexts, where C
 /// warns) also returned as is.
+#[inline]
 pub fn is_later_or_same<A: FenceView + ?Sized, B: FenceView + ?Sized>(
     f1: &A,
     f2: &B,

@@ -25,8 +25,9 @@ use super::list::{self, ResvList};
 use super::{assert_held, usage_of};
 use crate::fence::is_signaled;
 use crate::logic::usage::Usage;
+use crate::sys;
 use core::ptr::{self, addr_of_mut};
-use kernel::bindings::{self, dma_fence, dma_resv, dma_resv_iter, dma_resv_usage};
+use kernel::bindings::{dma_fence, dma_resv, dma_resv_iter, dma_resv_usage};
 
 /// Starts the unlocked walk over (again) on the current list
 /// (`dma_resv_iter_restart_unlocked`).
@@ -74,7 +75,7 @@ unsafe fn walk_unlocked(cursor: *mut dma_resv_iter) {
     // being released; once it succeeds the fence is live.
     unsafe {
         loop {
-            bindings::dma_fence_put((*cursor).fence);
+            crate::fence::put((*cursor).fence);
 
             let index = (*cursor).index;
             if index >= (*cursor).num_fences {
@@ -86,7 +87,7 @@ unsafe fn walk_unlocked(cursor: *mut dma_resv_iter) {
 
             let (fence, usage) = list::entry((*cursor).fences.cast::<ResvList>(), index);
             (*cursor).fence_usage = usage.as_raw();
-            (*cursor).fence = bindings::dmabuf_rs_fence_get_rcu(fence);
+            (*cursor).fence = crate::fence::get_rcu(fence);
             if (*cursor).fence.is_null() {
                 restart_unlocked(cursor);
                 continue;
@@ -114,8 +115,7 @@ unsafe fn walk_unlocked(cursor: *mut dma_resv_iter) {
 pub(crate) unsafe extern "C" fn dma_resv_iter_first_unlocked(
     cursor: *mut dma_resv_iter,
 ) -> *mut dma_fence {
-    // SAFETY: No preconditions.
-    unsafe { bindings::dmabuf_rs_rcu_read_lock() };
+    sys::rcu_read_lock();
     // SAFETY: The cursor is set up on a live object (caller's promise) and we
     // are inside the RCU read-side critical section; `walk_unlocked` runs
     // right after `restart_unlocked` within it.
@@ -130,7 +130,7 @@ pub(crate) unsafe extern "C" fn dma_resv_iter_first_unlocked(
         }
     }
     // SAFETY: Paired with the lock above.
-    unsafe { bindings::dmabuf_rs_rcu_read_unlock() };
+    unsafe { sys::rcu_read_unlock() };
     // SAFETY: The cursor is valid.
     unsafe { (*cursor).fence }
 }
@@ -149,8 +149,7 @@ pub(crate) unsafe extern "C" fn dma_resv_iter_first_unlocked(
 pub(crate) unsafe extern "C" fn dma_resv_iter_next_unlocked(
     cursor: *mut dma_resv_iter,
 ) -> *mut dma_fence {
-    // SAFETY: No preconditions.
-    unsafe { bindings::dmabuf_rs_rcu_read_lock() };
+    sys::rcu_read_lock();
     // SAFETY: The cursor was started on a live object (caller's promise); we
     // are inside the RCU read-side critical section. Its old `fences` pointer
     // is only compared, never followed, unless it is still the current list
@@ -171,7 +170,7 @@ pub(crate) unsafe extern "C" fn dma_resv_iter_next_unlocked(
         }
     }
     // SAFETY: Paired with the lock above.
-    unsafe { bindings::dmabuf_rs_rcu_read_unlock() };
+    unsafe { sys::rcu_read_unlock() };
     // SAFETY: The cursor is valid.
     unsafe { (*cursor).fence }
 }
@@ -232,6 +231,24 @@ pub(crate) unsafe extern "C" fn dma_resv_iter_next(cursor: *mut dma_resv_iter) -
     }
 }
 
+/// A cursor set up as `dma_resv_iter_begin()` does: on `obj`, for `usage`,
+/// no fence yet.
+///
+/// Every field is spelled out: the bindgen `Default` is an out-of-line call
+/// in another crate, and a cursor is made for every walk.
+pub(crate) fn begin(obj: *mut dma_resv, usage: dma_resv_usage) -> dma_resv_iter {
+    dma_resv_iter {
+        obj,
+        usage,
+        fence: ptr::null_mut(),
+        fence_usage: 0,
+        index: 0,
+        fences: ptr::null_mut(),
+        num_fences: 0,
+        is_restarted: false,
+    }
+}
+
 /// An unlocked walk over the fences of a reservation object:
 /// `dma_resv_iter_begin()`, the `dma_resv_for_each_fence_unlocked()` steps and
 /// `dma_resv_iter_end()` (on drop) in one value.
@@ -256,12 +273,7 @@ impl Unlocked {
     pub(crate) unsafe fn new(obj: *mut dma_resv, usage: dma_resv_usage) -> Self {
         // INVARIANT: `obj` outlives the walk (caller's promise); no fence yet.
         Self {
-            cursor: dma_resv_iter {
-                obj,
-                usage,
-                fence: ptr::null_mut(),
-                ..Default::default()
-            },
+            cursor: begin(obj, usage),
             started: false,
         }
     }
@@ -306,7 +318,7 @@ impl Unlocked {
 impl Drop for Unlocked {
     fn drop(&mut self) {
         // SAFETY: By the type invariant the fence is NULL or ours to drop.
-        unsafe { bindings::dma_fence_put(self.cursor.fence) };
+        unsafe { crate::fence::put(self.cursor.fence) };
     }
 }
 

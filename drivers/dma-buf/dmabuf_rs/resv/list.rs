@@ -243,7 +243,7 @@ pub(crate) fn alloc(max_fences: u32) -> *mut ResvList {
 pub(crate) unsafe fn kfree_rcu(list: *mut ResvList) {
     // SAFETY: The list was kmalloc'ed, its header holds the RCU head, and
     // no new reader can find it (caller's promise): `kfree_rcu(list, rcu)`.
-    unsafe { bindings::dmabuf_rs_kvfree_call_rcu(addr_of_mut!((*list).rcu), list.cast()) };
+    unsafe { crate::sys::kvfree_rcu(addr_of_mut!((*list).rcu), list.cast()) };
 }
 
 /// Releases the fences in use in `list`, then frees it after an RCU grace
@@ -262,7 +262,7 @@ pub(crate) unsafe fn free(list: *mut ResvList) {
     unsafe {
         for i in 0..num_fences(list) {
             let (fence, _) = entry(list, i);
-            bindings::dma_fence_put(fence);
+            crate::fence::put(fence);
         }
         kfree_rcu(list);
     }

@@ -17,9 +17,7 @@ use super::{
     timeline_name,
 };
 use crate::fence::unwrap::for_each_unwrapped;
-use crate::fence::{
-    dma_fence_get_status, dma_fence_set_deadline, is_signaled, SIGNALED, TIMESTAMP,
-};
+use crate::fence::{dma_fence_get_status, dma_fence_set_deadline, is_signaled};
 use crate::logic::errno::{Errno, ENOENT, ENOMEM};
 use crate::logic::sync_file::{self as rules, InfoPlan, INFO_STATUS_START};
 use crate::sys;
@@ -165,28 +163,6 @@ unsafe fn merge_into(sync_file: *mut sync_file, arg: c_ulong, fd: UnusedFd) -> R
     Ok(())
 }
 
-/// `dma_fence_timestamp` (a header inline): the time a signalled fence
-/// signalled, waiting out the moment between the signalled flag and the
-/// timestamp. Warns and returns the current time for a pending fence.
-///
-/// # Safety
-///
-/// `fence` must be a live, initialised fence.
-unsafe fn fence_timestamp(fence: *mut dma_fence) -> ktime_t {
-    // SAFETY: The fence is live; its flags are only used through bitops.
-    let flags = unsafe { crate::fence::flags(fence) };
-    if !sys::test_bit(flags, SIGNALED) {
-        sys::warn();
-        // SAFETY: No preconditions.
-        return unsafe { bindings::ktime_get() };
-    }
-    while !sys::test_bit(flags, TIMESTAMP) {
-        core::hint::spin_loop();
-    }
-    // SAFETY: With the timestamp flag set, the union holds the timestamp.
-    unsafe { (*fence).__bindgen_anon_1.timestamp }
-}
-
 /// Fills `info` about one fence and returns its status (0 pending, 1
 /// signalled, negative error).
 ///
@@ -204,7 +180,7 @@ unsafe fn fill_fence_info(fence: *mut dma_fence, info: &mut sync_fence_info) -> 
         info.status = dma_fence_get_status(fence);
         // ktime_to_ns() is the identity; the u64 field takes the s64's bits.
         info.timestamp_ns = if is_signaled(fence) {
-            fence_timestamp(fence) as u64
+            crate::fence::timestamp(fence) as u64
         } else {
             0
         };
