@@ -26,6 +26,18 @@ void dmabuf_rs_resv_assert_held(struct dma_resv *obj)
 	dma_resv_assert_held(obj);
 }
 
+#ifdef CONFIG_PROVE_RCU
+void dmabuf_rs_resv_fences_read_check(struct dma_resv *obj)
+{
+	(void)rcu_dereference_check(obj->fences, dma_resv_held(obj));
+}
+
+void dmabuf_rs_resv_fences_write_check(struct dma_resv *obj)
+{
+	(void)rcu_dereference_protected(obj->fences, dma_resv_held(obj));
+}
+#endif
+
 void dmabuf_rs_ww_mutex_init(struct ww_mutex *lock, struct ww_class *ww_class)
 {
 	ww_mutex_init(lock, ww_class);

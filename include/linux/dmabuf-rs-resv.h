@@ -24,6 +24,15 @@ struct ww_mutex;
 /* dma_resv_assert_held(): lockdep_assert_held(&obj->lock.base). */
 void dmabuf_rs_resv_assert_held(struct dma_resv *obj);
 
+/*
+ * The PROVE_RCU checks of the C core's accesses to obj->fences, made by the
+ * Rust core before its own: rcu_dereference_check(.., dma_resv_held(obj))
+ * for a reader, rcu_dereference_protected(.., dma_resv_held(obj)) for a
+ * writer. Only called in kernels with CONFIG_PROVE_RCU.
+ */
+void dmabuf_rs_resv_fences_read_check(struct dma_resv *obj);
+void dmabuf_rs_resv_fences_write_check(struct dma_resv *obj);
+
 void dmabuf_rs_ww_mutex_init(struct ww_mutex *lock, struct ww_class *ww_class);
 void dmabuf_rs_ww_mutex_destroy(struct ww_mutex *lock);
 

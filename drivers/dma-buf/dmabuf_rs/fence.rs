@@ -17,7 +17,7 @@ use crate::sys::{self, IrqSaveGuard};
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use kernel::bindings::{self, dma_fence, dma_fence_cb, dma_fence_func_t, ktime_t};
-use kernel::ffi::{c_int, c_uint};
+use kernel::ffi::{c_char, c_int, c_uint};
 
 #[path = "fence/array.rs"]
 pub(crate) mod array;
@@ -334,11 +334,11 @@ pub(crate) unsafe extern "C" fn dma_fence_release(kref: *mut bindings::kref) {
         )
     };
     if pending {
-        // SAFETY: `dma_fence_init` checked that both name callbacks exist; they
-        // return strings that live as long as the fence.
+        // SAFETY: The fence is live and initialised; the names live as long
+        // as it does.
         unsafe {
-            let driver = ops.get_driver_name.unwrap_unchecked()(fence);
-            let timeline = ops.get_timeline_name.unwrap_unchecked()(fence);
+            let driver = driver_name(fence);
+            let timeline = timeline_name(fence);
             bindings::dmabuf_rs_warn_fence_released(
                 driver,
                 timeline,
@@ -384,6 +384,7 @@ pub(crate) unsafe extern "C" fn dma_fence_free(fence: *mut dma_fence) {
 /// # Safety
 ///
 /// `fence` must be live and initialised, its lock held by the caller.
+#[inline]
 unsafe fn enable_signaling(fence: *mut dma_fence) -> bool {
     // SAFETY: The caller guarantees the fence is live and its lock initialised.
     unsafe { sys::lockdep_assert_held((*fence).lock) };
@@ -561,6 +562,51 @@ impl FenceView for View {
     }
 }
 
+/// One of a fence's two name callbacks: the string it returns.
+///
+/// `dma_fence_init` refuses fences without either name callback, so a missing
+/// one is a bug; it warns and reads as the empty string instead of jumping to
+/// NULL. One helper for every caller (release warning, describe, sync_file).
+///
+/// # Safety
+///
+/// `fence` must be a live, initialised fence, and `name` one of its ops.
+#[track_caller]
+unsafe fn fence_name(
+    fence: *mut dma_fence,
+    name: Option<unsafe extern "C" fn(*mut dma_fence) -> *const c_char>,
+) -> *const c_char {
+    match name {
+        // SAFETY: The name callbacks take any live fence of their ops and
+        // return a string that lives as long as the fence.
+        Some(name) => unsafe { name(fence) },
+        None => {
+            sys::warn();
+            c"".as_ptr().cast()
+        }
+    }
+}
+
+/// `fence->ops->get_driver_name(fence)`.
+///
+/// # Safety
+///
+/// `fence` must be a live, initialised fence.
+pub(crate) unsafe fn driver_name(fence: *mut dma_fence) -> *const c_char {
+    // SAFETY: An initialised fence has valid, static ops (caller's promise).
+    unsafe { fence_name(fence, (*(*fence).ops).get_driver_name) }
+}
+
+/// `fence->ops->get_timeline_name(fence)`.
+///
+/// # Safety
+///
+/// `fence` must be a live, initialised fence.
+pub(crate) unsafe fn timeline_name(fence: *mut dma_fence) -> *const c_char {
+    // SAFETY: An initialised fence has valid, static ops (caller's promise).
+    unsafe { fence_name(fence, (*(*fence).ops).get_timeline_name) }
+}
+
 /// The time `fence` signalled at (`dma_fence_timestamp`, a header inline).
 ///
 /// A fence that has not signalled is a caller bug: it warns and returns the
@@ -668,17 +714,15 @@ pub(crate) unsafe extern "C" fn dma_fence_describe(
     fence: *mut dma_fence,
     seq: *mut bindings::seq_file,
 ) {
-    // SAFETY: The fence is live and initialised, so its name callbacks exist
-    // (checked by `dma_fence_init`) and return valid strings; the format's
-    // arguments match its conversions.
+    // SAFETY: The fence is live and initialised, so its names are valid
+    // strings; the format's arguments match its conversions.
     unsafe {
-        let ops = ops(fence);
         let signalled = if is_signaled(fence) { c"" } else { c"un" };
         bindings::seq_printf(
             seq,
             c"%s %s seq %llu %ssignalled\n".as_ptr().cast(),
-            ops.get_driver_name.unwrap_unchecked()(fence),
-            ops.get_timeline_name.unwrap_unchecked()(fence),
+            driver_name(fence),
+            timeline_name(fence),
             (*fence).seqno,
             signalled.as_ptr(),
         );

@@ -115,7 +115,7 @@ pub(crate) unsafe extern "C" fn dma_resv_fini(obj: *mut dma_resv) {
     // SAFETY: The object is ours alone (caller's promise), so its list and
     // the references in it are ours to release.
     unsafe {
-        list::free(list::fences_list(obj));
+        list::free(list::owned_fences_list(obj));
         bindings::dmabuf_rs_ww_mutex_destroy(addr_of_mut!((*obj).lock));
     }
 }

@@ -71,51 +71,6 @@ unsafe fn wake_up_all(wq: *mut bindings::wait_queue_head) {
     unsafe { bindings::__wake_up(wq, bindings::TASK_NORMAL, 0, ptr::null_mut()) };
 }
 
-/// One of a fence's two name callbacks: the string it returns.
-///
-/// `dma_fence_init` refuses fences without either name callback, so a missing
-/// one is a bug; it warns and reads as the empty string instead of jumping to
-/// NULL.
-///
-/// # Safety
-///
-/// `fence` must be a live, initialised fence, and `name` one of its ops.
-#[track_caller]
-unsafe fn fence_name(
-    fence: *mut dma_fence,
-    name: Option<unsafe extern "C" fn(*mut dma_fence) -> *const c_char>,
-) -> *const c_char {
-    match name {
-        // SAFETY: The name callbacks take any live fence of their ops and
-        // return a string that lives as long as the fence.
-        Some(name) => unsafe { name(fence) },
-        None => {
-            sys::warn();
-            c"".as_ptr().cast()
-        }
-    }
-}
-
-/// `fence->ops->get_driver_name(fence)`.
-///
-/// # Safety
-///
-/// `fence` must be a live, initialised fence.
-unsafe fn driver_name(fence: *mut dma_fence) -> *const c_char {
-    // SAFETY: An initialised fence has valid, static ops (caller's promise).
-    unsafe { fence_name(fence, (*(*fence).ops).get_driver_name) }
-}
-
-/// `fence->ops->get_timeline_name(fence)`.
-///
-/// # Safety
-///
-/// `fence` must be a live, initialised fence.
-unsafe fn timeline_name(fence: *mut dma_fence) -> *const c_char {
-    // SAFETY: An initialised fence has valid, static ops (caller's promise).
-    unsafe { fence_name(fence, (*(*fence).ops).get_timeline_name) }
-}
-
 /// The sync_file of a file whose operations are [`SYNC_FILE_FOPS`].
 ///
 /// # Safety
@@ -150,7 +105,7 @@ fn sync_file_alloc() -> *mut sync_file {
         )
     };
     // SAFETY: `IS_ERR` only looks at the pointer's value.
-    if unsafe { bindings::IS_ERR(file.cast_const().cast()) } {
+    if sys::is_err(file) {
         // SAFETY: The allocation is ours and no one else has seen it.
         unsafe { bindings::kfree(sync_file.cast()) };
         return ptr::null_mut();
@@ -281,8 +236,8 @@ pub(crate) unsafe extern "C" fn sync_file_get_name(
                 buf,
                 size,
                 c"%s-%s%llu-%lld".as_ptr().cast(),
-                driver_name(fence),
-                timeline_name(fence),
+                crate::fence::driver_name(fence),
+                crate::fence::timeline_name(fence),
                 (*fence).context,
                 (*fence).seqno,
             );

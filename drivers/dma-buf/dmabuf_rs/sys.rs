@@ -8,7 +8,7 @@
 use core::ptr::{addr_of, addr_of_mut};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::bindings;
-use kernel::ffi::c_ulong;
+use kernel::ffi::{c_long, c_ulong};
 
 /// An interrupt-disabling hold on a `spinlock_t`, released on drop.
 ///
@@ -258,9 +258,34 @@ pub(crate) fn test_bit_acquire(word: &AtomicUsize, bit: u32) -> bool {
     word.load(Ordering::Acquire) & (1 << bit) != 0
 }
 
+/// Runs the atomic read-modify-write `op` fully ordered, as the kernel's
+/// value-returning atomics are (`cmpxchg`, `atomic_dec_and_test`,
+/// `test_and_set_bit`): as if a full barrier (`smp_mb()`) came right before
+/// and right after it. `op` gets the ordering to give its operation.
+///
+/// A Rust `SeqCst` read-modify-write is not that everywhere: it orders
+/// itself against other `SeqCst` operations, and on arm64 without LSE it is
+/// an acquire/release exclusive pair that later plain accesses may pass.
+/// On x86 it is a locked instruction, which is a full barrier (Intel SDM
+/// vol. 3A, 9.2.2: locked instructions are not reordered with earlier or
+/// later loads or stores), the same instruction the kernel uses, so nothing
+/// is added there. Elsewhere the operation is bracketed by `SeqCst` fences,
+/// which are full barriers (`dmb ish` on arm64), the kernel's own recipe
+/// (`smp_mb__before_atomic()`, op, `smp_mb__after_atomic()`).
+#[inline]
+pub(crate) fn fully_ordered<R>(op: impl FnOnce(Ordering) -> R) -> R {
+    #[cfg(not(CONFIG_X86))]
+    core::sync::atomic::fence(Ordering::SeqCst);
+    let ret = op(Ordering::SeqCst);
+    #[cfg(not(CONFIG_X86))]
+    core::sync::atomic::fence(Ordering::SeqCst);
+    ret
+}
+
 /// `test_and_set_bit`: a fully ordered atomic set that returns the old bit.
+#[inline]
 pub(crate) fn test_and_set_bit(word: &AtomicUsize, bit: u32) -> bool {
-    word.fetch_or(1 << bit, Ordering::SeqCst) & (1 << bit) != 0
+    fully_ordered(|order| word.fetch_or(1 << bit, order)) & (1 << bit) != 0
 }
 
 /// A `list_head` on no list, for a list head that is about to be set up.
@@ -441,7 +466,46 @@ pub(crate) fn set_current_state(state: u32, barrier: bool) {
     }
 }
 
+/// `MAX_ERRNO`: error pointers are the top `MAX_ERRNO` addresses.
+const MAX_ERRNO: usize = bindings::MAX_ERRNO as usize;
+
+/// `ERR_PTR(err)`: the error `err` (negative) as a pointer. Such a pointer
+/// is never dereferenced, only recognised by [`is_err`].
+#[inline]
+pub(crate) fn err_ptr<T>(err: c_long) -> *mut T {
+    err as isize as usize as *mut T
+}
+
+/// `IS_ERR(ptr)`: whether `ptr` carries an error instead of an address (one
+/// of the top [`MAX_ERRNO`] addresses). The C inlines are only this
+/// comparison, done here without a helper call.
+#[inline]
+pub(crate) fn is_err<T>(ptr: *const T) -> bool {
+    ptr as usize >= MAX_ERRNO.wrapping_neg()
+}
+
+/// `PTR_ERR(ptr)`: the error an error pointer carries.
+#[inline]
+pub(crate) fn ptr_err<T>(ptr: *const T) -> c_long {
+    ptr as usize as isize as c_long
+}
+
 /// The negative errno as the `int` C returns.
 pub(crate) const fn neg(errno: u32) -> kernel::ffi::c_int {
     -(errno as kernel::ffi::c_int)
 }
+
+// The pure logic (`crate::logic`, also built and tested on the host) carries
+// its own errno values, those of asm-generic. Each is checked here against
+// the kernel being built, so an architecture with other numbers fails the
+// build instead of returning the wrong errors.
+const _: () = {
+    use crate::logic::errno::{EBADF, EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EOVERFLOW};
+    assert!(ENOENT.get() == bindings::ENOENT as i32);
+    assert!(EBADF.get() == bindings::EBADF as i32);
+    assert!(ENOMEM.get() == bindings::ENOMEM as i32);
+    assert!(EFAULT.get() == bindings::EFAULT as i32);
+    assert!(EBUSY.get() == bindings::EBUSY as i32);
+    assert!(EINVAL.get() == bindings::EINVAL as i32);
+    assert!(EOVERFLOW.get() == bindings::EOVERFLOW as i32);
+};

@@ -30,6 +30,16 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::bindings::{self, dma_buf, dma_data_direction, iosys_map, vm_area_struct};
 use kernel::ffi::{c_int, c_ulong};
 
+/// A cleared `struct iosys_map` (`iosys_map_clear`): a null system-memory
+/// address. A constant, where the bindgen `Default` is a call into another
+/// crate on every vmap.
+const IOSYS_MAP_NULL: iosys_map = iosys_map {
+    __bindgen_anon_1: bindings::iosys_map__bindgen_ty_1 {
+        vaddr: core::ptr::null_mut(),
+    },
+    is_iomem: false,
+};
+
 /// Waits (interruptibly, without a timeout) for the fences of `dmabuf` that
 /// a CPU access in `direction` must wait for, as
 /// `__dma_buf_begin_cpu_access()`: a writing access waits for readers and
@@ -238,7 +248,7 @@ unsafe fn iosys_map_value(map: *const iosys_map) -> IosysMap {
 /// `map` must be valid for writes.
 unsafe fn iosys_map_clear(map: *mut iosys_map) {
     // SAFETY: `map` is writable (caller).
-    unsafe { map.write(iosys_map::default()) };
+    unsafe { map.write(IOSYS_MAP_NULL) };
 }
 
 /// `BUG()` for a broken vmap invariant ([`access::VmapBug`]), as C's `BUG_ON`s.
@@ -307,7 +317,7 @@ pub(crate) unsafe extern "C" fn dma_buf_vmap(dmabuf: *mut dma_buf, map: *mut ios
             0
         }
         Ok(Vmap::First) => {
-            let mut ptr = iosys_map::default();
+            let mut ptr = IOSYS_MAP_NULL;
             // SAFETY: The exporter's own buffer, with the lock held; `ptr`
             // is ours for it to fill.
             let ret = unsafe { vmap_op(dmabuf, addr_of_mut!(ptr)) };

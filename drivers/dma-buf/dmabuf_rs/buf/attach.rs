@@ -39,7 +39,7 @@
 use crate::logic::attach::{detach_unpins, Sides, ATTACH_DIRECTION};
 use crate::logic::attach::{DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_NONE, DMA_TO_DEVICE};
 use crate::logic::errno::{Errno, EINVAL, ENOMEM};
-use crate::sys;
+use crate::sys::{self, err_ptr, is_err, ptr_err};
 use core::mem::size_of;
 use core::ptr::{self, addr_of_mut};
 use kernel::bindings::{
@@ -82,9 +82,16 @@ pub(crate) unsafe fn assert_held(obj: *mut dma_resv) {
 /// # Safety
 ///
 /// `obj` must be an initialised reservation object.
+#[inline]
 pub(crate) unsafe fn might_lock(obj: *mut dma_resv) {
+    #[cfg(CONFIG_LOCKDEP)]
     // SAFETY: `obj` is initialised (caller's promise), so is its lockdep map.
-    unsafe { bindings::dmabuf_rs_might_lock_resv(obj) };
+    unsafe {
+        bindings::dmabuf_rs_might_lock_resv(obj)
+    };
+    // Without lockdep the C macro is empty: no call at all.
+    #[cfg(not(CONFIG_LOCKDEP))]
+    let _ = obj;
 }
 
 /// The exporter's operations of `dmabuf`.
@@ -135,27 +142,9 @@ unsafe fn sides(attach: *mut dma_buf_attachment) -> Sides {
     }
 }
 
-/// `ERR_PTR(err)`: the error `err` (negative) as a pointer.
-fn err_ptr<T>(err: c_long) -> *mut T {
-    // SAFETY: `ERR_PTR` only converts the value; it has no preconditions.
-    unsafe { bindings::ERR_PTR(err) }.cast()
-}
-
 /// The errno `err` as a pointer, as C's `ERR_PTR(-EINVAL)`.
 fn errno_ptr<T>(err: Errno) -> *mut T {
     err_ptr(err.to_neg() as c_long)
-}
-
-/// `IS_ERR(ptr)`: whether `ptr` carries an error instead of an address.
-fn is_err<T>(ptr: *const T) -> bool {
-    // SAFETY: `IS_ERR` only looks at the value.
-    unsafe { bindings::IS_ERR(ptr.cast()) }
-}
-
-/// `PTR_ERR(ptr)`: the error an error pointer carries.
-fn ptr_err<T>(ptr: *const T) -> c_long {
-    // SAFETY: `PTR_ERR` only converts the value.
-    unsafe { bindings::PTR_ERR(ptr.cast()) }
 }
 
 /// Calls the exporter's `pin` for `attach`.

@@ -13,6 +13,7 @@
 
 use super::list::ListGuard;
 use super::lock::{NameGuard, ResvGuard};
+use crate::sys;
 use crate::vfs::Table;
 use core::ptr;
 use kernel::bindings::{self, dma_buf, dma_buf_attachment, file, file_operations, inode, seq_file};
@@ -201,9 +202,9 @@ pub(super) fn init() -> c_int {
     // SAFETY: The name is a string; NULL is the debugfs root.
     let dir = unsafe { bindings::debugfs_create_dir(c"dma_buf".as_ptr().cast(), ptr::null_mut()) };
     // SAFETY: `IS_ERR`/`PTR_ERR` only look at the pointer's value.
-    if unsafe { bindings::IS_ERR(dir.cast_const().cast()) } {
+    if sys::is_err(dir) {
         // SAFETY: As above. An errno fits in an int.
-        return unsafe { bindings::PTR_ERR(dir.cast_const().cast()) } as c_int;
+        return sys::ptr_err(dir) as c_int;
     }
 
     // SAFETY: The name is a string, the directory was just created, no
@@ -219,7 +220,7 @@ pub(super) fn init() -> c_int {
         )
     };
     // SAFETY: As above.
-    if unsafe { bindings::IS_ERR(d.cast_const().cast()) } {
+    if sys::is_err(d) {
         // SAFETY: No preconditions (the C core's debug message); the
         // directory is ours to remove (`debugfs_remove_recursive`).
         unsafe {
@@ -227,7 +228,7 @@ pub(super) fn init() -> c_int {
             bindings::debugfs_remove(dir);
         }
         // SAFETY: As above.
-        return unsafe { bindings::PTR_ERR(d.cast_const().cast()) } as c_int;
+        return sys::ptr_err(d) as c_int;
     }
     0
 }

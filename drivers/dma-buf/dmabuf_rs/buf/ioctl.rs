@@ -119,11 +119,8 @@ unsafe fn set_name(dmabuf: *mut dma_buf, arg: c_ulong) -> c_long {
             DMA_BUF_NAME_LEN as c_long,
         )
     };
-    // SAFETY: `IS_ERR`/`PTR_ERR` only look at the pointer's value.
-    unsafe {
-        if bindings::IS_ERR(name.cast_const().cast()) {
-            return bindings::PTR_ERR(name.cast_const().cast());
-        }
+    if sys::is_err(name) {
+        return sys::ptr_err(name);
     }
     // SAFETY: The dma-buf is live and exported (caller).
     let mut guard = unsafe { NameGuard::lock(dmabuf) };

@@ -143,6 +143,15 @@ unsafe fn num_pending<'a>(array: *mut dma_fence_array) -> &'a AtomicI32 {
 
 /// The `error` field of the array's base fence, for `cmpxchg`.
 ///
+/// C reads and writes this `int` with plain accesses, except for the
+/// `cmpxchg()`s that install a member's error, which can run on several CPUs
+/// at once (members signal concurrently). Rust calls concurrent plain and
+/// atomic accesses to one location a data race, so while the array is
+/// pending the core touches the field only through this atomic; the plain
+/// reads elsewhere (`dma_fence_get_status`, signalling) come after the
+/// array's signalling, which the fence lock and the irq_work order after the
+/// last exchange. The field has the size and alignment of an `AtomicI32`.
+///
 /// # Safety
 ///
 /// `array` must point to a live `struct dma_fence_array`.
@@ -160,15 +169,13 @@ unsafe fn error<'a>(array: *mut dma_fence_array) -> &'a AtomicI32 {
 /// `array` must point to a live, initialised fence array.
 unsafe fn set_pending_error(array: *mut dma_fence_array, err: c_int) {
     if err != 0 {
-        // SAFETY: The array is live (caller's promise). Fully ordered, like
-        // the kernel's cmpxchg(); losing the race (an error is already
-        // installed, or the marker is cleared) is the intended outcome.
-        let _ = unsafe { error(array) }.compare_exchange(
-            PENDING_ERROR,
-            err,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        );
+        // SAFETY: The array is live (caller's promise).
+        let error = unsafe { error(array) };
+        // Fully ordered, like the kernel's cmpxchg(); losing the race (an
+        // error is already installed, or the marker is cleared) is the
+        // intended outcome.
+        let _ =
+            sys::fully_ordered(|order| error.compare_exchange(PENDING_ERROR, err, order, order));
     }
 }
 
@@ -178,13 +185,10 @@ unsafe fn set_pending_error(array: *mut dma_fence_array, err: c_int) {
 ///
 /// `array` must point to a live, initialised fence array.
 unsafe fn clear_pending_error(array: *mut dma_fence_array) {
-    // SAFETY: The array is live (caller's promise). Fully ordered, as above.
-    let _ = unsafe { error(array) }.compare_exchange(
-        PENDING_ERROR,
-        0,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
+    // SAFETY: The array is live (caller's promise).
+    let error = unsafe { error(array) };
+    // Fully ordered, as above.
+    let _ = sys::fully_ordered(|order| error.compare_exchange(PENDING_ERROR, 0, order, order));
 }
 
 /// The array's irq_work: signals the array, then drops the reference of the
@@ -225,7 +229,8 @@ unsafe extern "C" fn member_signaled(fence: *mut dma_fence, cb: *mut dma_fence_c
 
         set_pending_error(array, (*fence).error);
 
-        if num_pending(array).fetch_sub(1, Ordering::SeqCst) == 1 {
+        // atomic_dec_and_test(): fully ordered.
+        if sys::fully_ordered(|order| num_pending(array).fetch_sub(1, order)) == 1 {
             bindings::irq_work_queue(addr_of_mut!((*array).work));
         } else {
             crate::fence::put(base(array));
@@ -258,7 +263,7 @@ impl FenceImpl for ArrayFence {
                 if dma_fence_add_callback(f, addr_of_mut!((*cb).cb), Some(member_signaled)) != 0 {
                     set_pending_error(array, (*f).error);
                     crate::fence::put(base(array));
-                    if num_pending(array).fetch_sub(1, Ordering::SeqCst) == 1 {
+                    if sys::fully_ordered(|order| num_pending(array).fetch_sub(1, order)) == 1 {
                         clear_pending_error(array);
                         return false;
                     }

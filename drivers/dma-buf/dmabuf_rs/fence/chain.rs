@@ -171,8 +171,9 @@ pub(crate) unsafe extern "C" fn dma_fence_chain_walk(fence: *mut dma_fence) -> *
         // SAFETY: The node is live; `prev` is only accessed atomically.
         let slot = unsafe { prev_slot(chain) };
         // Fully ordered, like the kernel's cmpxchg().
-        let old = match slot.compare_exchange(prev, replacement, Ordering::SeqCst, Ordering::SeqCst)
-        {
+        let old = match sys::fully_ordered(|order| {
+            slot.compare_exchange(prev, replacement, order, order)
+        }) {
             Ok(old) | Err(old) => old,
         };
         if old == prev {
@@ -332,10 +333,15 @@ unsafe extern "C" fn chain_irq_work(work: *mut irq_work) {
         unsafe { kernel::container_of!(work, dma_fence_chain, __bindgen_anon_1.work) }.cast_mut();
     // SAFETY: The node is live: we own the reference `enable_signaling` took.
     let base = unsafe { addr_of_mut!((*chain).base) };
-    // SAFETY: The node is live. `cb` shares storage with the running `work`;
-    // reusing it is what the C core does (after this returns, the irq_work
-    // core only tries a compare-and-exchange of the flags, which then fails
-    // harmlessly, and a freed node waits for a grace period).
+    // SAFETY: The node is live. `cb` shares storage with the running `work`,
+    // and re-arming it overwrites the work item while the irq_work core still
+    // uses it: after this returns, `irq_work_single()` tries a
+    // compare-and-exchange of the work's flags (which then fails, harmlessly)
+    // and, on PREEMPT_RT for a work that is not hard-irq or on architectures
+    // without an irq_work interrupt, wakes the work's `irqwait`, reading a
+    // task pointer from storage that may now be the callback's. The C core
+    // reuses the storage the same way and shares that window; a freed node
+    // at least waits for a grace period.
     if !unsafe { enable_signaling(base) } {
         // No unsignalled fence is left: the whole chain is done.
         // SAFETY: The node is live and its lock is not held here.

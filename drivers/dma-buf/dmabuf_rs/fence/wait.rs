@@ -89,7 +89,13 @@ pub(crate) unsafe extern "C" fn dma_fence_default_wait(
     }
 
     let mut cb = WaitCb::new();
-    let node = addr_of_mut!(cb.base.node);
+    // The node's pointer is derived from one to the whole `cb`: the fence
+    // core gives `wake_waiter` the callback's address, computed back from the
+    // node, and the waker reads `task` through it. A pointer made from the
+    // `node` field alone would not be allowed to reach `task`.
+    let whole = addr_of_mut!(cb);
+    // SAFETY: `whole` points to the live local `cb`.
+    let node = unsafe { addr_of_mut!((*whole).base.node) };
     // SAFETY: We hold the lock. `cb` stays in place on this stack frame and is
     // unlinked below before the frame goes away.
     unsafe { bindings::dmabuf_rs_list_add(node, super::cb_list(fence)) };

@@ -2,10 +2,12 @@
 
 //! Error numbers returned by the pure logic, with the values of the kernel's.
 //!
-//! The values are those of
-//! [`include/uapi/asm-generic/errno-base.h`](srctree/include/uapi/asm-generic/errno-base.h),
-//! which x86 and every other architecture the dma-buf core builds for use
-//! unchanged. The kernel side turns an [`Errno`] into its own error type with
+//! The values are asm-generic's
+//! ([`errno-base.h`](srctree/include/uapi/asm-generic/errno-base.h) and
+//! [`errno.h`](srctree/include/uapi/asm-generic/errno.h) for `EOVERFLOW`), as
+//! on x86 and arm64. Some architectures number a few differently (`EOVERFLOW`
+//! on alpha, mips, parisc and sparc), so the kernel build asserts every value
+//! here against the kernel's own (`sys.rs`) and fails where they differ. The kernel side turns an [`Errno`] into its own error type with
 //! `kernel::error::Error::from_errno(errno.to_neg())`, or returns
 //! [`Errno::to_neg`] straight to C.
 

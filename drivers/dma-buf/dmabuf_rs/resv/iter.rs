@@ -282,6 +282,7 @@ impl Unlocked {
     ///
     /// The fence is live until the next call or until the walk is dropped;
     /// take a reference with `dma_fence_get` to keep it longer.
+    #[inline]
     pub(crate) fn next_fence(&mut self) -> Option<*mut dma_fence> {
         let cursor = addr_of_mut!(self.cursor);
         let fence = if self.started {
@@ -316,6 +317,7 @@ impl Unlocked {
 }
 
 impl Drop for Unlocked {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: By the type invariant the fence is NULL or ours to drop.
         unsafe { crate::fence::put(self.cursor.fence) };

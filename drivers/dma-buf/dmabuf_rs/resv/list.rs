@@ -61,9 +61,30 @@ unsafe fn list_slot<'a>(obj: *mut dma_resv) -> &'a AtomicPtr<bindings::dma_resv_
 /// # Safety
 ///
 /// `obj` must point to an initialised reservation object, and the caller must
-/// hold its lock or the RCU read lock (or own `obj` outright) for as long as
-/// it uses the returned list.
+/// hold its lock or the RCU read lock for as long as it uses the returned
+/// list (an owner tearing `obj` down uses [`owned_fences_list`]).
 pub(crate) unsafe fn fences_list(obj: *mut dma_resv) -> *mut ResvList {
+    // With PROVE_RCU, C's `rcu_dereference_check(obj->fences,
+    // dma_resv_held(obj))` complains unless the caller is an RCU reader or
+    // holds the lock; the same check runs here.
+    #[cfg(CONFIG_PROVE_RCU)]
+    // SAFETY: `obj` is initialised (caller's promise).
+    unsafe {
+        bindings::dmabuf_rs_resv_fences_read_check(obj)
+    };
+    // SAFETY: `obj` is initialised (caller's promise).
+    unsafe { owned_fences_list(obj) }
+}
+
+/// As [`fences_list`], for the one caller that needs neither lock: the owner
+/// of an object no one else can reach any more (C's
+/// `rcu_dereference_protected(obj->fences, true)` in `dma_resv_fini`).
+///
+/// # Safety
+///
+/// `obj` must point to an initialised reservation object; the caller must
+/// hold its lock or the RCU read lock, or own it outright.
+pub(crate) unsafe fn owned_fences_list(obj: *mut dma_resv) -> *mut ResvList {
     // SAFETY: `obj` is initialised (caller's promise). Acquire stands in for
     // `rcu_dereference`'s dependency ordering: the list's contents as they
     // were published by `publish` are visible.
@@ -80,6 +101,13 @@ pub(crate) unsafe fn fences_list(obj: *mut dma_resv) -> *mut ResvList {
 /// belong to `obj`. The old list stays reachable by RCU readers until a grace
 /// period has passed.
 pub(crate) unsafe fn publish(obj: *mut dma_resv, new: *mut ResvList) -> *mut ResvList {
+    // C's `rcu_replace_pointer(.., dma_resv_held(obj))`: with PROVE_RCU, a
+    // writer without the lock is reported.
+    #[cfg(CONFIG_PROVE_RCU)]
+    // SAFETY: `obj` is initialised (caller's promise).
+    unsafe {
+        bindings::dmabuf_rs_resv_fences_write_check(obj)
+    };
     // SAFETY: `obj` is initialised (caller's promise). Release orders the
     // list's contents before the pointer, as `rcu_assign_pointer` does.
     unsafe { list_slot(obj) }

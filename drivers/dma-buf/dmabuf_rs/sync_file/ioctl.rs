@@ -12,12 +12,11 @@
 //!
 //! C: [`include/uapi/linux/sync_file.h`](srctree/include/uapi/linux/sync_file.h).
 
-use super::{
-    driver_name, of_file, strscpy, sync_file_fdget, sync_file_get_name, sync_file_merge,
-    timeline_name,
-};
+use super::{of_file, strscpy, sync_file_fdget, sync_file_get_name, sync_file_merge};
 use crate::fence::unwrap::for_each_unwrapped;
-use crate::fence::{dma_fence_get_status, dma_fence_set_deadline, is_signaled};
+use crate::fence::{
+    dma_fence_get_status, dma_fence_set_deadline, driver_name, is_signaled, timeline_name,
+};
 use crate::logic::errno::{Errno, ENOENT, ENOMEM};
 use crate::logic::sync_file::{self as rules, InfoPlan, INFO_STATUS_START};
 use crate::sys;
