@@ -230,7 +230,7 @@ pub(crate) unsafe extern "C" fn __dma_fence_unwrap_merge(
     // SAFETY: The caller guarantees the fences and cursors.
     unsafe { for_each_unwrapped_in(num_fences, fences, iter, |_| total += 1) };
 
-    let Ok(mut held) = KVec::<Held>::with_capacity(total, GFP_KERNEL) else {
+    let Some(mut held) = crate::sys::kvec_with_capacity::<Held>(total) else {
         return core::ptr::null_mut();
     };
     let mut overflow = false;

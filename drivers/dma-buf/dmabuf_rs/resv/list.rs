@@ -244,10 +244,8 @@ pub(crate) fn alloc(max_fences: u32) -> *mut ResvList {
     };
     // SAFETY: No preconditions; the answer is never below `size`.
     let size = unsafe { bindings::kmalloc_size_roundup(size) };
-    // SAFETY: krealloc of NULL is kmalloc; GFP_KERNEL in process context,
-    // where the callers run.
-    let list: *mut ResvList =
-        unsafe { bindings::krealloc(ptr::null(), size, bindings::GFP_KERNEL) }.cast();
+    // GFP_KERNEL: the callers run in process context.
+    let list: *mut ResvList = crate::sys::kmalloc(size, bindings::GFP_KERNEL);
     if list.is_null() {
         return list;
     }

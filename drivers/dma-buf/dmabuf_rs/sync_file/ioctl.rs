@@ -21,7 +21,6 @@ use crate::logic::errno::{Errno, ENOENT, ENOMEM};
 use crate::logic::sync_file::{self as rules, InfoPlan, INFO_STATUS_START};
 use crate::sys;
 use crate::uaccess::{copy_from_user, copy_to_user, UnusedFd};
-use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::bindings::{self, dma_fence, file, ktime_t, sync_file};
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::ioctl::{_IOW, _IOWR};
@@ -229,6 +228,16 @@ unsafe fn ioctl_fence_info(sync_file: *mut sync_file, arg: c_ulong) -> Result<()
     copy_to_user(arg, core::slice::from_ref(&info))
 }
 
+/// An all-zero fence description: what entries start as (C's kzalloc), so
+/// that the name bytes after each string's NUL reach userspace as zeroes.
+const NO_FENCE_INFO: sync_fence_info = sync_fence_info {
+    obj_name: [0; 32],
+    driver_name: [0; 32],
+    status: 0,
+    flags: 0,
+    timestamp_ns: 0,
+};
+
 /// Describes the `count` fences inside `fence` and copies the descriptions to
 /// the user address `to`.
 ///
@@ -247,8 +256,7 @@ unsafe fn fill_and_copy_out(
 ) -> Result<(c_int, u32), Errno> {
     // Zeroed, as C's kzalloc; u32 -> usize is lossless, and the allocation
     // checks the size in bytes.
-    let mut infos = KVec::from_elem(sync_fence_info::default(), count as usize, GFP_KERNEL)
-        .map_err(|_| ENOMEM)?;
+    let mut infos = sys::kvec_from_elem(NO_FENCE_INFO, count as usize).ok_or(ENOMEM)?;
 
     let mut status = INFO_STATUS_START;
     let mut filled: u32 = 0;
