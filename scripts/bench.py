@@ -26,7 +26,9 @@ import sys
 
 LINE = re.compile(r"^@([BU]) (\S+) n=(\d+) iters=(\d+) ns=(\d+) ns_op=([\d.]+)")
 FAILED = re.compile(r"^@([BU]) (\S+) n=(\d+) FAILED (.*)")
-CONSOLE = re.compile(r"console-(c|rust)-(\d+)\.log$")
+# console-<core>-<run>.log: the icount boots; console-<core>-wall-<run>.log:
+# the wall-clock boots of the cross-CPU benchmarks.
+CONSOLE = re.compile(r"console-(c|rust)-(wall-)?(\d+)\.log$")
 BEGIN, END = ".. BEGIN RESULTS (written by make bench)", ".. END RESULTS"
 # Sizes in MiB: rows reported as bandwidth too.
 BANDWIDTH = ("uapi/mmap_read", "uapi/mmap_write", "uapi/anon_memcpy")
@@ -281,6 +283,11 @@ def rst_results(rows, head, out, sc, bw, runs, time_ms, chart_name):
              "The figure is the median over the boots; the spread is (max - min) / median over "
              "the boots, in percent, for C and for Rust. C/Rust above 1 means the Rust core is "
              "faster. The last column says whether the ratio lies beyond the spread.", ""]
+    if any(r["benchmark"].startswith("xcpu/") for r in rows):
+        lines += ["The ``xcpu/`` rows are not instruction counts: they ran in separate boots "
+                  "with two vCPUs under multi-threaded TCG, timed by the real clock (nanoseconds "
+                  "of host time), each boot reporting the best of 5 timed runs; their spread is "
+                  "that of wall-clock emulation.", ""]
     lines += rst_table(head, out)
     lines.append("")
     if bw:
@@ -317,19 +324,56 @@ def update_doc(doc, lines):
         f.write(text[:a] + "\n".join(lines) + text[b:])
 
 
+def repeat_report(rows, prev_csv):
+    """Lines comparing this run's figures with the previous run's CSV: how far
+    each core's figure moved, against this run's spread (the repeat check)."""
+    try:
+        with open(prev_csv, newline="") as f:
+            prev = {(r["benchmark"], int(r["n"])): r for r in csv.DictReader(f)}
+    except (OSError, KeyError, ValueError):
+        return []
+    moved, worst, compared = [], {"c": (0.0, ""), "rust": (0.0, "")}, 0
+    for r in rows:
+        p = prev.get((r["benchmark"], r["n"]))
+        if not p:
+            continue
+        compared += 1
+        for core in ("c", "rust"):
+            old = float(p[f"{core}_ns_op"]) if p[f"{core}_ns_op"] else None
+            if not old or not r[core]:
+                continue
+            d = (r[core] - old) / old * 100
+            if abs(d) > abs(worst[core][0]):
+                worst[core] = (d, r["label"])
+            # Beyond this run's spread (at least 0.5%: figures print to 0.1 ns).
+            limit = max(r[f"{core}_spread"] or 0, 0.5)
+            if abs(d) > limit:
+                moved.append(f"  {r['label']} ({core}): {old:.1f} -> {r[core]:.1f} ns/op ({d:+.2f}%)")
+    if not compared:
+        return []
+    out = [f"repeat: {compared} benchmarks also in the previous run ({prev_csv}); largest change "
+           + ", ".join(f"{'C' if c == 'c' else 'Rust'} {w[0]:+.2f}% ({w[1] or '-'})"
+                       for c, w in worst.items())]
+    out.append(f"repeat: {len(moved)} figures moved beyond this run's spread (or 0.5%)"
+               + (":" if moved else ""))
+    return out + moved
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--doc")
     ap.add_argument("--filter", default="all")
     ap.add_argument("--time-ms", default="1000")
+    ap.add_argument("--prev", help="the previous run's results.csv, to report how the figures repeat")
     ap.add_argument("consoles", nargs="+")
     a = ap.parse_args()
     res, failures = parse(a.consoles)
     if not res:
         sys.exit("no benchmark results in " + " ".join(a.consoles))
-    runs = {c: len({CONSOLE.search(p).group(2) for p in a.consoles
-                    if CONSOLE.search(p) and CONSOLE.search(p).group(1) == c}) for c in ("c", "rust")}
+    runs = {c: len({CONSOLE.search(p).group(3) for p in a.consoles
+                    if CONSOLE.search(p) and CONSOLE.search(p).group(1) == c
+                    and not CONSOLE.search(p).group(2)}) for c in ("c", "rust")}
     rows = rows_of(res)
     head, out = table(rows)
     print_table(head, out)
@@ -343,6 +387,14 @@ def main():
             print(f"  {name}: C {scaling_words(by['c'])}; Rust {scaling_words(by['rust'])}")
 
     os.makedirs(a.out, exist_ok=True)
+    if a.prev:
+        rep = repeat_report(rows, a.prev)
+        for line in rep:
+            print(line)
+        if rep:
+            with open(os.path.join(a.out, "repeat.txt"), "w") as f:
+                f.write("\n".join(rep) + "\n")
+
     with open(os.path.join(a.out, "results.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["benchmark", "n", "c_ns_op", "rust_ns_op", "ratio_c_over_rust", "c_spread_pct",

@@ -82,19 +82,51 @@ for core in c rust; do
 	stage "initramfs ($core)" "${benv[@]}" "$0" _initramfs
 done
 
+# selects_xcpu: whether BENCH selects the cross-CPU benchmarks (xcpu/...).
+selects_xcpu() {
+	local p
+	[ "$BENCH" = all ] && return 0
+	for p in ${BENCH//,/ }; do
+		case "xcpu/" in "$p"*) return 0 ;; esac
+		case "$p" in xcpu*) return 0 ;; esac
+	done
+	return 1
+}
+
+# boot_bench CORE CONSOLE CLOCK FILTER: one benchmark guest.
+boot_bench() {
+	locked env CORE="$1" KOBJ="$CACHE/build-bench-$1" CONSOLE="$2" BENCH_CLOCK="$3" \
+		INITRAMFS="$CACHE/build-bench-$1/bench-initramfs.cpio.gz" \
+		GUEST_TIMEOUT="${GUEST_TIMEOUT:-3600}" "$REPO/scripts/boot.sh" bench "$4"
+	grep -aq '^@@@ DONE' "$2" || die "the $1 guest did not finish (console: $2)"
+}
+
 rm -f "$OUT"/console-*.log
 for rep in $(seq 1 "$BENCH_REPS"); do
 	for core in c rust; do
 		echo "==> benchmarks, $core core, run $rep of $BENCH_REPS"
-		console=$OUT/console-$core-$rep.log
-		locked env CORE="$core" KOBJ="$CACHE/build-bench-$core" CONSOLE="$console" \
-			INITRAMFS="$CACHE/build-bench-$core/bench-initramfs.cpio.gz" \
-			GUEST_TIMEOUT="${GUEST_TIMEOUT:-3600}" "$REPO/scripts/boot.sh" bench "$BENCH"
-		grep -aq '^@@@ DONE' "$console" || die "the $core guest did not finish (console: $console)"
+		boot_bench "$core" "$OUT/console-$core-$rep.log" icount "$BENCH"
 	done
 done
+# The cross-CPU benchmarks need two vCPUs, so they run in their own boots,
+# under multi-threaded TCG and the real clock (the icount boots skip them).
+if selects_xcpu; then
+	for rep in $(seq 1 "$BENCH_REPS"); do
+		for core in c rust; do
+			echo "==> cross-CPU benchmarks (wall clock), $core core, run $rep of $BENCH_REPS"
+			boot_bench "$core" "$OUT/console-$core-wall-$rep.log" wall xcpu
+		done
+	done
+fi
 
 echo "==> results"
+# The previous run's table, to say how far this run's figures moved from it
+# (on an unchanged tree, a check that the figures repeat).
+prev=()
+if [ -f "$OUT/results.csv" ]; then
+	mv "$OUT/results.csv" "$OUT/results.prev.csv"
+	prev=(--prev "$OUT/results.prev.csv")
+fi
 python3 "$REPO/scripts/bench.py" --out "$OUT" --doc "$REPO/Documentation/dma-buf/performance.rst" \
-	--filter "$BENCH" --time-ms "$BENCH_TIME_MS" "$OUT"/console-*.log
+	--filter "$BENCH" --time-ms "$BENCH_TIME_MS" "${prev[@]}" "$OUT"/console-*.log
 echo "make bench took $(($(date +%s) - t0))s; logs in $LOGDIR, consoles in $OUT"

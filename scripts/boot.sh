@@ -7,7 +7,8 @@
 # Usage: boot.sh MODE [SUITES]     MODE: test | run | bench
 # (bench: the benchmark guest of scripts/bench.sh, SUITES its filter; it runs
 # under single-threaded TCG with -icount, one vCPU, so the guest clock counts
-# instructions.)
+# instructions; with BENCH_CLOCK=wall, under multi-threaded TCG with two
+# vCPUs and the real clock, for the cross-CPU benchmarks.)
 . "$(dirname "$0")/lib.sh"
 
 MODE=${1:-test}
@@ -20,7 +21,7 @@ INITRAMFS=${INITRAMFS:-$KOBJ/initramfs.cpio.gz}
 # hugepages: the udmabuf kselftest's hugetlb case takes 1024 huge pages.
 APPEND="console=ttyS0 panic=-1 hugepages=1100 dmabufrs_mode=$MODE dmabufrs_suites=$SUITES"
 [ -n "${ST_FILTER:-}" ] && APPEND+=" dmabufrs_st_filter=$ST_FILTER"
-[ "$MODE" = bench ] && APPEND="console=ttyS0 panic=-1 quiet dmabufrs_mode=bench dmabufrs_suites=$SUITES dmabufrs_bench_ms=${BENCH_TIME_MS:-1000}"
+[ "$MODE" = bench ] && APPEND="console=ttyS0 panic=-1 quiet dmabufrs_mode=bench dmabufrs_suites=$SUITES dmabufrs_bench_ms=${BENCH_TIME_MS:-1000} dmabufrs_bench_clock=${BENCH_CLOCK:-icount}"
 QEMU=(qemu-system-x86_64 -nographic -no-reboot -monitor none -serial stdio
 	-kernel "$KERNEL" -initrd "$INITRAMFS"
 	# The edu importer sample sets a 64-bit DMA mask; edu's default is 28 bits.
@@ -36,7 +37,10 @@ probe_kvm() {
 		grep -q '@@@ PROBE OK'
 }
 SMP=2
-if [ "$MODE" = bench ]; then
+if [ "$MODE" = bench ] && [ "${BENCH_CLOCK:-icount}" = wall ]; then
+	ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
+	echo "    accelerator: TCG, multi-threaded, two vCPUs, wall clock (cross-CPU benchmarks)"
+elif [ "$MODE" = bench ]; then
 	ACCEL_ARGS=(-accel tcg -icount shift=0,sleep=off -cpu max)
 	SMP=1
 	echo "    accelerator: TCG, single-threaded, -icount shift=0,sleep=off (guest time counts instructions)"

@@ -5,9 +5,10 @@
 #   @B <name> n=... ns_op=...   kernel API
 #   @U <name> n=... ns_op=...   uapi
 
-# run_benchmarks FILTER MS: FILTER is "all" or comma-separated name prefixes
-# (fence, array, chain, unwrap, resv, buf, uapi, or longer ones such as
-# resv/add); MS the guest time each benchmark's timed loop runs for.
+# run_benchmarks FILTER MS CLOCK: FILTER is "all" or comma-separated name
+# prefixes (fence, array, chain, unwrap, resv, buf, uapi, xcpu, or longer ones
+# such as resv/add); MS the guest time each benchmark's timed loop runs for;
+# CLOCK "icount" or "wall" (the cross-CPU boots: kernel benchmarks only).
 run_benchmarks() {
 	filter=$1
 	[ "$filter" = all ] && filter=
@@ -18,6 +19,7 @@ run_benchmarks() {
 	dmesg | sed -n 's/^\[ *[0-9]*\.[0-9]*\] //; /^@B /p'
 	rmmod dmabuf_rs_bench 2>/dev/null
 	echo "@@@ END kernel API benchmarks rc=$rc"
+	[ "${3:-icount}" = wall ] && return
 
 	echo "@@@ BEGIN uapi benchmarks"
 	/tests/uapi_bench -f "$filter" -t "$2" >/tmp/out 2>&1

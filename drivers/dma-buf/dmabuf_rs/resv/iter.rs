@@ -236,6 +236,7 @@ pub(crate) unsafe extern "C" fn dma_resv_iter_next(cursor: *mut dma_resv_iter) -
 ///
 /// Every field is spelled out: the bindgen `Default` is an out-of-line call
 /// in another crate, and a cursor is made for every walk.
+#[inline]
 pub(crate) fn begin(obj: *mut dma_resv, usage: dma_resv_usage) -> dma_resv_iter {
     dma_resv_iter {
         obj,
@@ -270,6 +271,7 @@ impl Unlocked {
     /// # Safety
     ///
     /// `obj` must point to an initialised reservation object that outlives the walk.
+    #[inline]
     pub(crate) unsafe fn new(obj: *mut dma_resv, usage: dma_resv_usage) -> Self {
         // INVARIANT: `obj` outlives the walk (caller's promise); no fence yet.
         Self {
