@@ -10,15 +10,7 @@
 /* The core is only there when something selects DMA_SHARED_BUFFER. */
 #ifdef CONFIG_DMA_SHARED_BUFFER
 
-struct dma_fence *rust_helper_dma_fence_get(struct dma_fence *fence)
-{
-	return dma_fence_get(fence);
-}
-
-void rust_helper_dma_fence_put(struct dma_fence *fence)
-{
-	dma_fence_put(fence);
-}
+/* dma_fence_get()/_put() are inline Rust: kernel::dma_buf::fence::refs. */
 
 bool rust_helper_dma_fence_is_signaled(struct dma_fence *fence)
 {

@@ -27,8 +27,6 @@ pub(crate) mod chain;
 pub(crate) mod lockdep;
 #[path = "fence/ops.rs"]
 pub(crate) mod ops;
-#[path = "fence/refcount.rs"]
-mod refcount;
 #[path = "fence/stub.rs"]
 mod stub;
 #[path = "fence/unwrap.rs"]
@@ -36,7 +34,9 @@ pub(crate) mod unwrap;
 #[path = "fence/wait.rs"]
 mod wait;
 
-pub(crate) use refcount::{get, get_rcu, put};
+/// Fence references (`dma_fence_get`/`_get_rcu`/`_put`): the kernel crate's,
+/// inline, the same code that counts the driver API's `ARef<Fence>`.
+pub(crate) use kernel::dma_buf::fence::refs::{get, get_rcu, put};
 
 /// `DMA_FENCE_FLAG_SIGNALED_BIT`: the fence has signalled (set once, never cleared).
 pub(crate) const SIGNALED: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_SIGNALED_BIT;

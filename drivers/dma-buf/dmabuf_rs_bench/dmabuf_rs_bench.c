@@ -752,6 +752,83 @@ static s64 buf_cpu_access(unsigned int n, u64 iters)
 	return t;
 }
 
+/*
+ * ---- floors: the kernel work outside the core that a benchmark of the same
+ * name must do on either core (allocation, RCU freeing, the clock, the
+ * locks, the callbacks' own calls). The core's own share of a benchmark is
+ * its figure minus its floor.
+ */
+
+/* fence/init_signal_put: kmalloc, the fence lock, ktime_get, kfree_rcu. */
+static s64 floor_fence(unsigned int n, u64 iters)
+{
+	T0();
+
+	while (iters--) {
+		struct dma_fence *f = kmalloc(sizeof(*f), GFP_KERNEL);
+		unsigned long flags;
+
+		if (!f)
+			return -ENOMEM;
+		spin_lock_irqsave(&bench_lock, flags);
+		f->timestamp = ktime_get();
+		spin_unlock_irqrestore(&bench_lock, flags);
+		kfree_rcu(f, rcu);
+	}
+	return ELAPSED();
+}
+
+/* The callback, called through a pointer the compiler cannot see through. */
+static dma_fence_func_t volatile floor_cb = cb_noop;
+
+/*
+ * fence/callbacks [n]: the fence's floor, the fence lock once per callback
+ * added, and each callback's call.
+ */
+static s64 floor_callbacks(unsigned int n, u64 iters)
+{
+	T0();
+
+	while (iters--) {
+		struct dma_fence *f = kmalloc(sizeof(*f), GFP_KERNEL);
+		unsigned long flags;
+		unsigned int i;
+
+		if (!f)
+			return -ENOMEM;
+		for (i = 0; i < n; i++) {
+			spin_lock_irqsave(&bench_lock, flags);
+			spin_unlock_irqrestore(&bench_lock, flags);
+		}
+		spin_lock_irqsave(&bench_lock, flags);
+		f->timestamp = ktime_get();
+		for (i = 0; i < n; i++)
+			floor_cb(f, &bench_cbs[i]);
+		spin_unlock_irqrestore(&bench_lock, flags);
+		kfree_rcu(f, rcu);
+	}
+	return ELAPSED();
+}
+
+/* resv/add [n]: the reservation lock taken and dropped (ww_mutex). */
+static s64 floor_resv_lock(unsigned int n, u64 iters)
+{
+	struct dma_resv resv;
+	s64 t;
+
+	dma_resv_init(&resv);
+	{
+		T0();
+		while (iters--) {
+			dma_resv_lock(&resv, NULL);
+			dma_resv_unlock(&resv);
+		}
+		t = ELAPSED();
+	}
+	dma_resv_fini(&resv);
+	return t;
+}
+
 /* ---- cross-CPU: a waiter woken from the other CPU (wall clock) ---- */
 
 #define XCPU_TRIES 5
@@ -871,6 +948,11 @@ static const struct bench benches[] = {
 	{ "buf/attach_map_dynamic", 1, buf_attach_map_dynamic },
 	{ "buf/vmap_vunmap", 1, buf_vmap },
 	{ "buf/begin_end_cpu_access", 1, buf_cpu_access },
+	{ "floor/fence", 1, floor_fence },
+	{ "floor/callbacks", 1, floor_callbacks },
+	{ "floor/callbacks", 8, floor_callbacks },
+	{ "floor/callbacks", 64, floor_callbacks },
+	{ "floor/resv_lock", 1, floor_resv_lock },
 	{ "xcpu/fence_wake", 1, xcpu_fence_wake },
 };
 

@@ -21,6 +21,7 @@ use core::{num::NonZeroU32, ptr::NonNull};
 mod callback;
 mod container;
 mod driver;
+pub mod refs;
 mod signalling;
 
 pub use callback::Callback;
@@ -74,15 +75,17 @@ unsafe impl Sync for Fence {}
 // SAFETY: The C functions `dma_fence_get` and `dma_fence_put` take and drop a
 // reference, and the fence is freed only when the last one is dropped.
 unsafe impl AlwaysRefCounted for Fence {
+    #[inline]
     fn inc_ref(&self) {
         // SAFETY: By the type invariant the refcount is non-zero.
-        unsafe { bindings::dma_fence_get(self.0.get()) };
+        unsafe { refs::get(self.0.get()) };
     }
 
+    #[inline]
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller owns the reference being dropped, and `Fence` is
         // `repr(transparent)` over `struct dma_fence`.
-        unsafe { bindings::dma_fence_put(obj.cast().as_ptr()) };
+        unsafe { refs::put(obj.cast().as_ptr()) };
     }
 }
 

@@ -54,7 +54,7 @@ impl Drop for Unwrapped {
         // A walk that stopped early still holds the current chain link
         // (`dma_fence_put` accepts `NULL`, where a finished walk ends).
         // SAFETY: The cursor owns this reference.
-        unsafe { bindings::dma_fence_put(self.cursor.chain) };
+        unsafe { super::refs::put(self.cursor.chain) };
     }
 }
 
@@ -143,7 +143,7 @@ pub fn array(
             let ptrs = unsafe { KVec::from_raw_parts(raw, len, cap) };
             for p in ptrs {
                 // SAFETY: Each entry is a reference we own.
-                unsafe { bindings::dma_fence_put(p) };
+                unsafe { super::refs::put(p) };
             }
             Err(ENOMEM)
         }

@@ -351,6 +351,6 @@ impl<T: FenceOps> Drop for PendingFence<T> {
         // here too, or by the core) or cancelled now.
         self.finish(Some(ecanceled()));
         // SAFETY: The handle owns one reference (type invariant).
-        unsafe { bindings::dma_fence_put(self.as_fence().as_raw()) };
+        unsafe { super::refs::put(self.as_fence().as_raw()) };
     }
 }
