@@ -41,8 +41,6 @@ void dmabuf_rs_warn(int file_len, const char *file, unsigned int line);
 void dmabuf_rs_warn_fence_released(const char *driver, const char *timeline,
 				   u64 context, u64 seqno);
 
-unsigned long dmabuf_rs_spin_lock_irqsave(spinlock_t *lock);
-void dmabuf_rs_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 void dmabuf_rs_lockdep_assert_held(spinlock_t *lock);
 
 void dmabuf_rs_list_add(struct list_head *entry, struct list_head *head);

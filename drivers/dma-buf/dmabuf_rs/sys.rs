@@ -49,7 +49,7 @@ impl Drop for IrqSaveGuard {
 // sleeping spinlocks; the same holds for the unlock. There the core calls the
 // kernel's function itself: a shim would only add a call, and would make
 // lockdep name the shim, not the core, as the lock's acquirer. Elsewhere
-// the macro is only reachable through the shim.
+// the macro is only reachable through a C helper (the kernel crate's).
 
 /// `spin_lock_irqsave`: takes `lock` with interrupts off; returns the saved flags.
 ///
@@ -70,7 +70,8 @@ unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
     unsafe { bindings::_raw_spin_lock_irqsave(lock.cast()) }
 }
 
-/// `spin_lock_irqsave`, through the shim where the macro is not a call.
+/// `spin_lock_irqsave`, through the kernel crate's helper where the macro is
+/// not a call.
 ///
 /// # Safety
 ///
@@ -83,7 +84,7 @@ unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
 #[inline]
 unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
     // SAFETY: The lock is initialised (caller's promise).
-    unsafe { bindings::dmabuf_rs_spin_lock_irqsave(lock) }
+    unsafe { bindings::spin_lock_irqsave(lock) }
 }
 
 /// `spin_unlock_irqrestore`: releases `lock` and restores `flags`.
@@ -102,7 +103,8 @@ unsafe fn spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong
     unsafe { bindings::_raw_spin_unlock_irqrestore(lock.cast(), flags) }
 }
 
-/// `spin_unlock_irqrestore`, through the shim where the macro is not a call.
+/// `spin_unlock_irqrestore`, through the kernel crate's helper where the
+/// macro is not a call.
 ///
 /// # Safety
 ///
@@ -115,7 +117,7 @@ unsafe fn spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong
 #[inline]
 unsafe fn spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong) {
     // SAFETY: The caller holds the lock.
-    unsafe { bindings::dmabuf_rs_spin_unlock_irqrestore(lock, flags) }
+    unsafe { bindings::spin_unlock_irqrestore(lock, flags) }
 }
 
 /// `lockdep_assert_held` on a spinlock: a lockdep splat unless the caller
