@@ -42,8 +42,9 @@ mod list;
 #[path = "resv/lockdep.rs"]
 mod lockdep;
 
+use core::ops::ControlFlow;
 pub(crate) use iter::begin as begin_cursor;
-use iter::{dma_resv_iter_first, dma_resv_iter_next, Unlocked};
+use iter::{dma_resv_iter_first, dma_resv_iter_next, for_each_unlocked};
 use list::ResvList;
 
 /// `dma_resv_assert_held`: a lockdep splat unless the caller holds the
@@ -77,11 +78,24 @@ fn usage_of(raw: dma_resv_usage) -> Usage {
 ///
 /// A value outside the enum is a driver bug: it warns and stores the fence as
 /// `DMA_RESV_USAGE_BOOKKEEP` (C would corrupt the tagged pointer instead).
+#[inline]
+#[track_caller]
 fn stored_usage(raw: dma_resv_usage) -> Usage {
-    Usage::from_raw(raw).unwrap_or_else(|| {
-        sys::warn();
-        Usage::Bookkeep
-    })
+    match Usage::from_raw(raw) {
+        Some(usage) => usage,
+        None => bad_usage(),
+    }
+}
+
+/// The warning of [`stored_usage`], out of line: the fast path keeps one
+/// compare and branch, where a default chosen inline was a conditional move
+/// as well.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn bad_usage() -> Usage {
+    sys::warn();
+    Usage::Bookkeep
 }
 
 /// Initialises a reservation object: its ww_mutex in `reservation_ww_class`,
@@ -409,35 +423,40 @@ pub(crate) unsafe extern "C" fn dma_resv_copy_fences(
     unsafe { assert_held(dst) };
 
     let mut copy: *mut ResvList = ptr::null_mut();
+    let bookkeep = bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP;
     // SAFETY: `src` is initialised and outlives the walk (caller's promise).
-    let mut walk = unsafe { Unlocked::new(src, bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP) };
-    while let Some(fence) = walk.next_fence() {
-        if walk.is_restarted() {
-            // SAFETY: The partial copy was never published; its references
-            // are ours.
-            unsafe { list::free(copy) };
-            copy = list::alloc(walk.num_fences());
-            if copy.is_null() {
-                return sys::neg(bindings::ENOMEM);
+    let flow = unsafe {
+        for_each_unlocked(src, bookkeep, |walk, fence| {
+            if walk.is_restarted() {
+                // SAFETY: The partial copy was never published; its references
+                // are ours.
+                unsafe { list::free(copy) };
+                copy = list::alloc(walk.num_fences());
+                if copy.is_null() {
+                    return ControlFlow::Break(());
+                }
             }
-        }
-        // A round returns at most `num_fences` fences, the room allocated at
-        // its start, and the first fence always starts a round; the check
-        // only keeps a broken walk from writing out of bounds.
-        // SAFETY: `copy` is unpublished and ours.
-        if copy.is_null() || unsafe { list::num_fences(copy) >= list::max_fences(copy) } {
-            sys::warn();
-            continue;
-        }
-        // SAFETY: As above, with a free slot at index `n`; the walk keeps the
-        // fence live until its next step, and the new reference goes to the copy.
-        unsafe {
-            let n = list::num_fences(copy);
-            list::set(copy, n, crate::fence::get(fence), walk.usage());
-            list::set_num_fences(copy, n + 1);
-        }
+            // A round returns at most `num_fences` fences, the room allocated at
+            // its start, and the first fence always starts a round; the check
+            // only keeps a broken walk from writing out of bounds.
+            // SAFETY: `copy` is unpublished and ours.
+            if copy.is_null() || unsafe { list::num_fences(copy) >= list::max_fences(copy) } {
+                sys::warn();
+                return ControlFlow::Continue(());
+            }
+            // SAFETY: As above, with a free slot at index `n`; the walk keeps the
+            // fence live until its next step, and the new reference goes to the copy.
+            unsafe {
+                let n = list::num_fences(copy);
+                list::set(copy, n, crate::fence::get(fence), walk.usage());
+                list::set_num_fences(copy, n + 1);
+            }
+            ControlFlow::Continue(())
+        })
+    };
+    if flow.is_break() {
+        return sys::neg(bindings::ENOMEM);
     }
-    drop(walk);
 
     // SAFETY: We hold the lock of `dst`; the copy is complete. The old list is
     // unreachable for new readers once replaced, and its references ours.
@@ -469,50 +488,54 @@ pub(crate) unsafe extern "C" fn dma_resv_get_fences(
     let (mut count, mut room) = (0usize, 0usize);
 
     // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
-    let mut walk = unsafe { Unlocked::new(obj, usage) };
-    while let Some(fence) = walk.next_fence() {
-        if walk.is_restarted() {
-            while count > 0 {
-                count -= 1;
-                // SAFETY: Entries `0..count` hold references we took.
-                unsafe { crate::fence::put(*array.add(count)) };
-            }
-            // One more than the round can return, as the C core asks for.
-            let want = (walk.num_fences() as usize).checked_add(1);
-            let bytes = want.and_then(|n| n.checked_mul(size_of::<*mut dma_fence>()));
-            let grown = match bytes {
-                // SAFETY: `array` is NULL or our own kmalloc'ed array;
-                // GFP_KERNEL in process context, where this may be called.
-                Some(bytes) => unsafe {
-                    bindings::krealloc(array.cast(), bytes, bindings::GFP_KERNEL)
-                },
-                None => ptr::null_mut(),
-            };
-            if grown.is_null() {
-                // SAFETY: The old array (or NULL) is ours and holds no
-                // references any more; the out parameters are writable.
-                unsafe {
-                    bindings::kfree(array.cast());
-                    *fences = ptr::null_mut();
-                    *num_fences = 0;
+    let flow = unsafe {
+        for_each_unlocked(obj, usage, |walk, fence| {
+            if walk.is_restarted() {
+                while count > 0 {
+                    count -= 1;
+                    // SAFETY: Entries `0..count` hold references we took.
+                    unsafe { crate::fence::put(*array.add(count)) };
                 }
-                return sys::neg(bindings::ENOMEM);
+                // One more than the round can return, as the C core asks for.
+                let want = (walk.num_fences() as usize).checked_add(1);
+                let bytes = want.and_then(|n| n.checked_mul(size_of::<*mut dma_fence>()));
+                let grown = match bytes {
+                    // SAFETY: `array` is NULL or our own kmalloc'ed array;
+                    // GFP_KERNEL in process context, where this may be called.
+                    Some(bytes) => unsafe {
+                        bindings::krealloc(array.cast(), bytes, bindings::GFP_KERNEL)
+                    },
+                    None => ptr::null_mut(),
+                };
+                if grown.is_null() {
+                    // SAFETY: The old array (or NULL) is ours and holds no
+                    // references any more; the out parameters are writable.
+                    unsafe {
+                        bindings::kfree(array.cast());
+                        *fences = ptr::null_mut();
+                        *num_fences = 0;
+                    }
+                    return ControlFlow::Break(());
+                }
+                array = grown.cast();
+                room = want.unwrap_or(0);
             }
-            array = grown.cast();
-            room = want.unwrap_or(0);
-        }
-        // As in `dma_resv_copy_fences`, the room cannot run out; the check
-        // only keeps a broken walk from writing out of bounds.
-        if count >= room {
-            sys::warn();
-            continue;
-        }
-        // SAFETY: `count < room`, the array's length; the walk keeps the
-        // fence live until its next step.
-        unsafe { array.add(count).write(crate::fence::get(fence)) };
-        count += 1;
+            // As in `dma_resv_copy_fences`, the room cannot run out; the check
+            // only keeps a broken walk from writing out of bounds.
+            if count >= room {
+                sys::warn();
+                return ControlFlow::Continue(());
+            }
+            // SAFETY: `count < room`, the array's length; the walk keeps the
+            // fence live until its next step.
+            unsafe { array.add(count).write(crate::fence::get(fence)) };
+            count += 1;
+            ControlFlow::Continue(())
+        })
+    };
+    if flow.is_break() {
+        return sys::neg(bindings::ENOMEM);
     }
-    drop(walk);
 
     // SAFETY: The out parameters are writable (caller's promise). `count`
     // fits: it is at most one round's `num_fences`, a `u32`.
@@ -614,18 +637,20 @@ pub(crate) unsafe extern "C" fn dma_resv_wait_timeout(
     let mut ret: c_long = if timeout != 0 { timeout as c_long } else { 1 };
 
     // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
-    let mut walk = unsafe { Unlocked::new(obj, usage) };
-    while let Some(fence) = walk.next_fence() {
-        // SAFETY: The walk holds a reference to the fence; no lock of ours is held.
-        ret = unsafe { bindings::dma_fence_wait_timeout(fence, intr, timeout as c_long) };
-        if ret <= 0 {
-            break;
-        }
-        // A zero timeout only polls, and must stay zero.
-        if timeout != 0 {
-            timeout = ret as c_ulong;
-        }
-    }
+    let _ = unsafe {
+        for_each_unlocked(obj, usage, |_, fence| {
+            // SAFETY: The walk holds a reference to the fence; no lock of ours is held.
+            ret = unsafe { bindings::dma_fence_wait_timeout(fence, intr, timeout as c_long) };
+            if ret <= 0 {
+                return ControlFlow::Break(());
+            }
+            // A zero timeout only polls, and must stay zero.
+            if timeout != 0 {
+                timeout = ret as c_ulong;
+            }
+            ControlFlow::Continue(())
+        })
+    };
     ret
 }
 
@@ -642,11 +667,13 @@ pub(crate) unsafe extern "C" fn dma_resv_set_deadline(
     deadline: ktime_t,
 ) {
     // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
-    let mut walk = unsafe { Unlocked::new(obj, usage) };
-    while let Some(fence) = walk.next_fence() {
-        // SAFETY: The walk holds a reference to the fence.
-        unsafe { crate::fence::dma_fence_set_deadline(fence, deadline) };
-    }
+    let _ = unsafe {
+        for_each_unlocked(obj, usage, |_, fence| {
+            // SAFETY: The walk holds a reference to the fence.
+            unsafe { crate::fence::dma_fence_set_deadline(fence, deadline) };
+            ControlFlow::<()>::Continue(())
+        })
+    };
 }
 
 /// Returns whether every fence of `obj` with `usage` or a stronger one has
@@ -660,9 +687,10 @@ pub(crate) unsafe extern "C" fn dma_resv_test_signaled(
     obj: *mut dma_resv,
     usage: dma_resv_usage,
 ) -> bool {
+    // Signalled unless the walk meets an unsignalled fence.
     // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
-    let mut walk = unsafe { Unlocked::new(obj, usage) };
-    walk.next_fence().is_none()
+    let flow = unsafe { for_each_unlocked(obj, usage, |_, _| ControlFlow::Break(())) };
+    flow.is_continue()
 }
 
 /// The name `dma_resv_describe` prints for a usage.

@@ -18,14 +18,14 @@
 //!   accumulate what they see (copies, arrays) can throw it away and begin
 //!   again; `num_fences` then bounds how many fences the new round returns.
 //!
-//! [`Unlocked`] packages the unlocked walk for the core's own loops, with
-//! `dma_resv_iter_end()` done on drop.
+//! [`for_each_unlocked`] packages the unlocked walk for the core's own loops.
 
 use super::list::{self, ResvList};
 use super::{assert_held, usage_of};
 use crate::fence::is_signaled;
 use crate::logic::usage::Usage;
 use crate::sys;
+use core::ops::ControlFlow;
 use core::ptr::{self, addr_of_mut};
 use kernel::bindings::{dma_fence, dma_resv, dma_resv_iter, dma_resv_usage};
 
@@ -234,73 +234,32 @@ pub(crate) unsafe extern "C" fn dma_resv_iter_next(cursor: *mut dma_resv_iter) -
 /// A cursor set up as `dma_resv_iter_begin()` does: on `obj`, for `usage`,
 /// no fence yet.
 ///
-/// Every field is spelled out: the bindgen `Default` is an out-of-line call
-/// in another crate, and a cursor is made for every walk.
-#[inline]
+/// Built from zeroes and two stores: a struct literal, or the bindgen
+/// `Default` (an out-of-line call into another crate), made LLVM build the
+/// cursor in a temporary and copy it, on every walk.
+#[inline(always)]
 pub(crate) fn begin(obj: *mut dma_resv, usage: dma_resv_usage) -> dma_resv_iter {
-    dma_resv_iter {
-        obj,
-        usage,
-        fence: ptr::null_mut(),
-        fence_usage: 0,
-        index: 0,
-        fences: ptr::null_mut(),
-        num_fences: 0,
-        is_restarted: false,
-    }
+    // SAFETY: All zeroes is a valid `dma_resv_iter`: NULL pointers, zero
+    // counts, `false`.
+    let mut cursor: dma_resv_iter = unsafe { core::mem::zeroed() };
+    cursor.obj = obj;
+    cursor.usage = usage;
+    cursor
 }
 
-/// An unlocked walk over the fences of a reservation object:
-/// `dma_resv_iter_begin()`, the `dma_resv_for_each_fence_unlocked()` steps and
-/// `dma_resv_iter_end()` (on drop) in one value.
+/// The state of an unlocked walk that its body may look at, between two
+/// steps of [`for_each_unlocked`].
 ///
 /// # Invariants
 ///
 /// `cursor.obj` is live for the life of the walk; `cursor.fence` is NULL or a
 /// fence reference owned by the walk.
 pub(crate) struct Unlocked {
-    /// The C cursor; it holds no pointer to itself, so it may move between steps.
+    /// The C cursor.
     cursor: dma_resv_iter,
-    /// Whether the first step has been taken.
-    started: bool,
 }
 
 impl Unlocked {
-    /// Begins a walk over the fences of `obj` with `usage` or a smaller one.
-    ///
-    /// # Safety
-    ///
-    /// `obj` must point to an initialised reservation object that outlives the walk.
-    #[inline]
-    pub(crate) unsafe fn new(obj: *mut dma_resv, usage: dma_resv_usage) -> Self {
-        // INVARIANT: `obj` outlives the walk (caller's promise); no fence yet.
-        Self {
-            cursor: begin(obj, usage),
-            started: false,
-        }
-    }
-
-    /// Returns the next unsignalled fence, or `None` at the end.
-    ///
-    /// The fence is live until the next call or until the walk is dropped;
-    /// take a reference with `dma_fence_get` to keep it longer.
-    #[inline]
-    pub(crate) fn next_fence(&mut self) -> Option<*mut dma_fence> {
-        let cursor = addr_of_mut!(self.cursor);
-        let fence = if self.started {
-            // SAFETY: The first step was taken on a live object (invariant).
-            unsafe { dma_resv_iter_next_unlocked(cursor) }
-        } else {
-            // SAFETY: The cursor is set up as `dma_resv_iter_begin()` does,
-            // on a live object (invariant).
-            unsafe { dma_resv_iter_first_unlocked(cursor) }
-        };
-        self.started = true;
-        // INVARIANT: The step dropped the previous reference and left the
-        // cursor owning one to `fence`, if any.
-        (!fence.is_null()).then_some(fence)
-    }
-
     /// Returns whether the last step started over (`dma_resv_iter_is_restarted`).
     pub(crate) fn is_restarted(&self) -> bool {
         self.cursor.is_restarted
@@ -318,12 +277,50 @@ impl Unlocked {
     }
 }
 
-impl Drop for Unlocked {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant the fence is NULL or ours to drop.
-        unsafe { crate::fence::put(self.cursor.fence) };
+/// Calls `body` on each unsignalled fence of `obj` with `usage` or a smaller
+/// one, walking without the reservation lock: `dma_resv_iter_begin()`, the
+/// `dma_resv_for_each_fence_unlocked()` loop and `dma_resv_iter_end()`.
+///
+/// The fence is live during its call; take a reference with `dma_fence_get`
+/// to keep it longer. `body` may look at the walk's state (restarts, usage)
+/// and stops the walk by returning [`ControlFlow::Break`], whose value is
+/// returned.
+///
+/// A loop with a body rather than an iterator value: the cursor is built in
+/// place and the last reference put inline, where a value that moves and
+/// puts on drop cost a copy of the cursor and a call to its drop glue on
+/// every walk (a tenth of a one-fence `dma_resv_wait_timeout`).
+///
+/// # Safety
+///
+/// `obj` must point to an initialised reservation object that outlives the walk.
+#[inline(always)]
+pub(crate) unsafe fn for_each_unlocked<B>(
+    obj: *mut dma_resv,
+    usage: dma_resv_usage,
+    mut body: impl FnMut(&Unlocked, *mut dma_fence) -> ControlFlow<B>,
+) -> ControlFlow<B> {
+    // INVARIANT: `obj` outlives the walk (caller's promise); no fence yet.
+    let mut walk = Unlocked {
+        cursor: begin(obj, usage),
+    };
+    let cursor = addr_of_mut!(walk.cursor);
+    // SAFETY: The cursor is set up as `dma_resv_iter_begin()` does, on a
+    // live object.
+    let mut fence = unsafe { dma_resv_iter_first_unlocked(cursor) };
+    let mut flow = ControlFlow::Continue(());
+    while !fence.is_null() {
+        flow = body(&walk, fence);
+        if flow.is_break() {
+            break;
+        }
+        // SAFETY: The first step was taken on the live object.
+        fence = unsafe { dma_resv_iter_next_unlocked(cursor) };
     }
+    // SAFETY: By the invariant the fence is NULL or ours to put; the walk
+    // ends here (`dma_resv_iter_end`).
+    unsafe { crate::fence::put(walk.cursor.fence) };
+    flow
 }
 
 c_abi!(
