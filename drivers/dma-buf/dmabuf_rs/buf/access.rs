@@ -21,8 +21,8 @@
 
 use super::attach::{assert_held, might_lock, ops, MAX_SCHEDULE_TIMEOUT};
 use super::lock::ResvGuard;
+use crate::logic::access::Vunmap;
 use crate::logic::access::{self, cpu_access_usage, mmap_range, vma_pages, IosysMap};
-use crate::logic::access::{Vmap, Vunmap};
 use crate::logic::errno::EINVAL;
 use crate::sys;
 use core::ptr::addr_of_mut;
@@ -261,6 +261,19 @@ fn vmap_bug(_bug: access::VmapBug) -> ! {
 /// (`WARN_ON_ONCE`).
 static VMAP_FAILED_WARNED: AtomicBool = AtomicBool::new(false);
 
+/// Warns, once, that an exporter's `vmap` failed with `ret`, and returns it.
+///
+/// Out of line and cold: kept off the registers of the vmap fast path.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn vmap_failed(ret: c_int) -> c_int {
+    if !VMAP_FAILED_WARNED.swap(true, Ordering::Relaxed) {
+        sys::warn();
+    }
+    ret
+}
+
 /// Maps `dmabuf` into the kernel's address space and returns the mapping in
 /// `map`.
 ///
@@ -306,36 +319,36 @@ pub(crate) unsafe extern "C" fn dma_buf_vmap(dmabuf: *mut dma_buf, map: *mut ios
         )
     };
     // SAFETY: Both are readable, see above.
-    match access::vmap(unsafe { *count }, unsafe { iosys_map_value(stored) }) {
-        Err(bug) => vmap_bug(bug),
-        Ok(Vmap::Reuse(new_count)) => {
-            // SAFETY: Both fields are ours under the lock; `map` is writable.
-            unsafe {
-                *count = new_count;
-                *map = *stored;
-            }
-            0
+    let (old_count, old_map) = unsafe { (*count, iosys_map_value(stored)) };
+    if old_count != 0 {
+        let new_count = match access::vmap_again(old_count, old_map) {
+            Ok(new_count) => new_count,
+            Err(bug) => vmap_bug(bug),
+        };
+        // SAFETY: Both fields are ours under the lock; `map` is writable.
+        unsafe {
+            *count = new_count;
+            *map = *stored;
         }
-        Ok(Vmap::First) => {
-            let mut ptr = IOSYS_MAP_NULL;
-            // SAFETY: The exporter's own buffer, with the lock held; `ptr`
-            // is ours for it to fill.
-            let ret = unsafe { vmap_op(dmabuf, addr_of_mut!(ptr)) };
-            if ret != 0 {
-                if !VMAP_FAILED_WARNED.swap(true, Ordering::Relaxed) {
-                    sys::warn();
-                }
-                return ret;
-            }
-            // SAFETY: As for the reuse above.
-            unsafe {
-                *stored = ptr;
-                *count = 1;
-                *map = *stored;
-            }
-            0
-        }
+        return 0;
     }
+    if let Err(bug) = access::vmap_first(old_map) {
+        vmap_bug(bug);
+    }
+    let mut ptr = IOSYS_MAP_NULL;
+    // SAFETY: The exporter's own buffer, with the lock held; `ptr` is ours
+    // for it to fill.
+    let ret = unsafe { vmap_op(dmabuf, addr_of_mut!(ptr)) };
+    if ret != 0 {
+        return vmap_failed(ret);
+    }
+    // SAFETY: As for the second vmap above.
+    unsafe {
+        *stored = ptr;
+        *count = 1;
+        *map = *stored;
+    }
+    0
 }
 
 /// [`dma_buf_vmap`] for callers that do not hold the reservation lock:

@@ -117,29 +117,30 @@ pub enum VmapBug {
     NotTheVmap,
 }
 
-/// What `dma_buf_vmap()` does, once the exporter is known to have `vmap`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Vmap {
-    /// Hand out the stored map again; the count becomes the value held.
-    Reuse(u32),
-    /// Call the exporter's `vmap`; on success store its map with a count of 1.
-    First,
+/// Decides a vmap of a buffer that is already vmapped `count` (non-zero)
+/// times, with `stored` its stored map: the stored map is handed out again
+/// and the count becomes the value returned.
+///
+/// The count wraps at `u32::MAX` as C's `unsigned` increment does. The two
+/// cases of `dma_buf_vmap()` are two rules, [`vmap_again`] and
+/// [`vmap_first`], chosen by the caller on the count: one rule returning
+/// either made LLVM encode its answer in a register and decode it again, on
+/// every vmap.
+pub const fn vmap_again(count: u32, stored: IosysMap) -> Result<u32, VmapBug> {
+    if stored.is_null() {
+        return Err(VmapBug::CountedButNull);
+    }
+    Ok(count.wrapping_add(1))
 }
 
-/// Decides a vmap from the buffer's vmap `count` and its `stored` map.
-///
-/// The count wraps at `u32::MAX` as C's `unsigned` increment does.
-pub const fn vmap(count: u32, stored: IosysMap) -> Result<Vmap, VmapBug> {
-    if count != 0 {
-        if stored.is_null() {
-            return Err(VmapBug::CountedButNull);
-        }
-        return Ok(Vmap::Reuse(count.wrapping_add(1)));
-    }
+/// Checks a buffer that is not vmapped before its first vmap (the exporter's
+/// `vmap`, whose map is stored with a count of 1): it must have no stored
+/// map either.
+pub const fn vmap_first(stored: IosysMap) -> Result<(), VmapBug> {
     if stored.is_set() {
         return Err(VmapBug::UncountedButSet);
     }
-    Ok(Vmap::First)
+    Ok(())
 }
 
 /// What `dma_buf_vunmap()` does.
@@ -272,11 +273,11 @@ mod tests {
             is_iomem: false,
             addr: 0x1000,
         };
-        assert_eq!(vmap(0, null), Ok(Vmap::First));
-        assert_eq!(vmap(0, map), Err(VmapBug::UncountedButSet));
-        assert_eq!(vmap(1, null), Err(VmapBug::CountedButNull));
-        assert_eq!(vmap(1, map), Ok(Vmap::Reuse(2)));
-        assert_eq!(vmap(u32::MAX, map), Ok(Vmap::Reuse(0)));
+        assert_eq!(vmap_first(null), Ok(()));
+        assert_eq!(vmap_first(map), Err(VmapBug::UncountedButSet));
+        assert_eq!(vmap_again(1, null), Err(VmapBug::CountedButNull));
+        assert_eq!(vmap_again(1, map), Ok(2));
+        assert_eq!(vmap_again(u32::MAX, map), Ok(0));
 
         let other = IosysMap {
             is_iomem: true,
@@ -304,13 +305,13 @@ mod tests {
             let (mut vmaps, mut vunmaps, mut held) = (0, 0, 0);
             for step in 0..12 {
                 if pattern & (1 << step) != 0 {
-                    match vmap(count, stored).unwrap() {
-                        Vmap::Reuse(n) => count = n,
-                        Vmap::First => {
-                            vmaps += 1;
-                            stored = exported;
-                            count = 1;
-                        }
+                    if count != 0 {
+                        count = vmap_again(count, stored).unwrap();
+                    } else {
+                        vmap_first(stored).unwrap();
+                        vmaps += 1;
+                        stored = exported;
+                        count = 1;
                     }
                     held += 1;
                 } else if held > 0 {

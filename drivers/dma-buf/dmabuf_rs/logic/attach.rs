@@ -134,15 +134,42 @@ pub const fn map_plan(
     cache_sgt_mapping: bool,
 ) -> Result<MapPlan, Errno> {
     if let Some(cached) = cached {
-        if cached != direction && cached != DMA_BIDIRECTIONAL {
-            return Err(EBUSY);
-        }
-        return Ok(MapPlan::Cached);
+        return match reuse_cached(cached, direction) {
+            Ok(()) => Ok(MapPlan::Cached),
+            Err(err) => Err(err),
+        };
     }
-    Ok(MapPlan::New(NewMapping {
+    Ok(MapPlan::New(new_mapping(
+        exporter_dynamic,
+        move_notify,
+        cache_sgt_mapping,
+    )))
+}
+
+/// The half of [`map_plan`] for an attachment with a cached mapping of
+/// direction `cached`: whether a map call for `direction` may return it.
+///
+/// The kernel code calls the two halves itself, having looked at the cached
+/// mapping: [`map_plan`]'s one answer for both made LLVM encode it in a
+/// register and decode it again, on every map call.
+pub const fn reuse_cached(cached: u32, direction: u32) -> Result<(), Errno> {
+    if cached != direction && cached != DMA_BIDIRECTIONAL {
+        return Err(EBUSY);
+    }
+    Ok(())
+}
+
+/// The half of [`map_plan`] for an attachment without a cached mapping:
+/// what comes with the new mapping.
+pub const fn new_mapping(
+    exporter_dynamic: bool,
+    move_notify: bool,
+    cache_sgt_mapping: bool,
+) -> NewMapping {
+    NewMapping {
         pin: pins_per_mapping(exporter_dynamic, move_notify),
         cache: cache_sgt_mapping,
-    }))
+    }
 }
 
 /// What `dma_buf_unmap_attachment()` does.

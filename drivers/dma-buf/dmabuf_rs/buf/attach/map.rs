@@ -13,7 +13,7 @@
 use super::MAX_SCHEDULE_TIMEOUT;
 use super::{assert_held, err_ptr, errno_ptr, is_dynamic, is_err, ops, pin_op, unpin_op};
 use crate::buf::lock::ResvGuard;
-use crate::logic::attach::{map_plan, unmap_plan, MapPlan, UnmapPlan};
+use crate::logic::attach::{new_mapping, reuse_cached, unmap_plan, UnmapPlan};
 use crate::logic::errno::{EINVAL, ENOMEM};
 use crate::sys;
 use kernel::bindings::{self, dma_buf, dma_buf_attachment, dma_data_direction, sg_table};
@@ -223,22 +223,21 @@ pub(crate) unsafe extern "C" fn dma_buf_map_attachment(
     unsafe { assert_held((*dmabuf).resv) };
 
     // SAFETY: The attachment is live and its cached mapping changes only
-    // under the lock we hold; the dma-buf is live.
-    let (cached, exporter_dynamic, cache_sgt_mapping) = unsafe {
-        let cached = (!(*attach).sgt.is_null()).then(|| (*attach).dir);
-        (cached, is_dynamic(dmabuf), ops(dmabuf).cache_sgt_mapping)
-    };
-    let plan = match map_plan(
-        cached,
-        direction,
-        exporter_dynamic,
-        MOVE_NOTIFY,
-        cache_sgt_mapping,
-    ) {
-        Err(err) => return errno_ptr(err),
-        // SAFETY: As above.
-        Ok(MapPlan::Cached) => return unsafe { (*attach).sgt },
-        Ok(MapPlan::New(plan)) => plan,
+    // under the lock we hold.
+    let (cached_sgt, cached_dir) = unsafe { ((*attach).sgt, (*attach).dir) };
+    if !cached_sgt.is_null() {
+        return match reuse_cached(cached_dir, direction) {
+            Ok(()) => cached_sgt,
+            Err(err) => errno_ptr(err),
+        };
+    }
+    // SAFETY: The dma-buf is live.
+    let plan = unsafe {
+        new_mapping(
+            is_dynamic(dmabuf),
+            MOVE_NOTIFY,
+            ops(dmabuf).cache_sgt_mapping,
+        )
     };
 
     if plan.pin {
