@@ -88,7 +88,7 @@ unsafe fn of_file(file: *mut file) -> *mut sync_file {
 /// reference (`sync_file->file`); dropping it releases the sync_file.
 fn sync_file_alloc() -> *mut sync_file {
     // Every caller runs in process context.
-    let sync_file: *mut sync_file = sys::kzalloc(size_of::<sync_file>());
+    let sync_file: *mut sync_file = sys::kzalloc_fixed::<_, { size_of::<sync_file>() }>();
     if sync_file.is_null() {
         return ptr::null_mut();
     }

@@ -348,6 +348,69 @@ pub(crate) unsafe fn list_add_tail(new: *mut bindings::list_head, head: *mut bin
     }
 }
 
+/// `list_add`: adds `new` at the start of the list at `head`.
+///
+/// # Safety
+///
+/// `head` must be a valid list head, `new` valid for writes and on no list,
+/// and the caller must hold whatever lock protects the list.
+#[inline]
+pub(crate) unsafe fn list_add(new: *mut bindings::list_head, head: *mut bindings::list_head) {
+    #[cfg(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED))]
+    // SAFETY: The caller's promise.
+    unsafe {
+        bindings::dmabuf_rs_list_add(new, head)
+    };
+    #[cfg(not(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED)))]
+    // SAFETY: The caller's promise. The stores of `__list_add(new, head,
+    // head->next)`, the last one volatile like its WRITE_ONCE.
+    unsafe {
+        let next = (*head).next;
+        (*next).prev = new;
+        (*new).next = next;
+        (*new).prev = head;
+        addr_of_mut!((*head).next).write_volatile(new);
+    }
+}
+
+/// `list_del`: takes `entry` off its list and poisons its links, so that a
+/// use after the removal faults at a recognisable address.
+///
+/// # Safety
+///
+/// `entry` must be on a valid list, and the caller must hold whatever lock
+/// protects the list.
+#[inline]
+pub(crate) unsafe fn list_del(entry: *mut bindings::list_head) {
+    // The poison values need `POISON_POINTER_DELTA`, known here on the
+    // 64-bit architectures the core is built for; elsewhere, the shim.
+    #[cfg(any(
+        CONFIG_DEBUG_LIST,
+        CONFIG_LIST_HARDENED,
+        not(any(CONFIG_X86_64, CONFIG_ARM64))
+    ))]
+    // SAFETY: The caller's promise.
+    unsafe {
+        bindings::dmabuf_rs_list_del(entry)
+    };
+    #[cfg(not(any(
+        CONFIG_DEBUG_LIST,
+        CONFIG_LIST_HARDENED,
+        not(any(CONFIG_X86_64, CONFIG_ARM64))
+    )))]
+    // SAFETY: The caller's promise. `__list_del(prev, next)` (its store to
+    // `prev->next` volatile, like the WRITE_ONCE), then `LIST_POISON1` and
+    // `LIST_POISON2` (`0x100` and `0x122` past `POISON_POINTER_DELTA`).
+    unsafe {
+        let delta = bindings::CONFIG_ILLEGAL_POINTER_VALUE as usize;
+        let (prev, next) = ((*entry).prev, (*entry).next);
+        (*next).prev = prev;
+        addr_of_mut!((*prev).next).write_volatile(next);
+        (*entry).next = core::ptr::without_provenance_mut(delta + 0x100);
+        (*entry).prev = core::ptr::without_provenance_mut(delta + 0x122);
+    }
+}
+
 /// `list_del_init`: takes `entry` off its list and makes it an empty list.
 ///
 /// # Safety
@@ -442,6 +505,94 @@ pub(crate) fn kmalloc<T>(size: usize, flags: bindings::gfp_t) -> *mut T {
     ptr.cast()
 }
 
+/// The kmalloc size class (`kmalloc_index()`) that serves `size` bytes:
+/// 1 and 2 are the 96- and 192-byte caches, `n` otherwise the `2^n`-byte
+/// one. For sizes up to `KMALLOC_MAX_CACHE_SIZE`.
+#[cfg(not(any(
+    CONFIG_MEM_ALLOC_PROFILING,
+    CONFIG_SLAB_BUCKETS,
+    CONFIG_RANDOM_KMALLOC_CACHES
+)))]
+const fn kmalloc_index(size: usize) -> usize {
+    let min = bindings::KMALLOC_MIN_SIZE as usize;
+    if size <= min {
+        return bindings::KMALLOC_SHIFT_LOW as usize;
+    }
+    if min <= 32 && size > 64 && size <= 96 {
+        return 1;
+    }
+    if min <= 64 && size > 128 && size <= 192 {
+        return 2;
+    }
+    // The power of two at or above `size` (which is above 1).
+    (usize::BITS - (size - 1).leading_zeros()) as usize
+}
+
+/// The object size of the kmalloc size class `index` (see [`kmalloc_index`]).
+#[cfg(all(
+    CONFIG_PROVE_LOCKING,
+    not(any(
+        CONFIG_MEM_ALLOC_PROFILING,
+        CONFIG_SLAB_BUCKETS,
+        CONFIG_RANDOM_KMALLOC_CACHES
+    ))
+))]
+const fn kmalloc_class_size(index: usize) -> usize {
+    match index {
+        1 => 96,
+        2 => 192,
+        n => 1 << n,
+    }
+}
+
+/// [`kzalloc`] of `SIZE` bytes, a size known at compile time, as C's
+/// `kzalloc()` of a constant: the allocation goes straight to the slab cache
+/// of the size's class (`__kmalloc_cache_noprof()`), without the lookup of
+/// the class at run time that [`kmalloc`] pays (a dozen instructions on every
+/// attachment, dma-buf and sync_file).
+///
+/// Where the cache also depends on the caller (random kmalloc caches) or
+/// allocations are wrapped (profiling, slab buckets), this is [`kzalloc`].
+/// Debug kernels (lockdep's) check on every call that the class chosen here
+/// is the one the slab allocator would choose.
+#[inline]
+pub(crate) fn kzalloc_fixed<T, const SIZE: usize>() -> *mut T {
+    #[cfg(any(
+        CONFIG_MEM_ALLOC_PROFILING,
+        CONFIG_SLAB_BUCKETS,
+        CONFIG_RANDOM_KMALLOC_CACHES
+    ))]
+    return kzalloc(SIZE);
+
+    #[cfg(not(any(
+        CONFIG_MEM_ALLOC_PROFILING,
+        CONFIG_SLAB_BUCKETS,
+        CONFIG_RANDOM_KMALLOC_CACHES
+    )))]
+    {
+        let index = const {
+            assert!(SIZE > 0 && SIZE <= bindings::KMALLOC_MAX_CACHE_SIZE as usize);
+            kmalloc_index(SIZE)
+        };
+        #[cfg(CONFIG_PROVE_LOCKING)]
+        // SAFETY: No preconditions.
+        if unsafe { bindings::kmalloc_size_roundup(SIZE) } != kmalloc_class_size(index) {
+            warn();
+        }
+        // GFP_KERNEL has none of the bits that select another type of cache
+        // (DMA, reclaimable, accounted), so the cache is a normal one.
+        let normal = bindings::kmalloc_cache_type_KMALLOC_NORMAL as usize;
+        // SAFETY: The kmalloc caches are set up at boot, before any module or
+        // initcall of the core runs, and never change after; a plain read of
+        // one entry, without a reference to the `static mut`.
+        let cache = unsafe { (*core::ptr::addr_of!(bindings::kmalloc_caches))[normal][index] };
+        let flags = bindings::GFP_KERNEL | bindings::__GFP_ZERO;
+        // SAFETY: `cache` is the kmalloc cache of `SIZE`'s class, whose
+        // objects hold `SIZE` bytes; process context, as for [`kzalloc`].
+        unsafe { bindings::__kmalloc_cache_noprof(cache, flags, SIZE) }.cast()
+    }
+}
+
 /// An empty `KVec` with room for `capacity` elements, its buffer from one
 /// direct [`kmalloc`] rather than through `KVec`'s allocator (which goes
 /// through `krealloc`, a helper call and its layout checks: measured at
@@ -484,6 +635,23 @@ pub(crate) fn kvec_from_elem<T: Copy>(value: T, len: usize) -> Option<KVec<T>> {
     // SAFETY: The first `len` elements were just written, within capacity.
     unsafe { vec.set_len(len) };
     Some(vec)
+}
+
+/// Appends `value` to `vec` if it has room, without allocating; gives the
+/// value back otherwise.
+///
+/// `KVec::push` is out of line and may grow the vector: for a vector sized
+/// beforehand, this is a store and a length update inline.
+#[inline]
+pub(crate) fn push_within_capacity<T>(vec: &mut KVec<T>, value: T) -> Result<(), T> {
+    let len = vec.len();
+    let Some(slot) = vec.spare_capacity_mut().first_mut() else {
+        return Err(value);
+    };
+    slot.write(value);
+    // SAFETY: The element at `len`, within capacity, was just written.
+    unsafe { vec.set_len(len + 1) };
+    Ok(())
 }
 
 /// `might_sleep()`: complains under DEBUG_ATOMIC_SLEEP if called in atomic
@@ -547,6 +715,21 @@ pub(crate) fn is_err<T>(ptr: *const T) -> bool {
 #[inline]
 pub(crate) fn ptr_err<T>(ptr: *const T) -> c_long {
     ptr as usize as isize as c_long
+}
+
+/// A pointer returned by a kernel function that returns either an object or
+/// an error pointer, as a `Result`: the kernel crate's `from_err_ptr`
+/// without its two helper calls (`IS_ERR`, `PTR_ERR`) on the success path.
+#[inline]
+pub(crate) fn from_err_ptr<T>(ptr: *mut T) -> kernel::error::Result<*mut T> {
+    if is_err(ptr) {
+        // An error pointer carries a negative errno above `-MAX_ERRNO`,
+        // which fits an `int`.
+        return Err(kernel::error::Error::from_errno(
+            ptr_err(ptr) as kernel::ffi::c_int
+        ));
+    }
+    Ok(ptr)
 }
 
 /// The negative errno as the `int` C returns.

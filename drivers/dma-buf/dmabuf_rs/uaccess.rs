@@ -71,12 +71,21 @@ pub(crate) fn user_ptr(addr: usize) -> *mut c_void {
 
 /// `copy_from_user` of one `T` at the user address `from`; [`EFAULT`] if any
 /// byte cannot be read.
+///
+/// The size is a constant, so this calls `_copy_from_user()` directly, as C's
+/// inline `copy_from_user()` does for a constant size: its other checks
+/// (`check_copy_size()`: the object's size against the copy's, the hardened
+/// usercopy check) are made at compile time or skipped for a constant, and
+/// here `T` is the object. The kernel crate's helper, a call around that
+/// inline, costs a second call on every ioctl.
+#[inline]
 pub(crate) fn copy_from_user<T: UserData>(from: usize) -> Result<T, Errno> {
     let mut val = T::default();
     // SAFETY: `val` is valid for writes of its size, and any bytes are a valid
-    // `T` (`UserData`); the user address is checked by `copy_from_user`.
+    // `T` (`UserData`); the user address is checked by `_copy_from_user`,
+    // which zeroes what it could not copy.
     let left = unsafe {
-        bindings::copy_from_user(
+        bindings::_copy_from_user(
             addr_of_mut!(val).cast(),
             user_ptr(from).cast_const(),
             size_of::<T>(),
@@ -88,10 +97,35 @@ pub(crate) fn copy_from_user<T: UserData>(from: usize) -> Result<T, Errno> {
     Ok(val)
 }
 
+/// `copy_to_user` of one `T` to the user address `to`; [`EFAULT`] if any byte
+/// cannot be written.
+///
+/// A constant size, so `_copy_to_user()` directly, as for
+/// [`copy_from_user`].
+#[cfg(CONFIG_SYNC_FILE)]
+#[inline]
+pub(crate) fn copy_one_to_user<T: UserData>(to: usize, from: &T) -> Result<(), Errno> {
+    // SAFETY: `from` is valid for reads of its size, all of it field bytes
+    // (`UserData`: no padding); the user address is checked by `_copy_to_user`.
+    let left = unsafe {
+        bindings::_copy_to_user(
+            user_ptr(to),
+            core::ptr::from_ref(from).cast(),
+            size_of::<T>(),
+        )
+    };
+    if left != 0 {
+        return Err(EFAULT);
+    }
+    Ok(())
+}
+
 /// `copy_to_user` of the `T`s in `from` to the user address `to`; [`EFAULT`]
 /// if any byte cannot be written.
 ///
-/// One struct is copied out as `core::slice::from_ref(&val)`.
+/// The size is known at run time only, so this goes through the kernel's
+/// `copy_to_user()` with all its checks (the hardened usercopy check of the
+/// kernel object, where configured).
 #[cfg(CONFIG_SYNC_FILE)]
 pub(crate) fn copy_to_user<T: UserData>(to: usize, from: &[T]) -> Result<(), Errno> {
     // SAFETY: `from` is valid for reads of its size, all of it field bytes

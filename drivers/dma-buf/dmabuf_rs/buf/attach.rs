@@ -229,7 +229,8 @@ pub(crate) unsafe extern "C" fn dma_buf_dynamic_attach(
     }
 
     // Attaching happens in process context.
-    let attach: *mut dma_buf_attachment = sys::kzalloc(size_of::<dma_buf_attachment>());
+    let attach: *mut dma_buf_attachment =
+        sys::kzalloc_fixed::<_, { size_of::<dma_buf_attachment>() }>();
     if attach.is_null() {
         return errno_ptr(ENOMEM);
     }
@@ -265,7 +266,7 @@ pub(crate) unsafe extern "C" fn dma_buf_dynamic_attach(
         let _lock = unsafe { ResvGuard::lock(resv) };
         // SAFETY: The list of attachments changes only under the lock we hold.
         unsafe {
-            bindings::dmabuf_rs_list_add(
+            crate::sys::list_add(
                 addr_of_mut!((*attach).node),
                 addr_of_mut!((*dmabuf).attachments),
             )
@@ -390,7 +391,7 @@ pub(crate) unsafe extern "C" fn dma_buf_detach(
                     unpin_op(attach);
                 }
             }
-            bindings::dmabuf_rs_list_del(addr_of_mut!((*attach).node));
+            crate::sys::list_del(addr_of_mut!((*attach).node));
         }
     }
 

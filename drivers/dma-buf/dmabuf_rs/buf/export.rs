@@ -107,14 +107,13 @@ unsafe fn create(info: &dma_buf_export_info) -> Result<*mut dma_buf, Error> {
     let resv = info.resv;
     // With its own reservation object the dma-buf is one byte longer, so that
     // `&dmabuf[1]` is never `dmabuf->resv` (which tells the release what to free).
-    let alloc_size = size_of::<dma_buf>()
-        + if resv.is_null() {
-            size_of::<dma_resv>()
-        } else {
-            1
-        };
+    // Both sizes are constants, so the allocation skips the size-class lookup.
     // Exporters call this in process context, as with C.
-    let dmabuf: *mut dma_buf = sys::kzalloc(alloc_size);
+    let dmabuf: *mut dma_buf = if resv.is_null() {
+        sys::kzalloc_fixed::<_, { size_of::<dma_buf>() + size_of::<dma_resv>() }>()
+    } else {
+        sys::kzalloc_fixed::<_, { size_of::<dma_buf>() + 1 }>()
+    };
     if dmabuf.is_null() {
         // SAFETY: The file is ours, with no dma-buf: its release does nothing.
         unsafe { bindings::fput(file) };

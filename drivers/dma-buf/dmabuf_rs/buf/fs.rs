@@ -16,6 +16,7 @@ use super::lock::NameGuard;
 use super::{embedded_resv, file_ops, KernelOwned};
 use crate::logic::dma_buf::dname_shows_name;
 use crate::sys;
+use crate::sys::from_err_ptr;
 use crate::vfs::Table;
 use core::mem::zeroed;
 use core::ptr::{self, addr_of_mut};
@@ -23,7 +24,7 @@ use core::sync::atomic::{AtomicI64, AtomicPtr, Ordering};
 use kernel::bindings::{self, dentry, dentry_operations, dma_buf, file_system_type, fs_context};
 use kernel::error::{
     code::{ENODEV, ENOMEM},
-    from_err_ptr, Result,
+    Result,
 };
 use kernel::ffi::{c_char, c_int, c_ulong};
 use kernel::uapi::DMA_BUF_NAME_LEN;

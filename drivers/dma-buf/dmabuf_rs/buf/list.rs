@@ -79,7 +79,7 @@ pub(super) unsafe fn debugfs_list_add(dmabuf: *mut dma_buf) {
         let guard = ListGuard::lock();
         // SAFETY: The dma-buf is live and on no list (caller); the list is
         // only changed under the mutex, which we hold.
-        unsafe { bindings::dmabuf_rs_list_add(addr_of_mut!((*dmabuf).list_node), guard.head()) };
+        unsafe { crate::sys::list_add(addr_of_mut!((*dmabuf).list_node), guard.head()) };
     }
     #[cfg(not(CONFIG_DEBUG_FS))]
     let _ = dmabuf;
@@ -100,7 +100,7 @@ pub(super) unsafe fn debugfs_list_del(dmabuf: *mut dma_buf) {
         let _guard = ListGuard::lock();
         // SAFETY: The dma-buf is live and on the list (caller), which is only
         // changed under the mutex, which we hold.
-        unsafe { bindings::dmabuf_rs_list_del(addr_of_mut!((*dmabuf).list_node)) };
+        unsafe { crate::sys::list_del(addr_of_mut!((*dmabuf).list_node)) };
     }
     #[cfg(not(CONFIG_DEBUG_FS))]
     let _ = dmabuf;

@@ -15,7 +15,7 @@ use super::lock::ResvGuard;
 use crate::fence::unwrap::for_each_unwrapped;
 use crate::logic::dma_buf::{export_usage, import_usage, sync_file_args};
 use crate::sys;
-use crate::uaccess::{copy_from_user, copy_to_user, UnusedFd};
+use crate::uaccess::{copy_from_user, copy_one_to_user, UnusedFd};
 use core::ptr;
 use kernel::bindings::{self, dma_buf, dma_fence};
 use kernel::ffi::{c_long, c_ulong};
@@ -83,7 +83,7 @@ pub(super) unsafe fn export_sync_file(dmabuf: *mut dma_buf, arg: c_ulong) -> c_l
     let sync_file_file = unsafe { (*sync_file).file };
 
     data.fd = fd.number();
-    if let Err(errno) = copy_to_user(arg, core::slice::from_ref(&data)) {
+    if let Err(errno) = copy_one_to_user(arg, &data) {
         // SAFETY: Our reference; dropping it frees the sync_file. The
         // descriptor is given back after, as in C.
         unsafe { bindings::fput(sync_file_file) };

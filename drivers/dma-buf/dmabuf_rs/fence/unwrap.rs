@@ -15,7 +15,7 @@ use crate::logic::{
     seqno::SeqnoWidth,
     view::FenceView,
 };
-use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::alloc::KVec;
 use kernel::bindings::{self, dma_fence, dma_fence_unwrap};
 use kernel::ffi::c_uint;
 
@@ -238,8 +238,10 @@ pub(crate) unsafe extern "C" fn __dma_fence_unwrap_merge(
     // walk them, so the second walk finds no more fences than the first.
     unsafe {
         for_each_unwrapped_in(num_fences, fences, iter, |fence| {
-            // Cannot fail while within the reserved capacity.
-            overflow |= held.len() == total || held.push(Held::get(fence), GFP_KERNEL).is_err();
+            // The capacity is `total`, so a fence beyond it is an overflow (the
+            // reference taken for it is dropped with the refused value).
+            overflow |= held.len() == total
+                || crate::sys::push_within_capacity(&mut held, Held::get(fence)).is_err();
         })
     };
     if overflow {

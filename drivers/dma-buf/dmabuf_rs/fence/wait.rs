@@ -98,7 +98,7 @@ pub(crate) unsafe extern "C" fn dma_fence_default_wait(
     let node = unsafe { addr_of_mut!((*whole).base.node) };
     // SAFETY: We hold the lock. `cb` stays in place on this stack frame and is
     // unlinked below before the frame goes away.
-    unsafe { bindings::dmabuf_rs_list_add(node, super::cb_list(fence)) };
+    unsafe { crate::sys::list_add(node, super::cb_list(fence)) };
 
     while !sys::test_bit(flags, SIGNALED) && ret > 0 {
         sys::set_current_state(sleep_state(intr), false);
@@ -115,7 +115,7 @@ pub(crate) unsafe extern "C" fn dma_fence_default_wait(
     // SAFETY: Under the lock: the node is on the list unless signalling took it off.
     unsafe {
         if !sys::list_empty(node) {
-            bindings::dmabuf_rs_list_del(node);
+            crate::sys::list_del(node);
         }
     }
     sys::set_current_state(bindings::TASK_RUNNING, false);

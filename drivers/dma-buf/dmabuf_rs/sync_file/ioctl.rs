@@ -20,7 +20,7 @@ use crate::fence::{
 use crate::logic::errno::{Errno, ENOENT, ENOMEM};
 use crate::logic::sync_file::{self as rules, InfoPlan, INFO_STATUS_START};
 use crate::sys;
-use crate::uaccess::{copy_from_user, copy_to_user, UnusedFd};
+use crate::uaccess::{copy_from_user, copy_one_to_user, copy_to_user, UnusedFd};
 use kernel::bindings::{self, dma_fence, file, ktime_t, sync_file};
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::ioctl::{_IOW, _IOWR};
@@ -153,7 +153,7 @@ unsafe fn merge_into(sync_file: *mut sync_file, arg: c_ulong, fd: UnusedFd) -> R
             .ok_or(ENOMEM)?;
 
     data.fence = fd.number();
-    copy_to_user(arg, core::slice::from_ref(&data))?;
+    copy_one_to_user(arg, &data)?;
 
     // SAFETY: The reference to the merged sync_file's file is ours to give.
     unsafe { fd.install(merged.into_file()) };
@@ -225,7 +225,7 @@ unsafe fn ioctl_fence_info(sync_file: *mut sync_file, arg: c_ulong) -> Result<()
     // `name_len` bytes.
     unsafe { sync_file_get_name(sync_file, info.name.as_mut_ptr(), name_len) };
     info.num_fences = reported;
-    copy_to_user(arg, core::slice::from_ref(&info))
+    copy_one_to_user(arg, &info)
 }
 
 /// An all-zero fence description: what entries start as (C's kzalloc), so
