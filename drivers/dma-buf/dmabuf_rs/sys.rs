@@ -637,6 +637,24 @@ pub(crate) fn kvec_from_elem<T: Copy>(value: T, len: usize) -> Option<KVec<T>> {
     Some(vec)
 }
 
+/// Drops `vec`: its elements, then its buffer with `kfree`.
+///
+/// `KVec`'s own drop frees through its allocator's `krealloc(ptr, 0)`, a
+/// helper call and `krealloc`'s checks before the `kfree` it comes to; a
+/// `Kmalloc` buffer is a slab block, which `kfree` frees directly.
+#[inline]
+pub(crate) fn kvec_free<T>(mut vec: KVec<T>) {
+    // SAFETY: The elements are initialised and dropped once, here: the
+    // vector forgets them when it becomes raw parts.
+    unsafe { core::ptr::drop_in_place(vec.as_mut_slice()) };
+    let (ptr, _, capacity) = vec.into_raw_parts();
+    if capacity != 0 && core::mem::size_of::<T>() != 0 {
+        // SAFETY: A `KVec` with room for elements of a sized type owns a
+        // `Kmalloc` (slab) block, no longer referenced.
+        unsafe { bindings::kfree(ptr.cast()) };
+    }
+}
+
 /// Appends `value` to `vec` if it has room, without allocating; gives the
 /// value back otherwise.
 ///

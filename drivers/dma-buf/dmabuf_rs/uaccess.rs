@@ -123,19 +123,25 @@ pub(crate) fn copy_one_to_user<T: UserData>(to: usize, from: &T) -> Result<(), E
 /// `copy_to_user` of the `T`s in `from` to the user address `to`; [`EFAULT`]
 /// if any byte cannot be written.
 ///
-/// The size is known at run time only, so this goes through the kernel's
-/// `copy_to_user()` with all its checks (the hardened usercopy check of the
-/// kernel object, where configured).
+/// The size is known at run time only. C's inline `copy_to_user()` checks
+/// it first (`check_copy_size()`): against the kernel object's size, which
+/// a slice is by construction; against `INT_MAX`, with a warning; and, with
+/// hardened usercopy, against the slab or stack object the bytes are in.
+/// Below `INT_MAX` without hardened usercopy nothing is left to check, and
+/// this calls `_copy_to_user()` directly; otherwise the kernel crate's
+/// helper, a call of the inline with all its checks.
 #[cfg(CONFIG_SYNC_FILE)]
 pub(crate) fn copy_to_user<T: UserData>(to: usize, from: &[T]) -> Result<(), Errno> {
+    let bytes = core::mem::size_of_val(from);
+    let direct = cfg!(not(CONFIG_HARDENED_USERCOPY)) && bytes <= i32::MAX as usize;
     // SAFETY: `from` is valid for reads of its size, all of it field bytes
-    // (`UserData`: no padding); the user address is checked by `copy_to_user`.
+    // (`UserData`: no padding); the user address is checked by the copy.
     let left = unsafe {
-        bindings::copy_to_user(
-            user_ptr(to),
-            from.as_ptr().cast(),
-            core::mem::size_of_val(from),
-        )
+        if direct {
+            bindings::_copy_to_user(user_ptr(to), from.as_ptr().cast(), bytes)
+        } else {
+            bindings::copy_to_user(user_ptr(to), from.as_ptr().cast(), bytes)
+        }
     };
     if left != 0 {
         return Err(EFAULT);

@@ -255,7 +255,7 @@ pub(crate) unsafe extern "C" fn __dma_fence_unwrap_merge(
         Merged::Stub => {
             // Every fence has signalled: a stub with the latest of their times.
             let stamp = merge::stub_timestamp(held.iter().map(Held::timestamp));
-            drop(held);
+            crate::sys::kvec_free(held);
             // SAFETY: No preconditions.
             unsafe { bindings::dma_fence_allocate_private_stub(stamp) }
         }

@@ -281,7 +281,9 @@ unsafe fn fill_and_copy_out(
     }
 
     // The C `__u64` holds a user pointer (`u64_to_user_ptr`).
-    copy_to_user(to as usize, &infos[..])?;
+    let copied = copy_to_user(to as usize, &infos[..]);
+    sys::kvec_free(infos);
+    copied?;
     Ok((status, filled))
 }
 
