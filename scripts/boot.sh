@@ -21,6 +21,15 @@ INITRAMFS=${INITRAMFS:-$KOBJ/initramfs.cpio.gz}
 # hugepages: the udmabuf kselftest's hugetlb case takes 1024 huge pages.
 APPEND="console=ttyS0 panic=-1 hugepages=1100 dmabufrs_mode=$MODE dmabufrs_suites=$SUITES"
 [ -n "${ST_FILTER:-}" ] && APPEND+=" dmabufrs_st_filter=$ST_FILTER"
+# The reliability suites' budget: STRESS=long runs each stress case for
+# STRESS_MS (default a minute) and the fuzzer over FUZZ_SEEDS (FIRST:COUNT,
+# default 0:2000); either can also be given alone.
+if [ "${STRESS:-}" = long ]; then
+	STRESS_MS=${STRESS_MS:-60000}
+	FUZZ_SEEDS=${FUZZ_SEEDS:-0:2000}
+fi
+[ -n "${STRESS_MS:-}" ] && APPEND+=" dmabufrs_stress_ms=$STRESS_MS"
+[ -n "${FUZZ_SEEDS:-}" ] && APPEND+=" dmabufrs_fuzz_seeds=$FUZZ_SEEDS"
 [ "$MODE" = bench ] && APPEND="console=ttyS0 panic=-1 quiet dmabufrs_mode=bench dmabufrs_suites=$SUITES dmabufrs_bench_ms=${BENCH_TIME_MS:-1000} dmabufrs_bench_clock=${BENCH_CLOCK:-icount}"
 QEMU=(qemu-system-x86_64 -nographic -no-reboot -monitor none -serial stdio
 	-kernel "$KERNEL" -initrd "$INITRAMFS"

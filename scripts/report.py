@@ -13,6 +13,7 @@ KUnit's KTAP is read for dmabuf_rs_tests (from the guest's "@kt" copies of
 the module's kernel messages) and for rust_doctests, the kernel crate's
 doctests, which KUnit runs at boot before /init (from the console itself).
 """
+import os
 import re
 import sys
 
@@ -270,6 +271,86 @@ def tally(suite, cases, totals):
             print(f"      {status} {case}: {why}")
 
 
+FUZZ_RE = re.compile(r"^(?:not ok|ok) \d+ fuzz seed (\d+): hash ([0-9a-f]+) calls (\d+)")
+# The C core's fuzz hashes (make fuzz-golden), next to the fuzz program.
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "testing",
+                      "selftests", "dma-buf", "fuzz.golden")
+
+
+def fuzz_oracle(console_path):
+    """The C core's hash of each (seed, calls): from fuzz.golden, then from
+    the C core's last console next to this one (a `make test CORE=c` with
+    the same seeds), which covers seed ranges beyond the golden file's."""
+    oracle = {}
+    c_console = os.path.join(os.path.dirname(console_path), "console-c.log")
+    if os.path.abspath(c_console) != os.path.abspath(console_path) and os.path.exists(c_console):
+        for line in open(c_console, errors="replace"):
+            if m := FUZZ_RE.match(line.strip()):
+                oracle[(m.group(1), m.group(3))] = (m.group(2), "the C core's last console")
+    if os.path.exists(GOLDEN):
+        for line in open(GOLDEN):
+            f = line.split()
+            if len(f) == 3 and not line.startswith("#"):
+                oracle[(f[0], f[2])] = (f[1], "fuzz.golden")
+    return oracle
+
+
+def fuzz_cases(lines, rc, oracle):
+    """Cases of the fuzz suite: each seed passes when its trace hash is the C
+    core's; the other TAP cases (nothing left behind) as they are."""
+    cases = []
+    for status, name, why in tap_cases(lines, rc):
+        m = re.match(r"fuzz seed (\d+): hash ([0-9a-f]+) calls (\d+)", name)
+        if not m or status != "PASS":
+            cases.append((status, name, why))
+            continue
+        seed, h, calls = m.groups()
+        want = oracle.get((seed, calls))
+        label = f"fuzz seed {seed}"
+        if want is None:
+            cases.append(("FAIL", label, "no C core hash for this seed: run it on the C core first "
+                          "(make test CORE=c with the same seeds, or make fuzz-golden)"))
+        elif want[0] != h:
+            cases.append(("FAIL", label, f"trace differs from the C core's ({want[1]}): hash {h}, "
+                          f"C core {want[0]}; compare `fuzz -t {seed} -c {calls}` on both cores"))
+        else:
+            cases.append(("PASS", label, ""))
+    return cases
+
+
+SWEEP_RE = re.compile(r"fault-sweep (\S+): (\d+) faults injected in (\d+) runs")
+
+
+def reliability_figures(lines):
+    """Prints what the reliability suites tried: fuzz seeds and calls, stress
+    cases and their operations, the fault sweeps' paths, runs and injected
+    faults (dma-buf/faults and dmabuf_rs_faults)."""
+    sweeps, stress = {}, {}
+    for line in lines:
+        # The kernel's lines are on the console twice: as printed (skipped
+        # here) and as the guest's "@kt" copies.
+        if KMSG_RE.match(line):
+            continue
+        if m := SWEEP_RE.search(line):
+            where = "kernel" if line.startswith("@kt ") else "uapi"
+            sweeps[(where, m.group(1))] = (int(m.group(2)), int(m.group(3)))
+        if m := re.search(r"stress (\S+): (\d+) (operations|rounds)", line):
+            stress[m.group(1)] = (int(m.group(2)), m.group(3))
+    seeds = [m for l in lines if (m := FUZZ_RE.match(l.strip()))]
+    if seeds:
+        calls = sum(int(m.group(3)) for m in seeds)
+        print(f"\nfuzzing: {len(seeds)} seeds, {calls} calls, traces compared with the C core's")
+    if stress:
+        per = ", ".join(f"{k} {n} {u}" for k, (n, u) in sorted(stress.items()))
+        print(f"stress: {len(stress)} cases ({per})")
+    if sweeps:
+        injected = sum(i for i, _ in sweeps.values())
+        runs = sum(r for _, r in sweeps.values())
+        kinds = {w for w, _ in sweeps}
+        per = ", ".join(f"{sum(1 for k in sweeps if k[0] == w)} {w}" for w in sorted(kinds))
+        print(f"fault injection: {len(sweeps)} paths ({per}), {runs} runs, {injected} faults injected")
+
+
 def main():
     if sys.argv[1] == "--splats":
         lines = open(sys.argv[2], errors="replace").read().replace("\r", "").split("\n")
@@ -317,6 +398,8 @@ def main():
                 cases = selftest_cases(body, rc)
             elif s == "dmabuf_rs_tests":
                 cases = kunit_module_cases(body, rc)
+            elif s == "fuzz":
+                cases = fuzz_cases(body, rc, fuzz_oracle(log_path))
             else:
                 cases = tap_cases(body, rc)
             tally(s, cases, totals)
@@ -327,6 +410,7 @@ def main():
             print(f"  {line[4:]}")
             problems.append(f"{m.group(1)} did not load")
     problems += check_splats(lines)
+    reliability_figures(lines)
 
     if core_line:
         print(f"\n{core_line}")

@@ -2,7 +2,7 @@
 # between BEGIN and END markers; the host (scripts/report.py) decides what
 # passed from that output, so nothing here judges results.
 
-ALL_SUITES="dmabuf_selftests dmabuf_rs_tests udmabuf dmabuf-heap sync dma-buf"
+ALL_SUITES="dmabuf_selftests dmabuf_rs_tests udmabuf dmabuf-heap sync dma-buf fuzz"
 
 # TCG switches to the tsc clocksource about a second after boot; the upstream
 # dma_fence race test busy-waits and stalls if that happens under it.
@@ -70,11 +70,28 @@ run_dmabuf_selftests() {
 run_dmabuf_rs_tests() {
 	begin dmabuf_rs_tests
 	dmesg -c >/dev/null
-	insmod /modules/dmabuf_rs_tests.ko
+	insmod /modules/dmabuf_rs_tests.ko ${dmabufrs_stress_ms:+stress_ms=$dmabufrs_stress_ms}
 	rc=$?
 	dmesg | sed -e 's/^\[ *[0-9]*\.[0-9]*\] //' -e 's/^/@kt /'
 	rmmod dmabuf_rs_tests 2>/dev/null
 	end dmabuf_rs_tests "$rc"
+}
+
+# Make every allocation eligible for the per-task fault injection
+# (fail-nth) that the faults suites arm (dma-buf/faults and dmabuf_rs_tests'
+# dmabuf_rs_faults): by default it skips allocations that may sleep, high
+# memory and order 0, and prints a stack per fault. Nothing fails unless a
+# task arms it, as the probability stays 0. Kernels without fault
+# injection have no such files.
+setup_fault_injection() {
+	d=/sys/kernel/debug
+	[ -d $d/failslab ] || return
+	echo N >$d/failslab/ignore-gfp-wait
+	echo 0 >$d/failslab/verbose
+	echo N >$d/fail_page_alloc/ignore-gfp-wait
+	echo N >$d/fail_page_alloc/ignore-gfp-highmem
+	echo 0 >$d/fail_page_alloc/min-order
+	echo 0 >$d/fail_page_alloc/verbose
 }
 
 run_suite() {
@@ -84,7 +101,12 @@ run_suite() {
 	udmabuf) run_prog udmabuf /tests/udmabuf ;;
 	dmabuf-heap) run_prog dmabuf-heap /tests/dmabuf-heap ;;
 	sync) run_prog sync /tests/sync_test ;;
-	dma-buf) for t in /tests/dma-buf/*; do run_prog "dma-buf/${t##*/}" "$t"; done ;;
+	dma-buf)
+		for t in /tests/dma-buf/*; do
+			[ "${t##*/}" = fuzz ] || run_prog "dma-buf/${t##*/}" "$t"
+		done ;;
+	# The fuzzer's traces are judged against the C core's by the host.
+	fuzz) run_prog fuzz /tests/dma-buf/fuzz ;;
 	*) begin "$1"; echo "no such suite: $1"; end "$1" 127 ;;
 	esac
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * dmabuf_rs_tests.ko: one KUnit suite per topic file (fence, trace, resv,
- * buf, buf_attach, buf_access), which KUnit runs when the module loads,
- * printing KTAP on the kernel log. The module always loads; the verdict is
- * in the KTAP, read by the host.
+ * buf, buf_attach, buf_access, faults, stress), which KUnit runs when the
+ * module loads, printing KTAP on the kernel log. The module always loads;
+ * the verdict is in the KTAP, read by the host.
  */
 #include <linux/module.h>
 

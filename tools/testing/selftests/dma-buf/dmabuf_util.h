@@ -8,6 +8,7 @@
 #ifndef DMABUF_UTIL_H
 #define DMABUF_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -190,6 +191,23 @@ static inline int bufinfo_totals(int *objects, size_t *bytes)
 	if (!last || sscanf(last, "\nTotal %d objects, %zu bytes\n", objects, bytes) != 2)
 		return -EINVAL;
 	return 0;
+}
+
+/* The number of open file descriptors of this process, or -errno. */
+static inline int count_open_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	/* not counting the directory's own */
+	return n - 1;
 }
 
 /*
