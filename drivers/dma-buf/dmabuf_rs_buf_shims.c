@@ -23,11 +23,6 @@ void dmabuf_rs_buf_name_lock_init(struct dma_buf *dmabuf)
 	spin_lock_init(&dmabuf->name_lock);
 }
 
-void dmabuf_rs_buf_poll_init(struct dma_buf *dmabuf)
-{
-	init_waitqueue_head(&dmabuf->poll);
-}
-
 int dmabuf_rs_buf_init_sysfs_statistics(void)
 {
 	return dma_buf_init_sysfs_statistics();

@@ -35,12 +35,12 @@ struct wait_queue_head;
 int dmabuf_rs_buf_init(void);
 
 /*
- * spin_lock_init(&dmabuf->name_lock) and init_waitqueue_head(&dmabuf->poll):
- * the macros define the static lockdep class keys and name the classes after
- * their argument; spelt as in the C core, the classes keep the C core's names.
+ * spin_lock_init(&dmabuf->name_lock): the macro defines the static lockdep
+ * class key and names the class after its argument; spelt as in the C core,
+ * the class keeps the C core's name. (init_waitqueue_head() is one call of
+ * the exported __init_waitqueue_head(), which the Rust core makes itself.)
  */
 void dmabuf_rs_buf_name_lock_init(struct dma_buf *dmabuf);
-void dmabuf_rs_buf_poll_init(struct dma_buf *dmabuf);
 
 /*
  * The sysfs statistics of drivers/dma-buf/dma-buf-sysfs-stats.h (C, kept):

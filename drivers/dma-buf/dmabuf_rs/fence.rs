@@ -13,7 +13,7 @@
 //! C header: [`include/linux/dma-fence.h`](srctree/include/linux/dma-fence.h).
 
 use crate::logic::{seqno::SeqnoWidth, view::FenceView};
-use crate::sys::{self, IrqSaveGuard};
+use crate::sys;
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use kernel::bindings::{self, dma_fence, dma_fence_cb, dma_fence_func_t, ktime_t};
@@ -44,6 +44,51 @@ pub(crate) const SIGNALED: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_SI
 pub(crate) const TIMESTAMP: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_TIMESTAMP_BIT;
 /// `DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT`: `ops->enable_signaling` has been called.
 const ENABLE_SIGNAL: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT;
+
+/// A fence's lock, held: `spin_lock_irqsave(fence->lock, flags)`, released
+/// on drop.
+///
+/// The guard keeps the fence rather than the lock, and reads `fence->lock`
+/// again to unlock, as C's `spin_unlock_irqrestore(fence->lock, flags)`
+/// does: the fence is needed under the lock anyway, so one pointer fewer
+/// stays live across the section (on x86-64 a saved register fewer, and with
+/// rustc's 16-byte stack alignment sometimes an alignment push fewer).
+///
+/// # Invariants
+///
+/// `fence`'s lock is held by this guard, taken with interrupts saved in
+/// `flags`; `fence->lock`, set by `dma_fence_init`, does not change while the
+/// fence lives.
+pub(crate) struct FenceLock {
+    fence: *mut dma_fence,
+    flags: kernel::ffi::c_ulong,
+}
+
+impl FenceLock {
+    /// Takes `fence`'s lock.
+    ///
+    /// # Safety
+    ///
+    /// `fence` must be live and initialised, and outlive the guard; its lock
+    /// must not be held by this CPU.
+    #[inline]
+    pub(crate) unsafe fn new(fence: *mut dma_fence) -> Self {
+        // SAFETY: An initialised fence's lock is an initialised spinlock that
+        // lives as long as the fence (`dma_fence_init`'s contract).
+        let flags = unsafe { sys::spin_lock_irqsave((*fence).lock) };
+        // INVARIANT: The lock was just taken, with the saved flags.
+        Self { fence, flags }
+    }
+}
+
+impl Drop for FenceLock {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the fence is live, its lock pointer
+        // unchanged and the lock held by us, with `flags`.
+        unsafe { sys::spin_unlock_irqrestore((*self.fence).lock, self.flags) };
+    }
+}
 
 /// The flags word of `fence`.
 ///
@@ -275,7 +320,7 @@ pub(crate) unsafe extern "C" fn dma_fence_signal_timestamp(
         return sys::neg(bindings::EINVAL);
     }
     // SAFETY: The fence is live, so is its lock.
-    let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+    let _guard = unsafe { FenceLock::new(fence) };
     // SAFETY: We hold the lock.
     unsafe { dma_fence_signal_timestamp_locked(fence, timestamp) }
 }
@@ -304,7 +349,7 @@ pub(crate) unsafe extern "C" fn dma_fence_signal(fence: *mut dma_fence) -> c_int
     let cookie = lockdep::begin_signalling();
     let ret = {
         // SAFETY: The fence is live, so is its lock.
-        let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+        let _guard = unsafe { FenceLock::new(fence) };
         // SAFETY: We hold the lock; `ktime_get` has no preconditions.
         unsafe { dma_fence_signal_timestamp_locked(fence, bindings::ktime_get()) }
     };
@@ -347,7 +392,7 @@ pub(crate) unsafe extern "C" fn dma_fence_release(kref: *mut bindings::kref) {
             );
         }
         // SAFETY: The fence and its lock are live.
-        let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+        let _guard = unsafe { FenceLock::new(fence) };
         // SAFETY: We hold the lock.
         unsafe {
             (*fence).error = sys::neg(bindings::EDEADLK);
@@ -418,7 +463,7 @@ unsafe fn enable_signaling(fence: *mut dma_fence) -> bool {
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_fence_enable_sw_signaling(fence: *mut dma_fence) {
     // SAFETY: The fence and its lock are live.
-    let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+    let _guard = unsafe { FenceLock::new(fence) };
     // SAFETY: We hold the lock.
     unsafe { enable_signaling(fence) };
 }
@@ -451,7 +496,7 @@ pub(crate) unsafe extern "C" fn dma_fence_add_callback(
     }
 
     // SAFETY: The fence and its lock are live.
-    let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+    let _guard = unsafe { FenceLock::new(fence) };
     // SAFETY: We hold the lock; `cb` is valid and stays in place (caller).
     unsafe {
         if enable_signaling(fence) {
@@ -645,7 +690,7 @@ pub(crate) unsafe fn timestamp(fence: *mut dma_fence) -> ktime_t {
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_fence_get_status(fence: *mut dma_fence) -> c_int {
     // SAFETY: The fence and its lock are live.
-    let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+    let _guard = unsafe { FenceLock::new(fence) };
     // SAFETY: We hold the lock.
     if unsafe { is_signaled_locked(fence) } {
         // SAFETY: The fence is live; its error is stable once signalled.
@@ -673,7 +718,7 @@ pub(crate) unsafe extern "C" fn dma_fence_remove_callback(
     cb: *mut dma_fence_cb,
 ) -> bool {
     // SAFETY: The fence and its lock are live.
-    let _guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+    let _guard = unsafe { FenceLock::new(fence) };
     // SAFETY: Under the lock, `cb`'s node is either on the fence's list or
     // initialised empty.
     unsafe {

@@ -44,7 +44,7 @@ mod lockdep;
 
 use core::ops::ControlFlow;
 pub(crate) use iter::begin as begin_cursor;
-use iter::{dma_resv_iter_first, dma_resv_iter_next, for_each_unlocked};
+use iter::{dma_resv_iter_first, dma_resv_iter_next, for_each_unlocked, Unlocked};
 use list::ResvList;
 
 /// `dma_resv_assert_held`: a lockdep splat unless the caller holds the
@@ -424,36 +424,35 @@ pub(crate) unsafe extern "C" fn dma_resv_copy_fences(
 
     let mut copy: *mut ResvList = ptr::null_mut();
     let bookkeep = bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP;
-    // SAFETY: `src` is initialised and outlives the walk (caller's promise).
-    let flow = unsafe {
-        for_each_unlocked(src, bookkeep, |walk, fence| {
-            if walk.is_restarted() {
-                // SAFETY: The partial copy was never published; its references
-                // are ours.
-                unsafe { list::free(copy) };
-                copy = list::alloc(walk.num_fences());
-                if copy.is_null() {
-                    return ControlFlow::Break(());
-                }
+    let body = |walk: &Unlocked, fence: *mut dma_fence| {
+        if walk.is_restarted() {
+            // SAFETY: The partial copy was never published; its references
+            // are ours.
+            unsafe { list::free(copy) };
+            copy = list::alloc(walk.num_fences());
+            if copy.is_null() {
+                return ControlFlow::Break(());
             }
-            // A round returns at most `num_fences` fences, the room allocated at
-            // its start, and the first fence always starts a round; the check
-            // only keeps a broken walk from writing out of bounds.
-            // SAFETY: `copy` is unpublished and ours.
-            if copy.is_null() || unsafe { list::num_fences(copy) >= list::max_fences(copy) } {
-                sys::warn();
-                return ControlFlow::Continue(());
-            }
-            // SAFETY: As above, with a free slot at index `n`; the walk keeps the
-            // fence live until its next step, and the new reference goes to the copy.
-            unsafe {
-                let n = list::num_fences(copy);
-                list::set(copy, n, crate::fence::get(fence), walk.usage());
-                list::set_num_fences(copy, n + 1);
-            }
-            ControlFlow::Continue(())
-        })
+        }
+        // A round returns at most `num_fences` fences, the room allocated at
+        // its start, and the first fence always starts a round; the check
+        // only keeps a broken walk from writing out of bounds.
+        // SAFETY: `copy` is unpublished and ours.
+        if copy.is_null() || unsafe { list::num_fences(copy) >= list::max_fences(copy) } {
+            sys::warn();
+            return ControlFlow::Continue(());
+        }
+        // SAFETY: As above, with a free slot at index `n`; the walk keeps the
+        // fence live until its next step, and the new reference goes to the copy.
+        unsafe {
+            let n = list::num_fences(copy);
+            list::set(copy, n, crate::fence::get(fence), walk.usage());
+            list::set_num_fences(copy, n + 1);
+        }
+        ControlFlow::Continue(())
     };
+    // SAFETY: `src` is initialised and outlives the walk (caller's promise).
+    let flow = unsafe { for_each_unlocked(src, bookkeep, body) };
     if flow.is_break() {
         return sys::neg(bindings::ENOMEM);
     }
@@ -487,52 +486,51 @@ pub(crate) unsafe extern "C" fn dma_resv_get_fences(
     let mut array: *mut *mut dma_fence = ptr::null_mut();
     let (mut count, mut room) = (0usize, 0usize);
 
-    // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
-    let flow = unsafe {
-        for_each_unlocked(obj, usage, |walk, fence| {
-            if walk.is_restarted() {
-                while count > 0 {
-                    count -= 1;
-                    // SAFETY: Entries `0..count` hold references we took.
-                    unsafe { crate::fence::put(*array.add(count)) };
-                }
-                // One more than the round can return, as the C core asks for.
-                let want = (walk.num_fences() as usize).checked_add(1);
-                let bytes = want.and_then(|n| n.checked_mul(size_of::<*mut dma_fence>()));
-                let grown = match bytes {
-                    // SAFETY: `array` is NULL or our own kmalloc'ed array;
-                    // GFP_KERNEL in process context, where this may be called.
-                    Some(bytes) => unsafe {
-                        bindings::krealloc(array.cast(), bytes, bindings::GFP_KERNEL)
-                    },
-                    None => ptr::null_mut(),
-                };
-                if grown.is_null() {
-                    // SAFETY: The old array (or NULL) is ours and holds no
-                    // references any more; the out parameters are writable.
-                    unsafe {
-                        bindings::kfree(array.cast());
-                        *fences = ptr::null_mut();
-                        *num_fences = 0;
-                    }
-                    return ControlFlow::Break(());
-                }
-                array = grown.cast();
-                room = want.unwrap_or(0);
+    let body = |walk: &Unlocked, fence: *mut dma_fence| {
+        if walk.is_restarted() {
+            while count > 0 {
+                count -= 1;
+                // SAFETY: Entries `0..count` hold references we took.
+                unsafe { crate::fence::put(*array.add(count)) };
             }
-            // As in `dma_resv_copy_fences`, the room cannot run out; the check
-            // only keeps a broken walk from writing out of bounds.
-            if count >= room {
-                sys::warn();
-                return ControlFlow::Continue(());
+            // One more than the round can return, as the C core asks for.
+            let want = (walk.num_fences() as usize).checked_add(1);
+            let bytes = want.and_then(|n| n.checked_mul(size_of::<*mut dma_fence>()));
+            let grown = match bytes {
+                // SAFETY: `array` is NULL or our own kmalloc'ed array;
+                // GFP_KERNEL in process context, where this may be called.
+                Some(bytes) => unsafe {
+                    bindings::krealloc(array.cast(), bytes, bindings::GFP_KERNEL)
+                },
+                None => ptr::null_mut(),
+            };
+            if grown.is_null() {
+                // SAFETY: The old array (or NULL) is ours and holds no
+                // references any more; the out parameters are writable.
+                unsafe {
+                    bindings::kfree(array.cast());
+                    *fences = ptr::null_mut();
+                    *num_fences = 0;
+                }
+                return ControlFlow::Break(());
             }
-            // SAFETY: `count < room`, the array's length; the walk keeps the
-            // fence live until its next step.
-            unsafe { array.add(count).write(crate::fence::get(fence)) };
-            count += 1;
-            ControlFlow::Continue(())
-        })
+            array = grown.cast();
+            room = want.unwrap_or(0);
+        }
+        // As in `dma_resv_copy_fences`, the room cannot run out; the check
+        // only keeps a broken walk from writing out of bounds.
+        if count >= room {
+            sys::warn();
+            return ControlFlow::Continue(());
+        }
+        // SAFETY: `count < room`, the array's length; the walk keeps the
+        // fence live until its next step.
+        unsafe { array.add(count).write(crate::fence::get(fence)) };
+        count += 1;
+        ControlFlow::Continue(())
     };
+    // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
+    let flow = unsafe { for_each_unlocked(obj, usage, body) };
     if flow.is_break() {
         return sys::neg(bindings::ENOMEM);
     }
@@ -576,8 +574,10 @@ pub(crate) unsafe extern "C" fn dma_resv_get_singleton(
     // array of `count` references.
     unsafe {
         match count {
+            // `dma_resv_get_fences` allocates its array with the first fence
+            // it keeps (a restart puts the old ones but keeps one new), so
+            // with none there is no array to free, as in C.
             0 => {
-                bindings::kfree(fences.cast());
                 *fence = ptr::null_mut();
                 return 0;
             }
@@ -636,21 +636,20 @@ pub(crate) unsafe extern "C" fn dma_resv_wait_timeout(
     let mut timeout = timeout;
     let mut ret: c_long = if timeout != 0 { timeout as c_long } else { 1 };
 
-    // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
-    let _ = unsafe {
-        for_each_unlocked(obj, usage, |_, fence| {
-            // SAFETY: The walk holds a reference to the fence; no lock of ours is held.
-            ret = unsafe { bindings::dma_fence_wait_timeout(fence, intr, timeout as c_long) };
-            if ret <= 0 {
-                return ControlFlow::Break(());
-            }
-            // A zero timeout only polls, and must stay zero.
-            if timeout != 0 {
-                timeout = ret as c_ulong;
-            }
-            ControlFlow::Continue(())
-        })
+    let body = |_: &Unlocked, fence: *mut dma_fence| {
+        // SAFETY: The walk holds a reference to the fence; no lock of ours is held.
+        ret = unsafe { bindings::dma_fence_wait_timeout(fence, intr, timeout as c_long) };
+        if ret <= 0 {
+            return ControlFlow::Break(());
+        }
+        // A zero timeout only polls, and must stay zero.
+        if timeout != 0 {
+            timeout = ret as c_ulong;
+        }
+        ControlFlow::Continue(())
     };
+    // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
+    let _ = unsafe { for_each_unlocked(obj, usage, body) };
     ret
 }
 
@@ -666,14 +665,13 @@ pub(crate) unsafe extern "C" fn dma_resv_set_deadline(
     usage: dma_resv_usage,
     deadline: ktime_t,
 ) {
-    // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
-    let _ = unsafe {
-        for_each_unlocked(obj, usage, |_, fence| {
-            // SAFETY: The walk holds a reference to the fence.
-            unsafe { crate::fence::dma_fence_set_deadline(fence, deadline) };
-            ControlFlow::<()>::Continue(())
-        })
+    let body = |_: &Unlocked, fence: *mut dma_fence| {
+        // SAFETY: The walk holds a reference to the fence.
+        unsafe { crate::fence::dma_fence_set_deadline(fence, deadline) };
+        ControlFlow::<()>::Continue(())
     };
+    // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
+    let _ = unsafe { for_each_unlocked(obj, usage, body) };
 }
 
 /// Returns whether every fence of `obj` with `usage` or a stronger one has

@@ -82,6 +82,9 @@ unsafe fn of_file(file: *mut file) -> *mut sync_file {
     unsafe { (*file).private_data.cast() }
 }
 
+/// The lockdep class of every sync_file's wait queue.
+static WQ_CLASS: sys::LockClass = sys::LockClass::new();
+
 /// Allocates a zeroed sync_file with its anon-inode file, no fence yet.
 ///
 /// Returns NULL without memory or file. On success the caller owns the file
@@ -115,7 +118,7 @@ fn sync_file_alloc() -> *mut sync_file {
     // yet, so nothing else can reach it.
     unsafe {
         (*sync_file).file = file;
-        bindings::dmabuf_rs_sync_file_init_wq(sync_file);
+        sys::init_waitqueue_head(addr_of_mut!((*sync_file).wq), c"&sync_file->wq", &WQ_CLASS);
         sys::init_list_head(addr_of_mut!((*sync_file).cb.node));
     }
     sync_file

@@ -46,7 +46,8 @@ impl Drop for IrqSaveGuard {
 
 // `spin_lock_irqsave()` is a macro over the out-of-line `_raw_spin_lock_irqsave()`
 // on SMP (or spinlock-debugging) kernels that neither inline it nor use RT's
-// sleeping spinlocks; the same holds for the unlock. There the core calls the
+// sleeping spinlocks; the same holds for the unlock, and for `spin_lock()`
+// and `spin_unlock()` (whose unlock is out of line with UNINLINE_SPIN_UNLOCK). There the core calls the
 // kernel's function itself: a shim would only add a call, and would make
 // lockdep name the shim, not the core, as the lock's acquirer. Elsewhere
 // the macro is only reachable through a C helper (the kernel crate's).
@@ -62,7 +63,7 @@ impl Drop for IrqSaveGuard {
     not(CONFIG_INLINE_SPIN_LOCK_IRQSAVE)
 ))]
 #[inline]
-unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
+pub(crate) unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
     // SAFETY: Without PREEMPT_RT a `spinlock_t` is a union whose `rlock`
     // member, at offset 0, is the `raw_spinlock_t` that the macro passes on
     // (bindgen makes the type opaque, so the cast stands for `&lock->rlock`);
@@ -82,7 +83,7 @@ unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
     not(CONFIG_INLINE_SPIN_LOCK_IRQSAVE)
 )))]
 #[inline]
-unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
+pub(crate) unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
     // SAFETY: The lock is initialised (caller's promise).
     unsafe { bindings::spin_lock_irqsave(lock) }
 }
@@ -98,7 +99,7 @@ unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
     not(CONFIG_INLINE_SPIN_UNLOCK_IRQRESTORE)
 ))]
 #[inline]
-unsafe fn spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong) {
+pub(crate) unsafe fn spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong) {
     // SAFETY: As in `spin_lock_irqsave`; the caller holds the lock.
     unsafe { bindings::_raw_spin_unlock_irqrestore(lock.cast(), flags) }
 }
@@ -115,9 +116,115 @@ unsafe fn spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong
     not(CONFIG_INLINE_SPIN_UNLOCK_IRQRESTORE)
 )))]
 #[inline]
-unsafe fn spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong) {
+pub(crate) unsafe fn spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong) {
     // SAFETY: The caller holds the lock.
     unsafe { bindings::spin_unlock_irqrestore(lock, flags) }
+}
+
+/// `spin_lock`: takes `lock` (interrupts as they are).
+///
+/// # Safety
+///
+/// `lock` must point to an initialised spinlock.
+#[cfg(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    not(CONFIG_PREEMPT_RT),
+    not(CONFIG_INLINE_SPIN_LOCK)
+))]
+#[inline]
+pub(crate) unsafe fn spin_lock(lock: *mut bindings::spinlock_t) {
+    // SAFETY: As in `spin_lock_irqsave`: `rlock` at offset 0; the lock is
+    // initialised (caller's promise).
+    unsafe { bindings::_raw_spin_lock(lock.cast()) }
+}
+
+/// `spin_lock`, through the kernel crate's helper where the macro is not a
+/// call.
+///
+/// # Safety
+///
+/// `lock` must point to an initialised spinlock.
+#[cfg(not(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    not(CONFIG_PREEMPT_RT),
+    not(CONFIG_INLINE_SPIN_LOCK)
+)))]
+#[inline]
+pub(crate) unsafe fn spin_lock(lock: *mut bindings::spinlock_t) {
+    // SAFETY: The lock is initialised (caller's promise).
+    unsafe { bindings::spin_lock(lock) }
+}
+
+/// `spin_unlock`: releases `lock`.
+///
+/// # Safety
+///
+/// The caller must hold `lock`, taken by [`spin_lock`].
+#[cfg(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    not(CONFIG_PREEMPT_RT),
+    CONFIG_UNINLINE_SPIN_UNLOCK
+))]
+#[inline]
+pub(crate) unsafe fn spin_unlock(lock: *mut bindings::spinlock_t) {
+    // SAFETY: As in `spin_lock`; the caller holds the lock.
+    unsafe { bindings::_raw_spin_unlock(lock.cast()) }
+}
+
+/// `spin_unlock`, through the kernel crate's helper where the macro is not
+/// a call.
+///
+/// # Safety
+///
+/// The caller must hold `lock`, taken by [`spin_lock`].
+#[cfg(not(all(
+    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
+    not(CONFIG_PREEMPT_RT),
+    CONFIG_UNINLINE_SPIN_UNLOCK
+)))]
+#[inline]
+pub(crate) unsafe fn spin_unlock(lock: *mut bindings::spinlock_t) {
+    // SAFETY: The caller holds the lock.
+    unsafe { bindings::spin_unlock(lock) }
+}
+
+/// A lockdep class key in static storage: what C's lock-initialising macros
+/// (`init_waitqueue_head`, `spin_lock_init`) define at each call site, one
+/// class per site. Lockdep wants the key's memory static and untouched
+/// before it registers it; without lockdep nothing reads it.
+#[repr(transparent)]
+pub(crate) struct LockClass(kernel::types::Opaque<bindings::lock_class_key>);
+
+// SAFETY: Lockdep synchronises its own use of a key; Rust never reads or
+// writes one.
+unsafe impl Sync for LockClass {}
+
+impl LockClass {
+    /// A new class, for a `static`.
+    pub(crate) const fn new() -> Self {
+        Self(kernel::types::Opaque::uninit())
+    }
+}
+
+/// `init_waitqueue_head`: initialises the wait queue `wq`, its lock in the
+/// lockdep class `class`, named `name` (C names it after the macro's
+/// argument, such as `"&sync_file->wq"`; the core keeps those names).
+///
+/// The macro is one call of the exported `__init_waitqueue_head` with the
+/// site's static key, so this calls it directly, as C does.
+///
+/// # Safety
+///
+/// `wq` must be valid for writes and not in use.
+#[inline]
+pub(crate) unsafe fn init_waitqueue_head(
+    wq: *mut bindings::wait_queue_head,
+    name: &'static core::ffi::CStr,
+    class: &'static LockClass,
+) {
+    // SAFETY: `wq` is writable and unused (caller's promise); the name and
+    // the key are static, as lockdep requires.
+    unsafe { bindings::__init_waitqueue_head(wq, name.as_ptr().cast(), class.0.get()) }
 }
 
 /// `lockdep_assert_held` on a spinlock: a lockdep splat unless the caller
@@ -614,8 +721,11 @@ pub(crate) fn kzalloc_fixed<T, const SIZE: usize>() -> *mut T {
 /// fences). The buffer is a `Kmalloc` one all the same, freed by `kfree`
 /// as `KVec` frees it. `None` without memory, or for a size that does not
 /// fit; GFP_KERNEL, so process context only.
+///
+/// A capacity of 0 gets kmalloc's `ZERO_SIZE_PTR`, which `kfree` ignores
+/// (and `KVec`, seeing no capacity, never frees).
 pub(crate) fn kvec_with_capacity<T>(capacity: usize) -> Option<KVec<T>> {
-    if capacity == 0 || core::mem::size_of::<T>() == 0 {
+    if core::mem::size_of::<T>() == 0 {
         return KVec::with_capacity(capacity, kernel::alloc::flags::GFP_KERNEL).ok();
     }
     let bytes = capacity.checked_mul(core::mem::size_of::<T>())?;
@@ -625,8 +735,9 @@ pub(crate) fn kvec_with_capacity<T>(capacity: usize) -> Option<KVec<T>> {
     }
     // SAFETY: `buf` is a slab block from kmalloc, which is what the `Kmalloc`
     // allocator hands out (its `krealloc` of NULL is kmalloc) and frees with
-    // `kfree`; it is aligned for every type the core puts in it (kmalloc
-    // aligns to at least `ARCH_KMALLOC_MINALIGN`, 8 bytes, and the core
+    // `kfree`, or `ZERO_SIZE_PTR` for no bytes; it is aligned for every type
+    // the core puts in it (kmalloc aligns to at least
+    // `ARCH_KMALLOC_MINALIGN`, 8 bytes, `ZERO_SIZE_PTR` is 16, and the core
     // stores pointers and uapi structs of 8-byte alignment at most, checked
     // below), has room for `capacity` elements (fewer than `isize::MAX`
     // bytes: kmalloc refuses more than `KMALLOC_MAX_SIZE`), and holds none.
@@ -636,18 +747,23 @@ pub(crate) fn kvec_with_capacity<T>(capacity: usize) -> Option<KVec<T>> {
     }
 }
 
-/// A `KVec` of `len` copies of `value`, allocated as [`kvec_with_capacity`].
+/// A `KVec` of `len` all-zero elements (C's `kcalloc`), allocated as
+/// [`kvec_with_capacity`].
 ///
-/// For a zero `value` this beats `kcalloc`'s `__GFP_ZERO` on large arrays:
-/// only `len` elements are written, not the whole (rounded-up) block, nor
-/// whole pages for sizes beyond the slab caches.
-pub(crate) fn kvec_from_elem<T: Copy>(value: T, len: usize) -> Option<KVec<T>> {
+/// This beats `kcalloc`'s `__GFP_ZERO` on large arrays: only `len` elements
+/// are written, not the whole (rounded-up) block, nor whole pages for sizes
+/// beyond the slab caches. One `memset` of `len` elements, where a loop
+/// storing a zero value made LLVM compute the length back from the end
+/// pointer (a multiply and a shift).
+pub(crate) fn kvec_zeroed<T: crate::uaccess::UserData>(len: usize) -> Option<KVec<T>> {
     let mut vec = kvec_with_capacity(len)?;
-    for slot in &mut vec.spare_capacity_mut()[..len] {
-        slot.write(value);
+    // SAFETY: The buffer has room for `len` elements; all-zero bytes are a
+    // valid `T` (`UserData`: any bit pattern is), so once written the first
+    // `len` elements are initialised.
+    unsafe {
+        core::ptr::write_bytes(vec.as_mut_ptr(), 0, len);
+        vec.set_len(len);
     }
-    // SAFETY: The first `len` elements were just written, within capacity.
-    unsafe { vec.set_len(len) };
     Some(vec)
 }
 
@@ -655,16 +771,20 @@ pub(crate) fn kvec_from_elem<T: Copy>(value: T, len: usize) -> Option<KVec<T>> {
 ///
 /// `KVec`'s own drop frees through its allocator's `krealloc(ptr, 0)`, a
 /// helper call and `krealloc`'s checks before the `kfree` it comes to; a
-/// `Kmalloc` buffer is a slab block, which `kfree` frees directly.
+/// `Kmalloc` buffer is a slab block, which `kfree` frees directly. A vector
+/// without a buffer holds a dangling pointer of value `align_of::<T>()`, or
+/// kmalloc's `ZERO_SIZE_PTR` (16): `kfree` ignores both (`ZERO_OR_NULL_PTR`),
+/// so no capacity test is needed.
 #[inline]
 pub(crate) fn kvec_free<T>(mut vec: KVec<T>) {
+    const { assert!(core::mem::align_of::<T>() <= 16) };
     // SAFETY: The elements are initialised and dropped once, here: the
     // vector forgets them when it becomes raw parts.
     unsafe { core::ptr::drop_in_place(vec.as_mut_slice()) };
-    let (ptr, _, capacity) = vec.into_raw_parts();
-    if capacity != 0 && core::mem::size_of::<T>() != 0 {
-        // SAFETY: A `KVec` with room for elements of a sized type owns a
-        // `Kmalloc` (slab) block, no longer referenced.
+    let (ptr, _, _) = vec.into_raw_parts();
+    if core::mem::size_of::<T>() != 0 {
+        // SAFETY: A `KVec` of a sized type owns a `Kmalloc` (slab) block, no
+        // longer referenced, or holds a pointer at or below `ZERO_SIZE_PTR`.
         unsafe { bindings::kfree(ptr.cast()) };
     }
 }

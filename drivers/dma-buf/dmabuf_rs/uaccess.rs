@@ -9,7 +9,6 @@
 
 use crate::logic::errno::{Errno, EFAULT};
 use core::mem::size_of;
-use core::ptr::addr_of_mut;
 use kernel::bindings::{self, file};
 use kernel::ffi::{c_int, c_uint, c_void};
 use kernel::uapi::dma_buf_sync;
@@ -72,6 +71,20 @@ pub(crate) fn user_ptr(addr: usize) -> *mut c_void {
 /// `copy_from_user` of one `T` at the user address `from`; [`EFAULT`] if any
 /// byte cannot be read.
 ///
+/// For the small argument structs (up to two registers); a larger one is
+/// read in place with [`copy_from_user_into`], since LLVM builds a large
+/// `Result<T, _>` in a temporary and copies it out (a `rep movs`).
+#[inline]
+pub(crate) fn copy_from_user<T: UserData>(from: usize) -> Result<T, Errno> {
+    let mut val = T::default();
+    copy_from_user_into(from, &mut val)?;
+    Ok(val)
+}
+
+/// `copy_from_user` of one `T` at the user address `from` into `val`;
+/// [`EFAULT`] if any byte cannot be read (`val` then holds the bytes read,
+/// zeroes for the rest).
+///
 /// The size is a constant, so this calls `_copy_from_user()` directly, as C's
 /// inline `copy_from_user()` does for a constant size: its other checks
 /// (`check_copy_size()`: the object's size against the copy's, the hardened
@@ -79,14 +92,13 @@ pub(crate) fn user_ptr(addr: usize) -> *mut c_void {
 /// here `T` is the object. The kernel crate's helper, a call around that
 /// inline, costs a second call on every ioctl.
 #[inline]
-pub(crate) fn copy_from_user<T: UserData>(from: usize) -> Result<T, Errno> {
-    let mut val = T::default();
+pub(crate) fn copy_from_user_into<T: UserData>(from: usize, val: &mut T) -> Result<(), Errno> {
     // SAFETY: `val` is valid for writes of its size, and any bytes are a valid
     // `T` (`UserData`); the user address is checked by `_copy_from_user`,
     // which zeroes what it could not copy.
     let left = unsafe {
         bindings::_copy_from_user(
-            addr_of_mut!(val).cast(),
+            core::ptr::from_mut(val).cast(),
             user_ptr(from).cast_const(),
             size_of::<T>(),
         )
@@ -94,7 +106,7 @@ pub(crate) fn copy_from_user<T: UserData>(from: usize) -> Result<T, Errno> {
     if left != 0 {
         return Err(EFAULT);
     }
-    Ok(val)
+    Ok(())
 }
 
 /// `copy_to_user` of one `T` to the user address `to`; [`EFAULT`] if any byte

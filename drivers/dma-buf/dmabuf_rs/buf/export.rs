@@ -19,6 +19,9 @@ use kernel::error::code::{EBADF, EINVAL, ENOENT, ENOMEM};
 use kernel::error::Error;
 use kernel::ffi::{c_int, c_uint};
 
+/// The lockdep class of every dma-buf's poll wait queue.
+static POLL_CLASS: sys::LockClass = sys::LockClass::new();
+
 /// Whether the exporter's ops leave out a callback every dma-buf needs, or
 /// the private data is missing (the first check of `dma_buf_export`).
 ///
@@ -131,8 +134,8 @@ unsafe fn create(info: &dma_buf_export_info) -> Result<*mut dma_buf, Error> {
         (*dmabuf).exp_name = info.exp_name;
         (*dmabuf).owner = info.owner;
         bindings::dmabuf_rs_buf_name_lock_init(dmabuf);
-        bindings::dmabuf_rs_buf_poll_init(dmabuf);
         let poll = addr_of_mut!((*dmabuf).poll);
+        sys::init_waitqueue_head(poll, c"&dmabuf->poll", &POLL_CLASS);
         (*dmabuf).cb_in.poll = poll;
         (*dmabuf).cb_out.poll = poll;
         (*dmabuf).cb_in.active = 0;

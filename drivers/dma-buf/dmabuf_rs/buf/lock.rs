@@ -85,7 +85,7 @@ impl NameGuard {
     /// `dmabuf` must be a live, exported dma-buf that outlives the guard.
     pub(crate) unsafe fn lock(dmabuf: *mut dma_buf) -> Self {
         // SAFETY: An exported dma-buf's name lock is initialised (caller).
-        unsafe { bindings::spin_lock(addr_of_mut!((*dmabuf).name_lock)) };
+        unsafe { crate::sys::spin_lock(addr_of_mut!((*dmabuf).name_lock)) };
         // INVARIANT: The lock was just taken.
         Self(dmabuf)
     }
@@ -117,6 +117,6 @@ impl NameGuard {
 impl Drop for NameGuard {
     fn drop(&mut self) {
         // SAFETY: By the type invariant we hold the lock.
-        unsafe { bindings::spin_unlock(addr_of_mut!((*self.0).name_lock)) };
+        unsafe { crate::sys::spin_unlock(addr_of_mut!((*self.0).name_lock)) };
     }
 }

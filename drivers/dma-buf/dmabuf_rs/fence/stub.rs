@@ -49,7 +49,7 @@ pub(crate) extern "C" fn dma_fence_get_stub() -> *mut dma_fence {
     let lock = core::ptr::addr_of_mut!(bindings::dma_fence_stub_lock);
     // SAFETY: As above; it is not held by this task (nothing else takes it
     // around a call here).
-    unsafe { bindings::spin_lock(lock) };
+    unsafe { sys::spin_lock(lock) };
     // SAFETY: Under the stub lock `STUB` is only written here, once; `ops`
     // stays null until then. The statics outlive the fence.
     unsafe {
@@ -58,7 +58,7 @@ pub(crate) extern "C" fn dma_fence_get_stub() -> *mut dma_fence {
             sys::set_bit(super::flags(stub), ENABLE_SIGNAL);
             dma_fence_signal_locked(stub);
         }
-        bindings::spin_unlock(lock);
+        sys::spin_unlock(lock);
     }
     // SAFETY: The stub is initialised and never freed.
     unsafe { crate::fence::get(stub) }

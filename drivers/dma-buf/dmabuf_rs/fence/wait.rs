@@ -9,9 +9,9 @@
 
 use super::{
     dma_fence_add_callback, dma_fence_enable_sw_signaling, dma_fence_remove_callback, flags,
-    is_signaled, lockdep, trace, SIGNALED,
+    is_signaled, lockdep, trace, FenceLock, SIGNALED,
 };
-use crate::sys::{self, IrqSaveGuard};
+use crate::sys;
 use core::ptr::addr_of_mut;
 use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::bindings::{self, dma_fence, dma_fence_cb};
@@ -75,7 +75,7 @@ pub(crate) unsafe extern "C" fn dma_fence_default_wait(
 ) -> c_long {
     let mut ret = if timeout != 0 { timeout } else { 1 };
     // SAFETY: The fence and its lock are live.
-    let mut guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+    let mut guard = unsafe { FenceLock::new(fence) };
     // SAFETY: The fence is live.
     let flags = unsafe { flags(fence) };
     if sys::test_bit(flags, SIGNALED) {
@@ -106,7 +106,7 @@ pub(crate) unsafe extern "C" fn dma_fence_default_wait(
         // SAFETY: Called in process context (the caller may sleep).
         ret = unsafe { bindings::schedule_timeout(ret) };
         // SAFETY: The fence and its lock are live.
-        guard = unsafe { IrqSaveGuard::new((*fence).lock) };
+        guard = unsafe { FenceLock::new(fence) };
         if ret > 0 && intr && sys::signal_pending() {
             ret = ERESTARTSYS;
         }

@@ -20,7 +20,9 @@ use crate::fence::{
 use crate::logic::errno::{Errno, ENOENT, ENOMEM};
 use crate::logic::sync_file::{self as rules, InfoPlan, INFO_STATUS_START};
 use crate::sys;
-use crate::uaccess::{copy_from_user, copy_one_to_user, copy_to_user, UnusedFd};
+use crate::uaccess::{
+    copy_from_user, copy_from_user_into, copy_one_to_user, copy_to_user, UnusedFd,
+};
 use kernel::bindings::{self, dma_fence, file, ktime_t, sync_file};
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::ioctl::{_IOW, _IOWR};
@@ -135,7 +137,8 @@ unsafe fn ioctl_merge(sync_file: *mut sync_file, arg: c_ulong) -> c_long {
 ///
 /// `sync_file` must be a live sync_file with a fence.
 unsafe fn merge_into(sync_file: *mut sync_file, arg: c_ulong, fd: UnusedFd) -> Result<(), Errno> {
-    let mut data: sync_merge_data = copy_from_user(arg)?;
+    let mut data = sync_merge_data::default();
+    copy_from_user_into(arg, &mut data)?;
     rules::merge_args(data.flags, data.pad)?;
 
     // SAFETY: `sync_file_fdget` hands over a reference, or NULL.
@@ -194,15 +197,17 @@ unsafe fn fill_fence_info(fence: *mut dma_fence, info: &mut sync_fence_info) -> 
 ///
 /// `sync_file` must be a live sync_file with a fence.
 unsafe fn ioctl_fence_info(sync_file: *mut sync_file, arg: c_ulong) -> Result<(), Errno> {
-    let mut info: sync_file_info = copy_from_user(arg)?;
+    let mut info = sync_file_info::default();
+    copy_from_user_into(arg, &mut info)?;
     rules::info_args(info.flags, info.pad)?;
 
     // SAFETY: The sync_file holds a reference to its fence (caller).
     let fence = unsafe { (*sync_file).fence };
     let mut count: u32 = 0;
     // SAFETY: The fence is live. (No sync_file holds 2^32 fences; were it so,
-    // the count would stop at the top rather than wrap.)
-    unsafe { for_each_unwrapped(fence, |_| count = count.saturating_add(1)) };
+    // the count would wrap, and the fill below, bounded by the array it
+    // allocates for that count, would skip the fences beyond it.)
+    unsafe { for_each_unwrapped(fence, |_| count = count.wrapping_add(1)) };
 
     let reported = match rules::info_plan(info.num_fences, count)? {
         InfoPlan::CountOnly => {
@@ -228,16 +233,6 @@ unsafe fn ioctl_fence_info(sync_file: *mut sync_file, arg: c_ulong) -> Result<()
     copy_one_to_user(arg, &info)
 }
 
-/// An all-zero fence description: what entries start as (C's kzalloc), so
-/// that the name bytes after each string's NUL reach userspace as zeroes.
-const NO_FENCE_INFO: sync_fence_info = sync_fence_info {
-    obj_name: [0; 32],
-    driver_name: [0; 32],
-    status: 0,
-    flags: 0,
-    timestamp_ns: 0,
-};
-
 /// Describes the `count` fences inside `fence` and copies the descriptions to
 /// the user address `to`.
 ///
@@ -254,9 +249,10 @@ unsafe fn fill_and_copy_out(
     count: u32,
     to: u64,
 ) -> Result<(c_int, u32), Errno> {
-    // Zeroed, as C's kzalloc; u32 -> usize is lossless, and the allocation
+    // Zeroed, as C's kcalloc, so that the name bytes after each string's NUL
+    // reach userspace as zeroes; u32 -> usize is lossless, and the allocation
     // checks the size in bytes.
-    let mut infos = sys::kvec_from_elem(NO_FENCE_INFO, count as usize).ok_or(ENOMEM)?;
+    let mut infos = sys::kvec_zeroed::<sync_fence_info>(count as usize).ok_or(ENOMEM)?;
 
     let mut status = INFO_STATUS_START;
     let mut filled: u32 = 0;
