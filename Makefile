@@ -8,7 +8,7 @@ SHELL := /bin/bash
 export CORE SUITES ST_FILTER KCONFIG_EXTRA DMABUF_CACHE ACCEL GUEST_TIMEOUT
 export BENCH BENCH_REPS BENCH_TIME_MS STRESS STRESS_MS FUZZ_SEEDS
 
-.PHONY: all setup kernel test run bench docs clean help fuzz-golden
+.PHONY: all setup kernel test run bench docs clean help fuzz-golden unsafe-count
 
 all: help
 
@@ -19,6 +19,7 @@ help:
 	@echo "make bench   the Rust core against the C core (BENCH=resv,... for a subset)"
 	@echo "make docs    build Documentation/dma-buf with Sphinx (warnings are errors)"
 	@echo "make fuzz-golden  record the C core's fuzz trace hashes (the fuzz oracle)"
+	@echo "make unsafe-count the Rust core's unsafe surface, per file (and missing SAFETY comments)"
 
 setup:
 	@source scripts/lib.sh && stage setup scripts/setup.sh
@@ -40,6 +41,9 @@ bench: setup
 
 fuzz-golden: setup
 	@CORE=c scripts/fuzz-golden.sh
+
+unsafe-count:
+	@scripts/unsafe-count.py --files
 
 docs:
 	@sphinx-build -W -q -b html Documentation/dma-buf build/docs && echo "docs: build/docs/index.html"

@@ -7,6 +7,10 @@ SUITES=${SUITES:-all}
 t0=$(date +%s)
 stage host-tests "$REPO/scripts/host-test.sh"
 grep -h '^test result' "$LOGDIR/host-tests.log" | sed 's/^/    /'
+# Every unsafe block of the Rust core has its SAFETY comment; the counts are
+# shown so that a run says whether the unsafe surface grew.
+stage unsafe-count "$REPO/scripts/unsafe-count.py"
+grep -h 'unsafe blocks' "$LOGDIR/unsafe-count.log" | sed 's/^/    /'
 "$REPO/scripts/kernel.sh"
 stage "test programs" "$REPO/scripts/progs.sh"
 stage "initramfs" "$REPO/scripts/initramfs.sh"

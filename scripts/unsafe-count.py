@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""The unsafe surface of the Rust core (`make unsafe-count`).
+
+Counts, per file of drivers/dma-buf/dmabuf_rs/ and in total: `unsafe`
+blocks, `unsafe fn`s that are not `extern "C"` (contracts inside the core),
+`unsafe extern "C" fn`s (the C ABI, unsafe by nature) and `unsafe impl`s;
+and lists every `unsafe` block or impl without a `// SAFETY:` comment on its
+line or in the comment lines just above its statement. Comments and string
+literals are not counted. Exits 1 if a SAFETY comment is missing.
+
+    scripts/unsafe-count.py [--files] [DIR]
+"""
+import os
+import re
+import sys
+
+BLOCK = re.compile(r"\bunsafe\s*\{")
+FN = re.compile(r"\bunsafe\s+fn\b")
+# (string literals are blanked first: `"C"` reads `""`)
+EXTERN_FN = re.compile(r"\bunsafe\s+extern\s+\"\"\s+fn\b")
+IMPL = re.compile(r"\bunsafe\s+impl\b")
+STRING = re.compile(r'c?"(?:[^"\\]|\\.)*"')
+
+
+def code_of(line):
+    """The line without its string literals and `//` comment."""
+    line = STRING.sub('""', line)
+    cut = line.find("//")
+    return line if cut < 0 else line[:cut]
+
+
+def has_safety(lines, i):
+    """Whether the unsafe at line i has a SAFETY comment: on its line, or in
+    the comment lines above the statement it belongs to (walking up over the
+    statement's own earlier lines, which end without `;`, `{` or `}`)."""
+    if "SAFETY:" in lines[i]:
+        return True
+    j = i - 1
+    while j >= 0 and i - j <= 30:
+        s = lines[j].strip()
+        if s.startswith("//"):
+            if "SAFETY:" in s:
+                return True
+        elif s.startswith("#["):
+            pass
+        elif s == "" or s.endswith((";", "{", "}")) or s.endswith("},"):
+            return False
+        j -= 1
+    return False
+
+
+def count(path):
+    lines = open(path, encoding="utf-8").read().split("\n")
+    c = {"blocks": 0, "fns": 0, "extern": 0, "impls": 0}
+    missing = []
+    in_block_comment = False
+    for i, raw in enumerate(lines):
+        line = raw
+        if in_block_comment:
+            if "*/" not in line:
+                continue
+            line = line[line.index("*/") + 2:]
+            in_block_comment = False
+        if "/*" in code_of(line):
+            in_block_comment = "*/" not in line[line.index("/*"):]
+            line = line[:line.index("/*")]
+        code = code_of(line)
+        if code.lstrip().startswith("///") or code.lstrip().startswith("//!"):
+            continue
+        n_blocks = len(BLOCK.findall(code))
+        n_impls = len(IMPL.findall(code))
+        c["blocks"] += n_blocks
+        c["extern"] += len(EXTERN_FN.findall(code))
+        c["fns"] += len(FN.findall(code))
+        c["impls"] += n_impls
+        if (n_blocks or n_impls) and not has_safety(lines, i):
+            missing.append(f"{path}:{i + 1}: {raw.strip()}")
+    return c, missing
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    per_file = "--files" in sys.argv
+    root = args[0] if args else os.path.join(os.path.dirname(__file__), "..",
+                                              "drivers", "dma-buf", "dmabuf_rs")
+    root = os.path.normpath(root)
+    total = {"blocks": 0, "fns": 0, "extern": 0, "impls": 0}
+    logic = dict(total)
+    rows, missing = [], []
+    for d, _, files in sorted(os.walk(root)):
+        for f in sorted(files):
+            if not f.endswith(".rs"):
+                continue
+            p = os.path.join(d, f)
+            c, m = count(p)
+            missing += m
+            rel = os.path.relpath(p, root)
+            rows.append((rel, c))
+            for k in total:
+                total[k] += c[k]
+                if rel.startswith("logic"):
+                    logic[k] += c[k]
+    if per_file:
+        print(f"{'file':32} {'blocks':>6} {'unsafe fn':>9} {'extern C':>8} {'impl':>4}")
+        for rel, c in sorted(rows, key=lambda r: -r[1]["blocks"]):
+            if any(c.values()):
+                print(f"{rel:32} {c['blocks']:6} {c['fns']:9} {c['extern']:8} {c['impls']:4}")
+    fns = total["fns"]
+    print(f"{root}: {total['blocks']} unsafe blocks, {fns} unsafe fns (not extern \"C\"), "
+          f"{total['extern']} unsafe extern \"C\" fns, {total['impls']} unsafe impls; "
+          f"in logic/: {logic['blocks'] + logic['fns'] + logic['impls']} unsafe")
+    for m in missing:
+        print(f"no SAFETY comment: {m}")
+    print(f"{len(missing)} without a SAFETY comment")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
