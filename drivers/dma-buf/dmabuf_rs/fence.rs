@@ -15,7 +15,7 @@
 use crate::logic::{seqno::SeqnoWidth, view::FenceView};
 use crate::sys;
 use core::ptr::addr_of_mut;
-use core::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use kernel::bindings::{self, dma_fence, dma_fence_cb, dma_fence_func_t, ktime_t};
 use kernel::ffi::{c_char, c_int, c_uint};
 
@@ -25,6 +25,8 @@ pub(crate) mod array;
 pub(crate) mod chain;
 #[path = "fence/lockdep.rs"]
 pub(crate) mod lockdep;
+#[path = "fence/methods.rs"]
+mod methods;
 #[path = "fence/ops.rs"]
 pub(crate) mod ops;
 #[path = "fence/stub.rs"]
@@ -37,6 +39,7 @@ mod wait;
 /// Fence references (`dma_fence_get`/`_get_rcu`/`_put`): the kernel crate's,
 /// inline, the same code that counts the driver API's `ARef<Fence>`.
 pub(crate) use kernel::dma_buf::fence::refs::{get, get_rcu, put};
+pub(crate) use methods::{ktime_get, Fence, FenceCore, Locked};
 
 /// `DMA_FENCE_FLAG_SIGNALED_BIT`: the fence has signalled (set once, never cleared).
 pub(crate) const SIGNALED: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_SIGNALED_BIT;
@@ -44,81 +47,6 @@ pub(crate) const SIGNALED: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_SI
 pub(crate) const TIMESTAMP: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_TIMESTAMP_BIT;
 /// `DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT`: `ops->enable_signaling` has been called.
 const ENABLE_SIGNAL: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT;
-
-/// A fence's lock, held: `spin_lock_irqsave(fence->lock, flags)`, released
-/// on drop.
-///
-/// The guard keeps the fence rather than the lock, and reads `fence->lock`
-/// again to unlock, as C's `spin_unlock_irqrestore(fence->lock, flags)`
-/// does: the fence is needed under the lock anyway, so one pointer fewer
-/// stays live across the section (on x86-64 a saved register fewer, and with
-/// rustc's 16-byte stack alignment sometimes an alignment push fewer).
-///
-/// # Invariants
-///
-/// `fence`'s lock is held by this guard, taken with interrupts saved in
-/// `flags`; `fence->lock`, set by `dma_fence_init`, does not change while the
-/// fence lives.
-pub(crate) struct FenceLock {
-    fence: *mut dma_fence,
-    flags: kernel::ffi::c_ulong,
-}
-
-impl FenceLock {
-    /// Takes `fence`'s lock.
-    ///
-    /// # Safety
-    ///
-    /// `fence` must be live and initialised, and outlive the guard; its lock
-    /// must not be held by this CPU.
-    #[inline]
-    pub(crate) unsafe fn new(fence: *mut dma_fence) -> Self {
-        // SAFETY: An initialised fence's lock is an initialised spinlock that
-        // lives as long as the fence (`dma_fence_init`'s contract).
-        let flags = unsafe { sys::spin_lock_irqsave((*fence).lock) };
-        // INVARIANT: The lock was just taken, with the saved flags.
-        Self { fence, flags }
-    }
-}
-
-impl Drop for FenceLock {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant the fence is live, its lock pointer
-        // unchanged and the lock held by us, with `flags`.
-        unsafe { sys::spin_unlock_irqrestore((*self.fence).lock, self.flags) };
-    }
-}
-
-/// The flags word of `fence`.
-///
-/// # Safety
-///
-/// `fence` must point to a live `struct dma_fence`.
-pub(crate) unsafe fn flags<'a>(fence: *mut dma_fence) -> &'a AtomicUsize {
-    // SAFETY: The fence is live; its flags are only used through bitops.
-    unsafe { sys::flags(addr_of_mut!((*fence).flags)) }
-}
-
-/// The callback list of an unsignalled `fence` (a union with the timestamp).
-///
-/// # Safety
-///
-/// `fence` must point to a live `struct dma_fence`.
-unsafe fn cb_list(fence: *mut dma_fence) -> *mut bindings::list_head {
-    // SAFETY: The fence is live; taking a field's address reads nothing.
-    unsafe { addr_of_mut!((*fence).__bindgen_anon_1.cb_list) }
-}
-
-/// The fence's operations.
-///
-/// # Safety
-///
-/// `fence` must point to a live, initialised `struct dma_fence`.
-unsafe fn ops<'a>(fence: *mut dma_fence) -> &'a bindings::dma_fence_ops {
-    // SAFETY: An initialised fence has valid, static `ops` (checked by init).
-    unsafe { &*(*fence).ops }
-}
 
 /// Fires a dma_fence tracepoint: `trace!(init, fence)` is C's
 /// `trace_dma_fence_init(fence)`.
@@ -240,7 +168,7 @@ pub(crate) unsafe extern "C" fn dma_fence_init(
         AtomicI32::from_ptr(addr_of_mut!((*fence).refcount.refcount.refs.counter))
             .store(1, Ordering::Relaxed);
         (*fence).ops = ops;
-        sys::init_list_head(cb_list(fence));
+        sys::init_list_head(addr_of_mut!((*fence).__bindgen_anon_1.cb_list));
         (*fence).lock = lock;
         (*fence).context = context;
         (*fence).seqno = seqno;
@@ -252,9 +180,7 @@ pub(crate) unsafe extern "C" fn dma_fence_init(
 
 /// Signals a fence with the given timestamp; the caller holds `fence->lock`.
 ///
-/// Returns -EINVAL if it had already signalled. Otherwise the callbacks run,
-/// in the order they were added, each with its node re-initialised first so
-/// that it may be re-added or freed from within.
+/// Returns -EINVAL if it had already signalled; see [`Locked::signal`].
 ///
 /// # Safety
 ///
@@ -264,44 +190,9 @@ pub(crate) unsafe extern "C" fn dma_fence_signal_timestamp_locked(
     fence: *mut dma_fence,
     timestamp: ktime_t,
 ) -> c_int {
-    // SAFETY: The caller guarantees the fence is live and its lock initialised.
-    unsafe { sys::lockdep_assert_held((*fence).lock) };
-    // SAFETY: The fence is live.
-    let flags = unsafe { flags(fence) };
-    if sys::test_and_set_bit(flags, SIGNALED) {
-        return sys::neg(bindings::EINVAL);
-    }
-
-    // Stash the callbacks: the timestamp shares their storage.
-    let mut stash = sys::LIST_HEAD_UNLINKED;
-    let stash_ptr = addr_of_mut!(stash);
-    // SAFETY: The list is valid under the held lock; `stash` stays in place
-    // (it is only used through `stash_ptr` from here on).
-    unsafe {
-        sys::list_replace(cb_list(fence), stash_ptr);
-        (*fence).__bindgen_anon_1.timestamp = timestamp;
-    }
-    // Release: whoever sees the bit with an acquire load (FILE_INFO, the
-    // unwrap timestamp) also sees the timestamp written above.
-    sys::set_bit_release(flags, TIMESTAMP);
-    trace!(signaled, fence);
-
-    // SAFETY: Every node on the stashed list is the `node` of a live
-    // `dma_fence_cb` whose owner waits for this call (or for removal, which
-    // needs the lock we hold). `next` is read before the callback may free it.
-    unsafe {
-        let mut cur = (*stash_ptr).next;
-        while cur != stash_ptr {
-            let next = (*cur).next;
-            let cb = kernel::container_of!(cur, dma_fence_cb, node).cast_mut();
-            sys::init_list_head(cur);
-            if let Some(func) = (*cb).func {
-                func(fence, cb);
-            }
-            cur = next;
-        }
-    }
-    0
+    // SAFETY: The caller's contract: a live, initialised fence whose lock it
+    // holds for the call.
+    unsafe { Locked::assume(Fence::from_raw(fence)) }.signal(timestamp)
 }
 
 /// Signals a fence with the given timestamp, taking its lock.
@@ -319,10 +210,8 @@ pub(crate) unsafe extern "C" fn dma_fence_signal_timestamp(
     if fence.is_null() {
         return sys::neg(bindings::EINVAL);
     }
-    // SAFETY: The fence is live, so is its lock.
-    let _guard = unsafe { FenceLock::new(fence) };
-    // SAFETY: We hold the lock.
-    unsafe { dma_fence_signal_timestamp_locked(fence, timestamp) }
+    // SAFETY: The caller's contract: a live, initialised fence.
+    unsafe { Fence::from_raw(fence) }.lock().signal(timestamp)
 }
 
 /// Signals a fence now; the caller holds `fence->lock`.
@@ -332,8 +221,8 @@ pub(crate) unsafe extern "C" fn dma_fence_signal_timestamp(
 /// As [`dma_fence_signal_timestamp_locked`].
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_fence_signal_locked(fence: *mut dma_fence) -> c_int {
-    // SAFETY: `ktime_get` has no preconditions; the rest is the caller's promise.
-    unsafe { dma_fence_signal_timestamp_locked(fence, bindings::ktime_get()) }
+    // SAFETY: As in `dma_fence_signal_timestamp_locked`.
+    unsafe { Locked::assume(Fence::from_raw(fence)) }.signal(ktime_get())
 }
 
 /// Signals a fence now, inside a signalling critical section for lockdep.
@@ -346,15 +235,8 @@ pub(crate) unsafe extern "C" fn dma_fence_signal(fence: *mut dma_fence) -> c_int
     if fence.is_null() {
         return sys::neg(bindings::EINVAL);
     }
-    let cookie = lockdep::begin_signalling();
-    let ret = {
-        // SAFETY: The fence is live, so is its lock.
-        let _guard = unsafe { FenceLock::new(fence) };
-        // SAFETY: We hold the lock; `ktime_get` has no preconditions.
-        unsafe { dma_fence_signal_timestamp_locked(fence, bindings::ktime_get()) }
-    };
-    lockdep::end_signalling(cookie);
-    ret
+    // SAFETY: The caller's contract: a live, initialised fence.
+    unsafe { Fence::from_raw(fence) }.signal()
 }
 
 /// Releases a fence whose last reference is gone (the kref release function).
@@ -371,33 +253,32 @@ pub(crate) unsafe extern "C" fn dma_fence_release(kref: *mut bindings::kref) {
     let fence = unsafe { kernel::container_of!(kref, dma_fence, refcount).cast_mut() };
     trace!(destroy, fence);
 
-    // SAFETY: The fence is live (no one else has a reference any more).
-    let (pending, ops) = unsafe {
-        (
-            !sys::list_empty(cb_list(fence)) && !sys::test_bit(flags(fence), SIGNALED),
-            ops(fence),
-        )
-    };
+    // SAFETY: The fence is live and initialised until its release op or
+    // `dma_fence_free` below; its count is 0, so nothing here takes a
+    // reference (the methods used do not touch the count).
+    let typed = unsafe { Fence::from_raw(fence) };
+    let ops = typed.ops();
+    // Callbacks still queued on an unsignalled fence: a refcounting bug. The
+    // list is looked at without the lock, as C does: the lock of a fence
+    // being released may belong to an object already gone, so it is only
+    // taken when there is something to signal.
+    // SAFETY: The fence is live; nobody else holds a reference to add to or
+    // take from its list.
+    let pending = !typed.signaled_flag()
+        && !unsafe { sys::list_empty(addr_of_mut!((*fence).__bindgen_anon_1.cb_list)) };
     if pending {
         // SAFETY: The fence is live and initialised; the names live as long
         // as it does.
         unsafe {
-            let driver = driver_name(fence);
-            let timeline = timeline_name(fence);
             bindings::dmabuf_rs_warn_fence_released(
-                driver,
-                timeline,
+                driver_name(fence),
+                timeline_name(fence),
                 (*fence).context,
                 (*fence).seqno,
             );
-        }
-        // SAFETY: The fence and its lock are live.
-        let _guard = unsafe { FenceLock::new(fence) };
-        // SAFETY: We hold the lock.
-        unsafe {
             (*fence).error = sys::neg(bindings::EDEADLK);
-            dma_fence_signal_locked(fence);
         }
+        typed.lock().signal(ktime_get());
     }
 
     match ops.release {
@@ -421,40 +302,6 @@ pub(crate) unsafe extern "C" fn dma_fence_free(fence: *mut dma_fence) {
     unsafe { sys::kvfree_rcu(addr_of_mut!((*fence).__bindgen_anon_1.rcu), fence.cast()) };
 }
 
-/// Calls `ops->enable_signaling` once; the caller holds the fence lock.
-///
-/// Returns false if the fence has signalled (possibly just now, because the
-/// exporter reported it done), true if callbacks can still be added.
-///
-/// # Safety
-///
-/// `fence` must be live and initialised, its lock held by the caller.
-#[inline]
-unsafe fn enable_signaling(fence: *mut dma_fence) -> bool {
-    // SAFETY: The caller guarantees the fence is live and its lock initialised.
-    unsafe { sys::lockdep_assert_held((*fence).lock) };
-    // SAFETY: The fence is live.
-    let flags = unsafe { flags(fence) };
-    let was_set = sys::test_and_set_bit(flags, ENABLE_SIGNAL);
-    if sys::test_bit(flags, SIGNALED) {
-        return false;
-    }
-    if was_set {
-        return true;
-    }
-    // SAFETY: The fence is live and initialised.
-    if let Some(enable) = unsafe { ops(fence) }.enable_signaling {
-        trace!(enable_signal, fence);
-        // SAFETY: `enable_signaling` is called under the lock, as documented.
-        if !unsafe { enable(fence) } {
-            // SAFETY: We hold the lock.
-            unsafe { dma_fence_signal_locked(fence) };
-            return false;
-        }
-    }
-    true
-}
-
 /// Asks the exporter to signal the fence, without waiting for it.
 ///
 /// # Safety
@@ -462,10 +309,8 @@ unsafe fn enable_signaling(fence: *mut dma_fence) -> bool {
 /// `fence` must be live and initialised, its lock not held.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_fence_enable_sw_signaling(fence: *mut dma_fence) {
-    // SAFETY: The fence and its lock are live.
-    let _guard = unsafe { FenceLock::new(fence) };
-    // SAFETY: We hold the lock.
-    unsafe { enable_signaling(fence) };
+    // SAFETY: The caller's contract: a live, initialised fence.
+    unsafe { Fence::from_raw(fence) }.lock().enable_signaling();
 }
 
 /// Adds a callback to run when the fence signals.
@@ -488,71 +333,34 @@ pub(crate) unsafe extern "C" fn dma_fence_add_callback(
         sys::warn();
         return sys::neg(bindings::EINVAL);
     }
-    // SAFETY: The fence is live.
-    if sys::test_bit(unsafe { flags(fence) }, SIGNALED) {
+    // SAFETY: The caller's contract: a live, initialised fence.
+    let fence = unsafe { Fence::from_raw(fence) };
+    // SAFETY: `cb` is valid for writes (caller); taking its field's address
+    // reads nothing.
+    let node = unsafe { addr_of_mut!((*cb).node) };
+    if fence.signaled_flag() {
         // SAFETY: `cb` is valid for writes.
-        unsafe { sys::init_list_head(addr_of_mut!((*cb).node)) };
+        unsafe { sys::init_list_head(node) };
         return sys::neg(bindings::ENOENT);
     }
 
-    // SAFETY: The fence and its lock are live.
-    let _guard = unsafe { FenceLock::new(fence) };
-    // SAFETY: We hold the lock; `cb` is valid and stays in place (caller).
+    let locked = fence.lock();
+    // SAFETY: We hold the lock; `cb` is valid and stays in place until it has
+    // run or been removed (caller).
     unsafe {
-        if enable_signaling(fence) {
+        if locked.enable_signaling() {
             (*cb).func = func;
-            sys::list_add_tail(addr_of_mut!((*cb).node), cb_list(fence));
+            sys::list_add_tail(node, locked.cb_list());
             0
         } else {
-            sys::init_list_head(addr_of_mut!((*cb).node));
+            sys::init_list_head(node);
             sys::neg(bindings::ENOENT)
         }
     }
 }
 
-/// Whether a fence has signalled: `Some(true)` if its flag says so, `Some(false)`
-/// if it is pending, `None` if the exporter says it is done but it still has
-/// to be signalled (by the caller, with or without the lock as it holds it).
-///
-/// # Safety
-///
-/// `fence` must be live and initialised.
-#[inline]
-unsafe fn signaled_state(fence: *mut dma_fence) -> Option<bool> {
-    // SAFETY: The fence is live and initialised.
-    if sys::test_bit(unsafe { flags(fence) }, SIGNALED) {
-        return Some(true);
-    }
-    // SAFETY: As above.
-    let Some(signaled) = unsafe { ops(fence) }.signaled else {
-        return Some(false);
-    };
-    // SAFETY: `signaled` may be called on a live fence, with or without its lock.
-    if unsafe { signaled(fence) } {
-        None
-    } else {
-        Some(false)
-    }
-}
-
-/// `dma_fence_is_signaled_locked` (a header inline): checks the flag, then asks
-/// the exporter, signalling the fence if the exporter says it is done.
-///
-/// # Safety
-///
-/// `fence` must be live and initialised, its lock held by the caller.
-#[inline]
-unsafe fn is_signaled_locked(fence: *mut dma_fence) -> bool {
-    // SAFETY: The caller's promise.
-    unsafe { signaled_state(fence) }.unwrap_or_else(|| {
-        // SAFETY: We hold the lock.
-        unsafe { dma_fence_signal_locked(fence) };
-        true
-    })
-}
-
-/// `dma_fence_is_signaled` (a header inline), as [`is_signaled_locked`] but
-/// taking the lock only to signal.
+/// `dma_fence_is_signaled` (a header inline) on a fence pointer: see
+/// [`FenceCore::is_signaled`].
 ///
 /// # Safety
 ///
@@ -560,11 +368,7 @@ unsafe fn is_signaled_locked(fence: *mut dma_fence) -> bool {
 #[inline]
 pub(crate) unsafe fn is_signaled(fence: *mut dma_fence) -> bool {
     // SAFETY: The caller's promise.
-    unsafe { signaled_state(fence) }.unwrap_or_else(|| {
-        // SAFETY: The fence is live, its lock not held.
-        unsafe { dma_fence_signal(fence) };
-        true
-    })
+    unsafe { Fence::from_raw(fence) }.query_signaled()
 }
 
 /// A live fence as the pure rules of [`crate::logic`] see it.
@@ -596,7 +400,7 @@ impl FenceView for View {
     #[inline]
     fn seqno_width(&self) -> SeqnoWidth {
         // SAFETY: By the type invariant the fence is live and initialised.
-        SeqnoWidth::from_use_64bit_seqno(unsafe { ops(self.0) }.use_64bit_seqno)
+        SeqnoWidth::from_use_64bit_seqno(unsafe { Fence::from_raw(self.0) }.ops().use_64bit_seqno)
     }
 
     #[inline]
@@ -666,12 +470,11 @@ pub(crate) unsafe fn timeline_name(fence: *mut dma_fence) -> *const c_char {
 ///
 /// `fence` must be a live, initialised fence.
 pub(crate) unsafe fn timestamp(fence: *mut dma_fence) -> ktime_t {
-    // SAFETY: The fence is live (caller's promise).
-    let flags = unsafe { flags(fence) };
+    // SAFETY: The fence is live and initialised (caller's promise).
+    let flags = unsafe { Fence::from_raw(fence) }.flags();
     if !sys::test_bit(flags, SIGNALED) {
         sys::warn();
-        // SAFETY: No preconditions.
-        return unsafe { bindings::ktime_get() };
+        return ktime_get();
     }
     while !sys::test_bit_acquire(flags, TIMESTAMP) {
         core::hint::spin_loop();
@@ -689,12 +492,10 @@ pub(crate) unsafe fn timestamp(fence: *mut dma_fence) -> ktime_t {
 /// `fence` must be live and initialised, its lock not held.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_fence_get_status(fence: *mut dma_fence) -> c_int {
-    // SAFETY: The fence and its lock are live.
-    let _guard = unsafe { FenceLock::new(fence) };
-    // SAFETY: We hold the lock.
-    if unsafe { is_signaled_locked(fence) } {
-        // SAFETY: The fence is live; its error is stable once signalled.
-        match unsafe { (*fence).error } {
+    // SAFETY: The caller's contract: a live, initialised fence.
+    let locked = unsafe { Fence::from_raw(fence) }.lock();
+    if locked.is_signaled() {
+        match locked.error() {
             0 => 1,
             error => error,
         }
@@ -717,8 +518,8 @@ pub(crate) unsafe extern "C" fn dma_fence_remove_callback(
     fence: *mut dma_fence,
     cb: *mut dma_fence_cb,
 ) -> bool {
-    // SAFETY: The fence and its lock are live.
-    let _guard = unsafe { FenceLock::new(fence) };
+    // SAFETY: The caller's contract: a live, initialised fence.
+    let _locked = unsafe { Fence::from_raw(fence) }.lock();
     // SAFETY: Under the lock, `cb`'s node is either on the fence's list or
     // initialised empty.
     unsafe {
@@ -738,12 +539,16 @@ pub(crate) unsafe extern "C" fn dma_fence_remove_callback(
 /// `fence` must be live and initialised.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_fence_set_deadline(fence: *mut dma_fence, deadline: ktime_t) {
-    // SAFETY: The fence is live and initialised.
-    if let Some(set_deadline) = unsafe { ops(fence) }.set_deadline {
-        // SAFETY: As above.
-        if !unsafe { is_signaled(fence) } {
+    // SAFETY: The caller's contract: a live, initialised fence.
+    set_deadline(unsafe { Fence::from_raw(fence) }, deadline);
+}
+
+/// [`dma_fence_set_deadline`] on a borrowed fence.
+pub(crate) fn set_deadline(fence: &Fence, deadline: ktime_t) {
+    if let Some(set_deadline) = fence.ops().set_deadline {
+        if !fence.query_signaled() {
             // SAFETY: The exporter's callback accepts any live fence of its own.
-            unsafe { set_deadline(fence, deadline) };
+            unsafe { set_deadline(fence.raw(), deadline) };
         }
     }
 }

@@ -24,7 +24,7 @@
 //!
 //! C header: [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h).
 
-use crate::fence::{array, chain, is_signaled, View};
+use crate::fence::{array, is_signaled, View};
 use crate::logic::errno::EINVAL;
 use crate::logic::usage::{self, AddFence, ListFill, Reserve, Usage};
 use crate::sys;
@@ -281,7 +281,7 @@ pub(crate) unsafe extern "C" fn dma_resv_reset_max_fences(obj: *mut dma_resv) {
 /// `fence` must point to a live, initialised fence.
 unsafe fn is_container(fence: *mut dma_fence) -> bool {
     // SAFETY: The fence is live and initialised (caller's promise).
-    unsafe { array::to_array(fence).is_some() || chain::to_chain(fence).is_some() }
+    array::is_container(unsafe { crate::fence::Fence::from_raw(fence) })
 }
 
 /// Adds `fence` with `usage`; the caller holds the reservation lock and has

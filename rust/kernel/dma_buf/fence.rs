@@ -107,6 +107,7 @@ impl Fence {
     ///
     /// `ptr` points to an initialised `struct dma_fence` on which the caller
     /// holds a reference (or that is otherwise kept alive) for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::dma_fence) -> &'a Self {
         // SAFETY: `Fence` is `repr(transparent)` over the C struct, and the
         // caller guarantees that it is alive for `'a`.
@@ -119,12 +120,14 @@ impl Fence {
     ///
     /// `ptr` points to an initialised `struct dma_fence`, and the caller owns
     /// one of its references, which it hands over.
+    #[inline]
     pub unsafe fn from_raw_owned(ptr: NonNull<bindings::dma_fence>) -> ARef<Self> {
         // SAFETY: The caller hands over a reference to a live fence.
         unsafe { ARef::from_raw(ptr.cast()) }
     }
 
     /// Returns the C pointer of the fence.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::dma_fence {
         self.0.get()
     }
@@ -139,6 +142,7 @@ impl Fence {
     }
 
     /// Returns the fence's context (its timeline).
+    #[inline]
     pub fn context(&self) -> u64 {
         // SAFETY: By the type invariant the fence is initialised, and `context`
         // does not change after `dma_fence_init`.
@@ -146,6 +150,7 @@ impl Fence {
     }
 
     /// Returns the fence's sequence number on its context.
+    #[inline]
     pub fn seqno(&self) -> u64 {
         // SAFETY: By the type invariant the fence is initialised, and `seqno`
         // does not change after `dma_fence_init`.

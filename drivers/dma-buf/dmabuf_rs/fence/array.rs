@@ -27,8 +27,7 @@
 
 use super::ops::{ops_table, FenceImpl};
 use super::{
-    dma_fence_add_callback, dma_fence_free, dma_fence_init, dma_fence_set_deadline,
-    dma_fence_signal, flags, is_signaled, ENABLE_SIGNAL,
+    dma_fence_add_callback, dma_fence_free, dma_fence_init, Fence, FenceCore, ENABLE_SIGNAL,
 };
 use crate::sys;
 use core::mem::size_of;
@@ -51,144 +50,155 @@ pub(crate) struct ArrayFence;
 #[no_mangle]
 pub(crate) static dma_fence_array_ops: bindings::dma_fence_ops = ops_table::<ArrayFence>();
 
-/// Returns the array whose base fence is `fence`, or `None` if `fence` is
-/// NULL or not a fence array (`to_dma_fence_array()` of the C header).
+/// An initialised fence array, borrowed.
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `fence` must be NULL or point to a live, initialised `struct dma_fence`.
-pub(crate) unsafe fn to_array(fence: *mut dma_fence) -> Option<*mut dma_fence_array> {
-    // SAFETY: A non-null `fence` is live and initialised (caller's promise).
-    if fence.is_null() || !unsafe { is_array(fence) } {
-        return None;
-    }
-    // SAFETY: The fence uses the array ops, which only `dma_fence_array_init`
-    // installs, on the `base` of a `struct dma_fence_array`.
-    Some(unsafe { array_of(fence) })
-}
+/// The array was set up by [`dma_fence_array_init`]: its base fence uses the
+/// array ops, and `fences` holds `num_fences` live fence references that the
+/// array owns (or is NULL with `num_fences` 0, the case init warns about).
+/// It lives for as long as it is borrowed.
+#[repr(transparent)]
+pub(crate) struct Array(kernel::types::Opaque<dma_fence_array>);
 
-/// `dma_fence_is_array()`: whether `fence` uses the fence array ops.
-///
-/// # Safety
-///
-/// `fence` must point to a live, initialised fence.
-unsafe fn is_array(fence: *mut dma_fence) -> bool {
-    // SAFETY: The fence is live (caller's promise).
-    core::ptr::eq(unsafe { (*fence).ops }, &dma_fence_array_ops)
+impl Array {
+    /// `to_dma_fence_array()` of the C header: the array whose base is
+    /// `fence`, or `None` if `fence` is not a fence array.
+    #[inline]
+    pub(crate) fn from_fence(fence: &Fence) -> Option<&Array> {
+        if !core::ptr::eq(fence.ops(), &dma_fence_array_ops) {
+            return None;
+        }
+        // SAFETY: The fence uses the array ops, which only
+        // `dma_fence_array_init` installs, on the `base` of an array it
+        // initialises; the array lives as long as its base fence.
+        Some(unsafe { Self::of_base(fence.raw()) })
+    }
+
+    /// The array whose base is `fence`, without checking the ops: for the
+    /// array's own callbacks, which the core calls on arrays only.
+    ///
+    /// # Safety
+    ///
+    /// `fence` must be the base of an initialised fence array that lives for
+    /// `'a`.
+    #[inline]
+    unsafe fn of_base<'a>(fence: *mut dma_fence) -> &'a Array {
+        // SAFETY: The caller's promise; `Array` is `repr(transparent)` over
+        // the C struct.
+        unsafe { &*kernel::container_of!(fence, dma_fence_array, base).cast::<Array>() }
+    }
+
+    #[inline]
+    fn raw(&self) -> *mut dma_fence_array {
+        self.0.get()
+    }
+
+    /// The array's own fence.
+    #[inline]
+    fn base(&self) -> &Fence {
+        // SAFETY: The base fence is initialised and lives with the array.
+        unsafe { Fence::from_raw(addr_of_mut!((*self.raw()).base)) }
+    }
+
+    /// The member fences.
+    #[inline]
+    fn members(&self) -> &[&Fence] {
+        // SAFETY: The array is initialised (type invariant).
+        let (fences, n) = unsafe { ((*self.raw()).fences, (*self.raw()).num_fences) };
+        if fences.is_null() {
+            return &[];
+        }
+        // SAFETY: `fences` holds `num_fences` live, non-null fence pointers
+        // that the array keeps referenced while it lives; `&Fence` has the
+        // layout of `*mut dma_fence`; nothing changes the array of pointers
+        // after init.
+        unsafe { core::slice::from_raw_parts(fences.cast::<&Fence>(), n as usize) }
+    }
+
+    /// The callback slot of member `i` (`i < num_fences`): the array was
+    /// allocated with one per member, after the struct
+    /// (`dma_fence_array_alloc`), in place until it is freed.
+    #[inline]
+    fn callback(&self, i: usize) -> *mut dma_fence_array_cb {
+        // SAFETY: Taking a field's address reads nothing.
+        let cbs = unsafe { addr_of_mut!((*self.raw()).callbacks) };
+        cbs.cast::<dma_fence_array_cb>().wrapping_add(i)
+    }
+
+    /// The `num_pending` counter, used atomically as in C.
+    #[inline]
+    fn num_pending(&self) -> &AtomicI32 {
+        // SAFETY: `atomic_t` is a naturally aligned `int` that the core only
+        // accesses atomically; it lives with the array.
+        unsafe { AtomicI32::from_ptr(addr_of_mut!((*self.raw()).num_pending.counter)) }
+    }
+
+    /// `atomic_dec_and_test(&array->num_pending)`: fully ordered, true for
+    /// the count-down that reaches zero.
+    #[inline]
+    fn count_down(&self) -> bool {
+        sys::fully_ordered(|order| self.num_pending().fetch_sub(1, order)) == 1
+    }
+
+    /// The `error` field of the array's base fence, for `cmpxchg`.
+    ///
+    /// C reads and writes this `int` with plain accesses, except for the
+    /// `cmpxchg()`s that install a member's error, which can run on several
+    /// CPUs at once (members signal concurrently). Rust calls concurrent
+    /// plain and atomic accesses to one location a data race, so while the
+    /// array is pending the core touches the field only through this atomic;
+    /// the plain reads elsewhere (`dma_fence_get_status`, signalling) come
+    /// after the array's signalling, which the fence lock and the irq_work
+    /// order after the last exchange. The field has the size and alignment
+    /// of an `AtomicI32`.
+    #[inline]
+    fn error(&self) -> &AtomicI32 {
+        // SAFETY: `error` is a naturally aligned `int` of the live array;
+        // while the array is pending it changes only through these exchanges.
+        unsafe { AtomicI32::from_ptr(addr_of_mut!((*self.raw()).base.error)) }
+    }
+
+    /// Installs `err` as the array's error if it is the first one reported
+    /// before the array signals; 0 changes nothing.
+    #[inline]
+    fn set_pending_error(&self, err: c_int) {
+        if err != 0 {
+            // Fully ordered, like the kernel's cmpxchg(); losing the race (an
+            // error is already installed, or the marker is cleared) is the
+            // intended outcome.
+            let error = self.error();
+            let _ = sys::fully_ordered(|order| {
+                error.compare_exchange(PENDING_ERROR, err, order, order)
+            });
+        }
+    }
+
+    /// Replaces the [`PENDING_ERROR`] marker by 0, if no member error
+    /// replaced it.
+    #[inline]
+    fn clear_pending_error(&self) {
+        let error = self.error();
+        // Fully ordered, as above.
+        let _ = sys::fully_ordered(|order| error.compare_exchange(PENDING_ERROR, 0, order, order));
+    }
 }
 
 /// `dma_fence_is_chain()`: whether `fence` uses the fence chain ops.
-///
-/// # Safety
-///
-/// `fence` must point to a live, initialised fence.
-unsafe fn is_chain(fence: *mut dma_fence) -> bool {
-    // SAFETY: The fence is live (caller's promise).
-    core::ptr::eq(
-        unsafe { (*fence).ops },
-        addr_of!(bindings::dma_fence_chain_ops),
-    )
+fn is_chain(fence: &Fence) -> bool {
+    core::ptr::eq(fence.ops(), addr_of!(bindings::dma_fence_chain_ops))
 }
 
 /// `dma_fence_is_container()`: whether `fence` is an array or a chain.
-///
-/// # Safety
-///
-/// `fence` must point to a live, initialised fence.
-unsafe fn is_container(fence: *mut dma_fence) -> bool {
-    // SAFETY: The fence is live and initialised (caller's promise).
-    unsafe { is_array(fence) || is_chain(fence) }
+pub(crate) fn is_container(fence: &Fence) -> bool {
+    Array::from_fence(fence).is_some() || is_chain(fence)
 }
 
-/// The array whose `base` is `fence`, without checking the ops.
-///
-/// # Safety
-///
-/// `fence` must be the `base` of a `struct dma_fence_array`.
-unsafe fn array_of(fence: *mut dma_fence) -> *mut dma_fence_array {
-    // SAFETY: The caller guarantees `fence` is embedded as `base`.
-    unsafe { kernel::container_of!(fence, dma_fence_array, base).cast_mut() }
-}
-
-/// The base fence of `array`.
-///
-/// # Safety
-///
-/// `array` must point to a `struct dma_fence_array`.
-unsafe fn base(array: *mut dma_fence_array) -> *mut dma_fence {
-    // SAFETY: Taking a field's address reads nothing.
-    unsafe { addr_of_mut!((*array).base) }
-}
-
-/// The `i`-th member fence of an initialised array.
-///
-/// # Safety
-///
-/// `array` must be initialised, with `i < num_fences`.
-unsafe fn member(array: *mut dma_fence_array, i: c_uint) -> *mut dma_fence {
-    // SAFETY: The caller's `fences` array holds `num_fences` entries.
-    unsafe { *(*array).fences.add(i as usize) }
-}
-
-/// The `num_pending` counter of `array`, used atomically as in C.
-///
-/// # Safety
-///
-/// `array` must point to a live `struct dma_fence_array`.
-unsafe fn num_pending<'a>(array: *mut dma_fence_array) -> &'a AtomicI32 {
-    // SAFETY: `atomic_t` is a naturally aligned `int` that the core only
-    // accesses atomically; the array outlives the borrow (caller's promise).
-    unsafe { AtomicI32::from_ptr(addr_of_mut!((*array).num_pending.counter)) }
-}
-
-/// The `error` field of the array's base fence, for `cmpxchg`.
-///
-/// C reads and writes this `int` with plain accesses, except for the
-/// `cmpxchg()`s that install a member's error, which can run on several CPUs
-/// at once (members signal concurrently). Rust calls concurrent plain and
-/// atomic accesses to one location a data race, so while the array is
-/// pending the core touches the field only through this atomic; the plain
-/// reads elsewhere (`dma_fence_get_status`, signalling) come after the
-/// array's signalling, which the fence lock and the irq_work order after the
-/// last exchange. The field has the size and alignment of an `AtomicI32`.
-///
-/// # Safety
-///
-/// `array` must point to a live `struct dma_fence_array`.
-unsafe fn error<'a>(array: *mut dma_fence_array) -> &'a AtomicI32 {
-    // SAFETY: `error` is a naturally aligned `int` in the live array; while
-    // the array is pending it changes only through these exchanges.
-    unsafe { AtomicI32::from_ptr(addr_of_mut!((*array).base.error)) }
-}
-
-/// Installs `err` as the array's error if it is the first one reported
-/// before the array signals; 0 changes nothing.
-///
-/// # Safety
-///
-/// `array` must point to a live, initialised fence array.
-unsafe fn set_pending_error(array: *mut dma_fence_array, err: c_int) {
-    if err != 0 {
-        // SAFETY: The array is live (caller's promise).
-        let error = unsafe { error(array) };
-        // Fully ordered, like the kernel's cmpxchg(); losing the race (an
-        // error is already installed, or the marker is cleared) is the
-        // intended outcome.
-        let _ =
-            sys::fully_ordered(|order| error.compare_exchange(PENDING_ERROR, err, order, order));
-    }
-}
-
-/// Replaces the [`PENDING_ERROR`] marker by 0, if no member error replaced it.
-///
-/// # Safety
-///
-/// `array` must point to a live, initialised fence array.
-unsafe fn clear_pending_error(array: *mut dma_fence_array) {
-    // SAFETY: The array is live (caller's promise).
-    let error = unsafe { error(array) };
-    // Fully ordered, as above.
-    let _ = sys::fully_ordered(|order| error.compare_exchange(PENDING_ERROR, 0, order, order));
+/// The error of a member (`fence->error`), read plainly as C does: a member
+/// reports it before it signals.
+fn member_error(fence: &Fence) -> c_int {
+    // SAFETY: The fence is live; a plain read of its error, as in C.
+    unsafe { (*fence.raw()).error }
 }
 
 /// The array's irq_work: signals the array, then drops the reference of the
@@ -202,12 +212,14 @@ unsafe extern "C" fn signal_work(work: *mut irq_work) {
     // SAFETY: This function is only installed (by `dma_fence_array_init`) on
     // the `work` of a fence array, and only queued by the last member
     // callback, whose reference keeps the array alive until the put below.
-    unsafe {
-        let array = kernel::container_of!(work, dma_fence_array, work).cast_mut();
-        clear_pending_error(array);
-        dma_fence_signal(base(array));
-        crate::fence::put(base(array));
-    }
+    let array = unsafe {
+        let raw = kernel::container_of!(work, dma_fence_array, work).cast_mut();
+        Array::of_base(addr_of_mut!((*raw).base))
+    };
+    array.clear_pending_error();
+    array.base().signal();
+    // SAFETY: The reference handed over by the member callback.
+    unsafe { crate::fence::put(array.base().raw()) };
 }
 
 /// A member's callback: records its error and counts down; the last one
@@ -222,19 +234,23 @@ unsafe extern "C" fn member_signaled(fence: *mut dma_fence, cb: *mut dma_fence_c
     // SAFETY: This callback is only added (by `enable_signaling`) as the `cb`
     // of one of the array's `callbacks`, whose `array` was set first; the
     // reference taken for it keeps the array alive. `fence` is the signalling
-    // member, live during its callbacks.
-    unsafe {
+    // member, live and initialised during its callbacks.
+    let (array, member) = unsafe {
         let array_cb = kernel::container_of!(cb, dma_fence_array_cb, cb);
-        let array = (*array_cb).array;
-
-        set_pending_error(array, (*fence).error);
-
-        // atomic_dec_and_test(): fully ordered.
-        if sys::fully_ordered(|order| num_pending(array).fetch_sub(1, order)) == 1 {
-            bindings::irq_work_queue(addr_of_mut!((*array).work));
-        } else {
-            crate::fence::put(base(array));
-        }
+        let raw = (*array_cb).array;
+        (
+            Array::of_base(addr_of_mut!((*raw).base)),
+            Fence::from_raw(fence),
+        )
+    };
+    array.set_pending_error(member_error(member));
+    if array.count_down() {
+        // SAFETY: The work was set up by `dma_fence_array_init`; it takes
+        // over this callback's reference.
+        unsafe { bindings::irq_work_queue(addr_of_mut!((*array.raw()).work)) };
+    } else {
+        // SAFETY: This callback's reference.
+        unsafe { crate::fence::put(array.base().raw()) };
     }
 }
 
@@ -249,24 +265,25 @@ impl FenceImpl for ArrayFence {
     /// completes the array, it is reported signalled (false) and the
     /// remaining members are left unarmed.
     unsafe fn enable_signaling(fence: *mut dma_fence) -> bool {
-        // SAFETY: The core calls this on a live array, under its lock
-        // (`FenceImpl` contract), so it is initialised with `num_fences`
-        // members and as many callback slots after the struct.
-        unsafe {
-            let array = array_of(fence);
-            let cbs = addr_of_mut!((*array).callbacks).cast::<dma_fence_array_cb>();
-            for i in 0..(*array).num_fences {
-                let cb = cbs.add(i as usize);
-                (*cb).array = array;
-                crate::fence::get(base(array));
-                let f = member(array, i);
-                if dma_fence_add_callback(f, addr_of_mut!((*cb).cb), Some(member_signaled)) != 0 {
-                    set_pending_error(array, (*f).error);
-                    crate::fence::put(base(array));
-                    if sys::fully_ordered(|order| num_pending(array).fetch_sub(1, order)) == 1 {
-                        clear_pending_error(array);
-                        return false;
-                    }
+        // SAFETY: The core calls this on a live, initialised array, under its
+        // lock (`FenceImpl` contract).
+        let array = unsafe { Array::of_base(fence) };
+        for (i, member) in array.members().iter().enumerate() {
+            let cb = array.callback(i);
+            // SAFETY: The slot is the array's, in place until it is freed;
+            // the reference taken is the callback's.
+            let added = unsafe {
+                (*cb).array = array.raw();
+                crate::fence::get(array.base().raw());
+                dma_fence_add_callback(member.raw(), addr_of_mut!((*cb).cb), Some(member_signaled))
+            };
+            if added != 0 {
+                array.set_pending_error(member_error(member));
+                // SAFETY: The callback was not added: its reference is ours.
+                unsafe { crate::fence::put(array.base().raw()) };
+                if array.count_down() {
+                    array.clear_pending_error();
+                    return false;
                 }
             }
         }
@@ -281,20 +298,14 @@ impl FenceImpl for ArrayFence {
     /// that, the members are polled and counted against the initial value.
     unsafe fn signaled(fence: *mut dma_fence) -> bool {
         // SAFETY: The core calls this on a live, initialised array.
-        let array = unsafe { array_of(fence) };
-        // SAFETY: As above.
-        let mut pending = unsafe { num_pending(array) }.load(Ordering::Acquire);
-        // SAFETY: As above.
-        let done = if sys::test_bit(unsafe { flags(fence) }, ENABLE_SIGNAL) {
+        let array = unsafe { Array::of_base(fence) };
+        let mut pending = array.num_pending().load(Ordering::Acquire);
+        let done = if sys::test_bit(array.base().flags(), ENABLE_SIGNAL) {
             pending <= 0
         } else {
             let mut done = false;
-            // SAFETY: As above.
-            let num_fences = unsafe { (*array).num_fences };
-            for i in 0..num_fences {
-                // SAFETY: `i < num_fences`; the member is live while the
-                // array holds its reference.
-                if unsafe { is_signaled(member(array, i)) } {
+            for member in array.members() {
+                if member.query_signaled() {
                     // Wrapping, as C's int arithmetic in the kernel.
                     pending = pending.wrapping_sub(1);
                     if pending == 0 {
@@ -306,8 +317,7 @@ impl FenceImpl for ArrayFence {
             done
         };
         if done {
-            // SAFETY: The array is live.
-            unsafe { clear_pending_error(array) };
+            array.clear_pending_error();
         }
         done
     }
@@ -315,28 +325,28 @@ impl FenceImpl for ArrayFence {
     /// Drops the references on the members, frees the member array the
     /// creator handed over, and frees the fence after an RCU grace period.
     unsafe fn release(fence: *mut dma_fence) {
-        // SAFETY: The last reference is gone: the array and its members are
-        // ours. `fences` was allocated with kmalloc by the creator, who gave
-        // it to us; the array itself came from `dma_fence_array_alloc`.
+        // SAFETY: The core calls this once the last reference is gone, on an
+        // initialised array.
+        let array = unsafe { Array::of_base(fence) };
+        for member in array.members() {
+            // SAFETY: The array's reference to the member.
+            unsafe { crate::fence::put(member.raw()) };
+        }
+        // SAFETY: `fences` was allocated with kmalloc by the creator, who gave
+        // it to us; the array itself came from `dma_fence_array_alloc`, and
+        // nothing refers to either any more.
         unsafe {
-            let array = array_of(fence);
-            for i in 0..(*array).num_fences {
-                crate::fence::put(member(array, i));
-            }
-            bindings::kfree((*array).fences.cast());
+            bindings::kfree((*array.raw()).fences.cast());
             dma_fence_free(fence);
         }
     }
 
     /// Passes the deadline on to every member.
     unsafe fn set_deadline(fence: *mut dma_fence, deadline: ktime_t) {
-        // SAFETY: The core calls this on a live, initialised array, whose
-        // members are live while it holds their references.
-        unsafe {
-            let array = array_of(fence);
-            for i in 0..(*array).num_fences {
-                dma_fence_set_deadline(member(array, i), deadline);
-            }
+        // SAFETY: The core calls this on a live, initialised array.
+        let array = unsafe { Array::of_base(fence) };
+        for member in array.members() {
+            crate::fence::set_deadline(member, deadline);
         }
     }
 }
@@ -393,7 +403,7 @@ pub(crate) unsafe extern "C" fn dma_fence_array_init(
 
         bindings::dmabuf_rs_array_lock_init(array);
         dma_fence_init(
-            base(array),
+            addr_of_mut!((*array).base),
             &dma_fence_array_ops,
             addr_of_mut!((*array).lock),
             context,
@@ -401,7 +411,7 @@ pub(crate) unsafe extern "C" fn dma_fence_array_init(
         );
         bindings::dmabuf_rs_init_irq_work(addr_of_mut!((*array).work), Some(signal_work));
 
-        num_pending(array).store(pending, Ordering::Relaxed);
+        (*array).num_pending.counter = pending;
         (*array).fences = fences;
 
         (*array).base.error = PENDING_ERROR;
@@ -412,8 +422,8 @@ pub(crate) unsafe extern "C" fn dma_fence_array_init(
     // here; it has been warned about above, so skip the check instead.)
     if !fences.is_null() {
         for i in (0..num_fences.max(0)).rev() {
-            // SAFETY: `fences` holds `num_fences` live fences (caller).
-            if unsafe { is_container(*fences.add(i as usize)) } {
+            // SAFETY: `fences` holds `num_fences` live, initialised fences (caller).
+            if is_container(unsafe { Fence::from_raw(*fences.add(i as usize)) }) {
                 sys::warn();
             }
         }
@@ -459,13 +469,12 @@ pub(crate) unsafe extern "C" fn dma_fence_match_context(
     fence: *mut dma_fence,
     context: u64,
 ) -> bool {
-    // SAFETY: The fence is live and initialised (caller's promise).
-    let Some(array) = (unsafe { to_array(fence) }) else {
-        // SAFETY: As above.
-        return unsafe { (*fence).context == context };
-    };
-    // SAFETY: An initialised array holds `num_fences` live members.
-    unsafe { (0..(*array).num_fences).all(|i| (*member(array, i)).context == context) }
+    // SAFETY: The caller's contract: a live, initialised fence.
+    let fence = unsafe { Fence::from_raw(fence) };
+    match Array::from_fence(fence) {
+        Some(array) => array.members().iter().all(|m| m.context() == context),
+        None => fence.context() == context,
+    }
 }
 
 /// Starts `dma_fence_array_for_each()`: returns the first member of an array,
@@ -481,16 +490,13 @@ pub(crate) unsafe extern "C" fn dma_fence_array_first(head: *mut dma_fence) -> *
     if head.is_null() {
         return head;
     }
-    // SAFETY: `head` is live and initialised (caller's promise).
-    let Some(array) = (unsafe { to_array(head) }) else {
-        return head;
-    };
-    // SAFETY: An initialised array holds `num_fences` live members.
-    unsafe {
-        if (*array).num_fences == 0 {
-            return core::ptr::null_mut();
-        }
-        member(array, 0)
+    // SAFETY: The caller's contract: a live, initialised fence.
+    match Array::from_fence(unsafe { Fence::from_raw(head) }) {
+        Some(array) => array
+            .members()
+            .first()
+            .map_or(core::ptr::null_mut(), |m| m.raw()),
+        None => head,
     }
 }
 
@@ -507,18 +513,13 @@ pub(crate) unsafe extern "C" fn dma_fence_array_next(
     head: *mut dma_fence,
     index: c_uint,
 ) -> *mut dma_fence {
-    // SAFETY: `head` is NULL or live and initialised (caller's promise).
-    let Some(array) = (unsafe { to_array(head) }) else {
-        return core::ptr::null_mut();
-    };
-    // SAFETY: An initialised array holds `num_fences` live members; `index`
-    // is checked against that first.
-    unsafe {
-        if index >= (*array).num_fences {
-            return core::ptr::null_mut();
-        }
-        member(array, index)
+    if head.is_null() {
+        return head;
     }
+    // SAFETY: The caller's contract: a live, initialised fence.
+    Array::from_fence(unsafe { Fence::from_raw(head) })
+        .and_then(|array| array.members().get(index as usize))
+        .map_or(core::ptr::null_mut(), |m| m.raw())
 }
 
 c_abi!(

@@ -5,7 +5,10 @@
 //! One shared stub is initialised on first use and never freed; private stubs
 //! are allocated for callers that need their own timestamp.
 
-use super::{dma_fence_init, dma_fence_signal_locked, dma_fence_signal_timestamp, ENABLE_SIGNAL};
+use super::{
+    dma_fence_init, dma_fence_signal_locked, dma_fence_signal_timestamp, Fence, FenceCore,
+    ENABLE_SIGNAL,
+};
 use crate::sys;
 use kernel::ffi::c_char;
 use kernel::{
@@ -55,7 +58,7 @@ pub(crate) extern "C" fn dma_fence_get_stub() -> *mut dma_fence {
     unsafe {
         if (*stub).ops.is_null() {
             dma_fence_init(stub, &STUB_OPS, lock, 0, 0);
-            sys::set_bit(super::flags(stub), ENABLE_SIGNAL);
+            sys::set_bit(Fence::from_raw(stub).flags(), ENABLE_SIGNAL);
             dma_fence_signal_locked(stub);
         }
         sys::spin_unlock(lock);
@@ -76,7 +79,7 @@ pub(crate) extern "C" fn dma_fence_allocate_private_stub(timestamp: ktime_t) -> 
     unsafe {
         let lock = core::ptr::addr_of_mut!(bindings::dma_fence_stub_lock);
         dma_fence_init(fence, &STUB_OPS, lock, 0, 0);
-        sys::set_bit(super::flags(fence), ENABLE_SIGNAL);
+        sys::set_bit(Fence::from_raw(fence).flags(), ENABLE_SIGNAL);
         dma_fence_signal_timestamp(fence, timestamp);
     }
     fence

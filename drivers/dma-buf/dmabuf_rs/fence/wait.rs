@@ -8,8 +8,8 @@
 //! if the fence signalled with none to spare), 0 on timeout, or -ERESTARTSYS.
 
 use super::{
-    dma_fence_add_callback, dma_fence_enable_sw_signaling, dma_fence_remove_callback, flags,
-    is_signaled, lockdep, trace, FenceLock, SIGNALED,
+    dma_fence_add_callback, dma_fence_enable_sw_signaling, dma_fence_remove_callback, is_signaled,
+    lockdep, trace, Fence, FenceCore, SIGNALED,
 };
 use crate::sys;
 use core::ptr::addr_of_mut;
@@ -74,10 +74,10 @@ pub(crate) unsafe extern "C" fn dma_fence_default_wait(
     timeout: c_long,
 ) -> c_long {
     let mut ret = if timeout != 0 { timeout } else { 1 };
-    // SAFETY: The fence and its lock are live.
-    let mut guard = unsafe { FenceLock::new(fence) };
-    // SAFETY: The fence is live.
-    let flags = unsafe { flags(fence) };
+    // SAFETY: The caller's contract: a live, initialised fence.
+    let fence = unsafe { Fence::from_raw(fence) };
+    let mut guard = fence.lock();
+    let flags = fence.flags();
     if sys::test_bit(flags, SIGNALED) {
         return ret;
     }
@@ -98,15 +98,14 @@ pub(crate) unsafe extern "C" fn dma_fence_default_wait(
     let node = unsafe { addr_of_mut!((*whole).base.node) };
     // SAFETY: We hold the lock. `cb` stays in place on this stack frame and is
     // unlinked below before the frame goes away.
-    unsafe { crate::sys::list_add(node, super::cb_list(fence)) };
+    unsafe { crate::sys::list_add(node, guard.cb_list()) };
 
     while !sys::test_bit(flags, SIGNALED) && ret > 0 {
         sys::set_current_state(sleep_state(intr), false);
         drop(guard);
         // SAFETY: Called in process context (the caller may sleep).
         ret = unsafe { bindings::schedule_timeout(ret) };
-        // SAFETY: The fence and its lock are live.
-        guard = unsafe { FenceLock::new(fence) };
+        guard = fence.lock();
         if ret > 0 && intr && sys::signal_pending() {
             ret = ERESTARTSYS;
         }
@@ -147,8 +146,8 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_timeout(
     unsafe { dma_fence_enable_sw_signaling(fence) };
 
     trace!(wait_start, fence);
-    // SAFETY: The fence is live and initialised.
-    let ret = match unsafe { super::ops(fence) }.wait {
+    // SAFETY: The caller's contract: a live, initialised fence.
+    let ret = match unsafe { Fence::from_raw(fence) }.ops().wait {
         // SAFETY: The exporter's wait takes a live fence of its own.
         Some(wait) => unsafe { wait(fence, intr, timeout) },
         // SAFETY: As for this function.
@@ -165,8 +164,8 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_timeout(
 /// Every fence in `fences` must be live.
 unsafe fn first_signaled(fences: &[*mut dma_fence]) -> Option<u32> {
     let pos = fences.iter().position(|&f| {
-        // SAFETY: The caller guarantees the fences are live.
-        sys::test_bit(unsafe { flags(f) }, SIGNALED)
+        // SAFETY: The caller guarantees the fences are live and initialised.
+        unsafe { Fence::from_raw(f) }.signaled_flag()
     });
     pos.map(|i| i as u32)
 }
