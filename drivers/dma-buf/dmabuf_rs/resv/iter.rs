@@ -217,7 +217,7 @@ pub(crate) unsafe extern "C" fn dma_resv_iter_next(cursor: *mut dma_resv_iter) -
         let fences = (*cursor).fences.cast::<ResvList>();
         loop {
             let index = (*cursor).index;
-            if fences.is_null() || index >= list::num_fences(fences) {
+            if fences.is_null() || index >= list::num_fences_locked(fences) {
                 return ptr::null_mut();
             }
             // Cannot overflow: `index < num_fences <= u32::MAX`.

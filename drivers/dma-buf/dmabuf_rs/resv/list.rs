@@ -139,6 +139,22 @@ pub(crate) unsafe fn num_fences(list: *mut ResvList) -> u32 {
     unsafe { num_slot(list) }.load(Ordering::Acquire)
 }
 
+/// The number of slots in use, read with the reservation lock held.
+///
+/// Only the lock holder changes the count, so under the lock a plain read
+/// sees the last store; unlike the acquire load of [`num_fences`], the
+/// compiler can fold it into a compare, as C's plain
+/// `cursor->fences->num_fences` is (one instruction per locked walk).
+///
+/// # Safety
+///
+/// `list` must be live, and the reservation lock of its object held.
+pub(crate) unsafe fn num_fences_locked(list: *mut ResvList) -> u32 {
+    // SAFETY: The list is live (caller's promise); with the lock held no
+    // one writes the count, so this read races with no write.
+    unsafe { ptr::addr_of!((*list).num_fences).read() }
+}
+
 /// Sets the number of slots in use, after the slots themselves were written
 /// (the release store is the C core's `smp_wmb()` before the count).
 ///
