@@ -119,8 +119,3 @@ void dmabuf_rs_rcu_read_unlock(void)
 {
 	rcu_read_unlock();
 }
-
-struct dma_fence *dmabuf_rs_fence_get_rcu_safe(struct dma_fence **fencep)
-{
-	return dma_fence_get_rcu_safe((struct dma_fence __rcu **)fencep);
-}

@@ -81,8 +81,6 @@ void dmabuf_rs_init_irq_work(struct irq_work *work, void (*func)(struct irq_work
 
 void dmabuf_rs_rcu_read_lock(void);
 void dmabuf_rs_rcu_read_unlock(void);
-/* dma_fence_get_rcu_safe(): a reference to *fencep, stable against updates. */
-struct dma_fence *dmabuf_rs_fence_get_rcu_safe(struct dma_fence **fencep);
 
 
 /*

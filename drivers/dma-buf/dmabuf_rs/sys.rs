@@ -330,6 +330,36 @@ pub(crate) unsafe fn rcu_read_unlock() {
     };
 }
 
+/// An RCU read-side critical section, held for the life of the value
+/// ([`rcu_read_lock`] when made, [`rcu_read_unlock`] on drop).
+///
+/// What is borrowed under RCU can borrow from the guard, so that it cannot
+/// outlive the section. Not `Send`: the section belongs to the task (and,
+/// without preemptible RCU, the CPU) that entered it.
+///
+/// # Invariants
+///
+/// The task is inside the RCU read-side critical section this value entered.
+pub(crate) struct RcuGuard(core::marker::PhantomData<*mut ()>);
+
+impl RcuGuard {
+    /// Enters an RCU read-side critical section.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        rcu_read_lock();
+        // INVARIANT: The section was just entered.
+        Self(core::marker::PhantomData)
+    }
+}
+
+impl Drop for RcuGuard {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we are in the section `new` entered.
+        unsafe { rcu_read_unlock() };
+    }
+}
+
 /// The atomic `unsigned long` flags word at `word`, as the kernel's bitops use it.
 ///
 /// # Safety

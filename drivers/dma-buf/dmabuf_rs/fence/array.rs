@@ -31,7 +31,7 @@ use super::{
 };
 use crate::sys;
 use core::mem::size_of;
-use core::ptr::{addr_of, addr_of_mut};
+use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicI32, Ordering};
 use kernel::bindings::{
     self, dma_fence, dma_fence_array, dma_fence_array_cb, dma_fence_cb, irq_work, ktime_t,
@@ -184,14 +184,9 @@ impl Array {
     }
 }
 
-/// `dma_fence_is_chain()`: whether `fence` uses the fence chain ops.
-fn is_chain(fence: &Fence) -> bool {
-    core::ptr::eq(fence.ops(), addr_of!(bindings::dma_fence_chain_ops))
-}
-
 /// `dma_fence_is_container()`: whether `fence` is an array or a chain.
 pub(crate) fn is_container(fence: &Fence) -> bool {
-    Array::from_fence(fence).is_some() || is_chain(fence)
+    Array::from_fence(fence).is_some() || super::chain::Chain::from_fence(fence).is_some()
 }
 
 /// The error of a member (`fence->error`), read plainly as C does: a member

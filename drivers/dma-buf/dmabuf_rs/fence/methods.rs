@@ -42,6 +42,20 @@ pub(crate) trait FenceCore {
         sys::test_bit(self.flags(), SIGNALED)
     }
 
+    /// `kref_read(&fence->refcount)`: the number of references now, a hint
+    /// that only the holder of the last one can rely on.
+    #[inline]
+    fn kref_read(&self) -> i32 {
+        // SAFETY: The fence is live for the borrow; its refcount is only ever
+        // accessed atomically, in Rust and in C.
+        unsafe {
+            core::sync::atomic::AtomicI32::from_ptr(addr_of_mut!(
+                (*self.raw()).refcount.refcount.refs.counter
+            ))
+        }
+        .load(core::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Takes the fence's lock (`spin_lock_irqsave(fence->lock)`).
     fn lock(&self) -> FenceLock<'_>;
 
