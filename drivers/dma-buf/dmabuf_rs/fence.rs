@@ -17,7 +17,7 @@ use crate::sys;
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use kernel::bindings::{self, dma_fence, dma_fence_cb, dma_fence_func_t, ktime_t};
-use kernel::ffi::{c_char, c_int, c_uint};
+use kernel::ffi::{c_int, c_uint};
 
 #[path = "fence/array.rs"]
 pub(crate) mod array;
@@ -192,7 +192,7 @@ pub(crate) unsafe extern "C" fn dma_fence_signal_timestamp_locked(
 ) -> c_int {
     // SAFETY: The caller's contract: a live, initialised fence whose lock it
     // holds for the call.
-    unsafe { Locked::assume(Fence::from_raw(fence)) }.signal(timestamp)
+    unsafe { Locked::assume(Fence::from_raw(fence)) }.signal_body(timestamp)
 }
 
 /// Signals a fence with the given timestamp, taking its lock.
@@ -236,7 +236,7 @@ pub(crate) unsafe extern "C" fn dma_fence_signal(fence: *mut dma_fence) -> c_int
         return sys::neg(bindings::EINVAL);
     }
     // SAFETY: The caller's contract: a live, initialised fence.
-    unsafe { Fence::from_raw(fence) }.signal()
+    methods::signal_body(unsafe { Fence::from_raw(fence) })
 }
 
 /// Releases a fence whose last reference is gone (the kref release function).
@@ -271,8 +271,8 @@ pub(crate) unsafe extern "C" fn dma_fence_release(kref: *mut bindings::kref) {
         // as it does.
         unsafe {
             bindings::dmabuf_rs_warn_fence_released(
-                driver_name(fence),
-                timeline_name(fence),
+                typed.driver_name(),
+                typed.timeline_name(),
                 (*fence).context,
                 (*fence).seqno,
             );
@@ -371,117 +371,33 @@ pub(crate) unsafe fn is_signaled(fence: *mut dma_fence) -> bool {
     unsafe { Fence::from_raw(fence) }.query_signaled()
 }
 
-/// A live fence as the pure rules of [`crate::logic`] see it.
-///
-/// # Invariants
-///
-/// The pointer is a live, initialised fence for the life of the view (a
-/// reference held by whoever made the view).
-pub(crate) struct View(pub(crate) *mut dma_fence);
-
-impl FenceView for View {
+/// A fence as the pure rules of [`crate::logic`] see it.
+impl FenceView for Fence {
     #[inline]
     fn id(&self) -> usize {
-        self.0 as usize
+        self.raw() as usize
     }
 
     #[inline]
     fn context(&self) -> u64 {
-        // SAFETY: By the type invariant the fence is live; context is immutable.
-        unsafe { (*self.0).context }
+        Fence::context(self)
     }
 
     #[inline]
     fn seqno(&self) -> u64 {
-        // SAFETY: By the type invariant the fence is live; seqno is immutable.
-        unsafe { (*self.0).seqno }
+        Fence::seqno(self)
     }
 
     #[inline]
     fn seqno_width(&self) -> SeqnoWidth {
-        // SAFETY: By the type invariant the fence is live and initialised.
-        SeqnoWidth::from_use_64bit_seqno(unsafe { Fence::from_raw(self.0) }.ops().use_64bit_seqno)
+        SeqnoWidth::from_use_64bit_seqno(self.ops().use_64bit_seqno)
     }
 
+    /// The callers of the logic rules hold no fence lock.
     #[inline]
     fn is_signaled(&self) -> bool {
-        // SAFETY: By the type invariant the fence is live; the callers of the
-        // logic rules hold no fence lock.
-        unsafe { is_signaled(self.0) }
+        self.query_signaled()
     }
-}
-
-/// One of a fence's two name callbacks: the string it returns.
-///
-/// `dma_fence_init` refuses fences without either name callback, so a missing
-/// one is a bug; it warns and reads as the empty string instead of jumping to
-/// NULL. One helper for every caller (release warning, describe, sync_file).
-///
-/// # Safety
-///
-/// `fence` must be a live, initialised fence, and `name` one of its ops.
-#[track_caller]
-unsafe fn fence_name(
-    fence: *mut dma_fence,
-    name: Option<unsafe extern "C" fn(*mut dma_fence) -> *const c_char>,
-) -> *const c_char {
-    match name {
-        // SAFETY: The name callbacks take any live fence of their ops and
-        // return a string that lives as long as the fence.
-        Some(name) => unsafe { name(fence) },
-        None => {
-            sys::warn();
-            c"".as_ptr().cast()
-        }
-    }
-}
-
-/// `fence->ops->get_driver_name(fence)`.
-///
-/// # Safety
-///
-/// `fence` must be a live, initialised fence.
-pub(crate) unsafe fn driver_name(fence: *mut dma_fence) -> *const c_char {
-    // SAFETY: An initialised fence has valid, static ops (caller's promise).
-    unsafe { fence_name(fence, (*(*fence).ops).get_driver_name) }
-}
-
-/// `fence->ops->get_timeline_name(fence)`.
-///
-/// # Safety
-///
-/// `fence` must be a live, initialised fence.
-pub(crate) unsafe fn timeline_name(fence: *mut dma_fence) -> *const c_char {
-    // SAFETY: An initialised fence has valid, static ops (caller's promise).
-    unsafe { fence_name(fence, (*(*fence).ops).get_timeline_name) }
-}
-
-/// The time `fence` signalled at (`dma_fence_timestamp`, a header inline).
-///
-/// A fence that has not signalled is a caller bug: it warns and returns the
-/// current time, as C does. A fence that has signals its timestamp right
-/// after the flag, on the signalling CPU, so the wait is short. The acquire
-/// read of the timestamp flag pairs with the release that set it in
-/// [`dma_fence_signal_timestamp_locked`], so the timestamp read after it is
-/// the one written (C's plain `test_bit` leaves that ordering to the
-/// architecture; Rust's memory model needs it stated).
-///
-/// # Safety
-///
-/// `fence` must be a live, initialised fence.
-pub(crate) unsafe fn timestamp(fence: *mut dma_fence) -> ktime_t {
-    // SAFETY: The fence is live and initialised (caller's promise).
-    let flags = unsafe { Fence::from_raw(fence) }.flags();
-    if !sys::test_bit(flags, SIGNALED) {
-        sys::warn();
-        return ktime_get();
-    }
-    while !sys::test_bit_acquire(flags, TIMESTAMP) {
-        core::hint::spin_loop();
-    }
-    // SAFETY: With the timestamp flag set, the union holds the timestamp,
-    // written before the flag and never again.
-    unsafe { (*fence).__bindgen_anon_1.timestamp }
 }
 
 /// Returns 0 while the fence is pending, 1 once signalled, or its error
@@ -564,19 +480,21 @@ pub(crate) unsafe extern "C" fn dma_fence_describe(
     fence: *mut dma_fence,
     seq: *mut bindings::seq_file,
 ) {
-    // SAFETY: The fence is live and initialised, so its names are valid
-    // strings; the format's arguments match its conversions.
+    // SAFETY: The caller's contract: a live, initialised fence.
+    let fence = unsafe { Fence::from_raw(fence) };
+    let signalled = if fence.query_signaled() { c"" } else { c"un" };
+    // SAFETY: The names are valid strings while the fence lives; the
+    // format's arguments match its conversions.
     unsafe {
-        let signalled = if is_signaled(fence) { c"" } else { c"un" };
         bindings::seq_printf(
             seq,
             c"%s %s seq %llu %ssignalled\n".as_ptr().cast(),
-            driver_name(fence),
-            timeline_name(fence),
-            (*fence).seqno,
+            fence.driver_name(),
+            fence.timeline_name(),
+            fence.seqno(),
             signalled.as_ptr(),
-        );
-    }
+        )
+    };
 }
 
 c_abi!(

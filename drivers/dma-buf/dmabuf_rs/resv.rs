@@ -24,7 +24,7 @@
 //!
 //! C header: [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h).
 
-use crate::fence::{array, is_signaled, View};
+use crate::fence::{array, is_signaled, Fence};
 use crate::logic::errno::EINVAL;
 use crate::logic::usage::{self, AddFence, ListFill, Reserve, Usage};
 use crate::sys;
@@ -273,17 +273,6 @@ pub(crate) unsafe extern "C" fn dma_resv_reset_max_fences(obj: *mut dma_resv) {
     }
 }
 
-/// Whether `fence` is a container (an array or a chain), which a reservation
-/// object must not hold: drivers add the fences inside one by one.
-///
-/// # Safety
-///
-/// `fence` must point to a live, initialised fence.
-unsafe fn is_container(fence: *mut dma_fence) -> bool {
-    // SAFETY: The fence is live and initialised (caller's promise).
-    array::is_container(unsafe { crate::fence::Fence::from_raw(fence) })
-}
-
 /// Adds `fence` with `usage`; the caller holds the reservation lock and has
 /// reserved a slot with [`dma_resv_reserve_fences`] under it.
 ///
@@ -302,14 +291,13 @@ pub(crate) unsafe extern "C" fn dma_resv_add_fence(
     fence: *mut dma_fence,
     usage: dma_resv_usage,
 ) {
-    // SAFETY: The fence is live (caller's promise); the reference goes into
-    // the list below.
-    unsafe { crate::fence::get(fence) };
+    // SAFETY: The fence is live and initialised (caller's promise), and
+    // stays so: the reference taken here goes into the list below.
+    let typed = unsafe { Fence::from_raw(crate::fence::get(fence)) };
     // SAFETY: `obj` is initialised (caller's promise).
     unsafe { assert_held(obj) };
 
-    // SAFETY: The fence is live and initialised.
-    if unsafe { is_container(fence) } {
+    if array::is_container(typed) {
         sys::warn();
     }
     let usage = stored_usage(usage);
@@ -328,11 +316,10 @@ pub(crate) unsafe extern "C" fn dma_resv_add_fence(
         // SAFETY: Under the lock `i` is a slot in use, whose fence the list
         // keeps live while we hold the lock.
         let (old, old_usage) = unsafe { list::entry(list, i) };
-        // INVARIANT: As above.
-        (View(old), old_usage)
+        // SAFETY: As above.
+        (unsafe { Fence::from_raw(old) }, old_usage)
     });
-    // INVARIANT: The caller's fence is live, and we hold a reference anyway.
-    match usage::add_fence_slot(slots, &View(fence), usage) {
+    match usage::add_fence_slot(slots, typed, usage) {
         AddFence::Replace(i) => {
             // `i < count`, so it fits in `u32`.
             let i = i as u32;

@@ -17,7 +17,9 @@
 //! C header: [`include/linux/sync_file.h`](srctree/include/linux/sync_file.h);
 //! ioctls: [`include/uapi/linux/sync_file.h`](srctree/include/uapi/linux/sync_file.h).
 
-use crate::fence::{dma_fence_add_callback, dma_fence_remove_callback, is_signaled};
+use crate::fence::{
+    dma_fence_add_callback, dma_fence_remove_callback, is_signaled, Fence, FenceCore,
+};
 use crate::sys;
 use crate::vfs::{Table, COMPAT_IOCTL, EPOLLIN};
 use core::mem::size_of;
@@ -234,15 +236,15 @@ pub(crate) unsafe extern "C" fn sync_file_get_name(
         // arguments match the conversions (`%lld` takes the u64 seqno's bits,
         // as in C).
         unsafe {
-            let fence = (*sync_file).fence;
+            let fence = Fence::from_raw((*sync_file).fence);
             bindings::snprintf(
                 buf,
                 size,
                 c"%s-%s%llu-%lld".as_ptr().cast(),
-                crate::fence::driver_name(fence),
-                crate::fence::timeline_name(fence),
-                (*fence).context,
-                (*fence).seqno,
+                fence.driver_name(),
+                fence.timeline_name(),
+                fence.context(),
+                fence.seqno(),
             );
         }
     }

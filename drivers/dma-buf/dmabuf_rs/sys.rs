@@ -297,7 +297,7 @@ pub(crate) unsafe fn tracepoint_on(tp: *const bindings::tracepoint) -> bool {
 /// `__rcu_read_lock()`, called here directly; otherwise (lockdep's RCU map,
 /// or `preempt_disable()` for non-preemptible RCU) through the shim.
 #[inline]
-pub(crate) fn rcu_read_lock() {
+fn rcu_read_lock() {
     #[cfg(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC)))]
     // SAFETY: No preconditions.
     unsafe {
@@ -317,7 +317,7 @@ pub(crate) fn rcu_read_lock() {
 /// The caller must be in an RCU read-side critical section that it entered
 /// with [`rcu_read_lock`] and leaves here.
 #[inline]
-pub(crate) unsafe fn rcu_read_unlock() {
+unsafe fn rcu_read_unlock() {
     #[cfg(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC)))]
     // SAFETY: Paired with `rcu_read_lock` (caller's promise).
     unsafe {

@@ -20,7 +20,7 @@ use crate::sys;
 use core::ptr::addr_of_mut;
 use core::sync::atomic::AtomicUsize;
 use kernel::bindings::{self, dma_fence, dma_fence_cb, ktime_t};
-use kernel::ffi::{c_int, c_ulong};
+use kernel::ffi::{c_char, c_int, c_ulong};
 
 pub(crate) use kernel::dma_buf::fence::Fence;
 
@@ -38,6 +38,7 @@ pub(crate) trait FenceCore {
     fn ops(&self) -> &bindings::dma_fence_ops;
 
     /// Whether the `SIGNALED` flag is set, without asking the exporter.
+    #[inline]
     fn signaled_flag(&self) -> bool {
         sys::test_bit(self.flags(), SIGNALED)
     }
@@ -71,12 +72,31 @@ pub(crate) trait FenceCore {
     ///
     /// (Not `is_signaled`: the driver API's `Fence::is_signaled`, an inherent
     /// method, would win the name and go through the C helper.)
+    #[inline]
     fn query_signaled(&self) -> bool {
         self.signaled_state().unwrap_or_else(|| {
             self.signal();
             true
         })
     }
+
+    /// `fence->ops->get_driver_name(fence)`: see [`name`].
+    fn driver_name(&self) -> *const c_char;
+
+    /// `fence->ops->get_timeline_name(fence)`: see [`name`].
+    fn timeline_name(&self) -> *const c_char;
+
+    /// The time the fence signalled at (`dma_fence_timestamp`, a header
+    /// inline).
+    ///
+    /// A fence that has not signalled is a caller bug: it warns and returns
+    /// the current time, as C does. A fence that has signals its timestamp
+    /// right after the flag, on the signalling CPU, so the wait is short. The
+    /// acquire read of the timestamp flag pairs with the release that set it
+    /// in [`Locked::signal`], so the timestamp read after it is the one
+    /// written (C's plain `test_bit` leaves that ordering to the
+    /// architecture; Rust's memory model needs it stated).
+    fn timestamp(&self) -> ktime_t;
 
     /// `dma_fence_signal`: signals the fence now, taking its lock, inside a
     /// signalling critical section for lockdep. `-EINVAL` if it had already
@@ -85,6 +105,30 @@ pub(crate) trait FenceCore {
 }
 
 impl FenceCore for Fence {
+    #[inline]
+    fn driver_name(&self) -> *const c_char {
+        name(self, self.ops().get_driver_name)
+    }
+
+    #[inline]
+    fn timeline_name(&self) -> *const c_char {
+        name(self, self.ops().get_timeline_name)
+    }
+
+    fn timestamp(&self) -> ktime_t {
+        let flags = self.flags();
+        if !sys::test_bit(flags, SIGNALED) {
+            sys::warn();
+            return ktime_get();
+        }
+        while !sys::test_bit_acquire(flags, TIMESTAMP) {
+            core::hint::spin_loop();
+        }
+        // SAFETY: The fence is live; with the timestamp flag set, the union
+        // holds the timestamp, written before the flag and never again.
+        unsafe { (*self.raw()).__bindgen_anon_1.timestamp }
+    }
+
     #[inline]
     fn raw(&self) -> *mut dma_fence {
         // `Fence` is `repr(transparent)` over `Opaque<dma_fence>`, itself
@@ -136,12 +180,44 @@ impl FenceCore for Fence {
         }
     }
 
+    /// Out of line, as in C: the body is that of
+    /// [`dma_fence_signal`](super::dma_fence_signal), see [`signal_body`].
     #[inline]
     fn signal(&self) -> c_int {
-        let cookie = super::lockdep::begin_signalling();
-        let ret = self.lock().signal(ktime_get());
-        super::lockdep::end_signalling(cookie);
-        ret
+        // SAFETY: The fence is live for the borrow; the lock is not held
+        // (the trait method's contract).
+        unsafe { super::dma_fence_signal(self.raw()) }
+    }
+}
+
+/// The body of [`FenceCore::signal`], inlined into the C ABI function only.
+#[inline(always)]
+pub(super) fn signal_body(fence: &Fence) -> c_int {
+    let cookie = super::lockdep::begin_signalling();
+    let ret = fence.lock().signal(ktime_get());
+    super::lockdep::end_signalling(cookie);
+    ret
+}
+
+/// One of a fence's two name callbacks: the string it returns.
+///
+/// `dma_fence_init` refuses fences without either name callback, so a missing
+/// one is a bug; it warns and reads as the empty string instead of jumping to
+/// NULL. One helper for every caller (release warning, describe, sync_file).
+#[track_caller]
+#[inline]
+fn name(
+    fence: &Fence,
+    callback: Option<unsafe extern "C" fn(*mut dma_fence) -> *const c_char>,
+) -> *const c_char {
+    match callback {
+        // SAFETY: The name callbacks take any live fence of their ops and
+        // return a string that lives as long as the fence.
+        Some(callback) => unsafe { callback(fence.raw()) },
+        None => {
+            sys::warn();
+            c"".as_ptr().cast()
+        }
     }
 }
 
@@ -235,7 +311,19 @@ impl<'a> Locked<'a> {
     /// timestamp; `-EINVAL` if it had already signalled. Otherwise the
     /// callbacks run, in the order they were added, each with its node
     /// re-initialised first so that it may be re-added or freed from within.
+    ///
+    /// Out of line, as in C: the body is that of
+    /// [`dma_fence_signal_timestamp_locked`](super::dma_fence_signal_timestamp_locked),
+    /// which every signalling path calls.
+    #[inline]
     pub(crate) fn signal(&self, timestamp: ktime_t) -> c_int {
+        // SAFETY: The fence is live and its lock held (this proof).
+        unsafe { super::dma_fence_signal_timestamp_locked(self.fence.raw(), timestamp) }
+    }
+
+    /// The body of [`Locked::signal`], inlined into the C ABI function only.
+    #[inline(always)]
+    pub(super) fn signal_body(&self, timestamp: ktime_t) -> c_int {
         let fence = self.fence.raw();
         let flags = self.fence.flags();
         if sys::test_and_set_bit(flags, SIGNALED) {

@@ -9,7 +9,7 @@
 //!
 //! C header: [`include/linux/dma-fence-unwrap.h`](srctree/include/linux/dma-fence-unwrap.h).
 
-use super::{chain, View};
+use super::{chain, Fence, FenceCore};
 use crate::logic::{
     merge::{self, Merged},
     seqno::SeqnoWidth,
@@ -113,10 +113,16 @@ impl Held {
         fence
     }
 
+    /// The fence.
+    #[inline]
+    fn fence(&self) -> &Fence {
+        // SAFETY: By the type invariant the fence is live while we hold it.
+        unsafe { Fence::from_raw(self.0) }
+    }
+
     /// The signal timestamp of a signalled fence (`dma_fence_timestamp`).
     fn timestamp(&self) -> bindings::ktime_t {
-        // SAFETY: By the type invariant the fence is live.
-        unsafe { super::timestamp(self.0) }
+        self.fence().timestamp()
     }
 }
 
@@ -128,25 +134,29 @@ impl Drop for Held {
 }
 
 impl FenceView for Held {
+    #[inline]
     fn id(&self) -> usize {
-        View(self.0).id()
+        self.fence().id()
     }
 
+    #[inline]
     fn context(&self) -> u64 {
-        View(self.0).context()
+        FenceView::context(self.fence())
     }
 
+    #[inline]
     fn seqno(&self) -> u64 {
-        View(self.0).seqno()
+        FenceView::seqno(self.fence())
     }
 
+    #[inline]
     fn seqno_width(&self) -> SeqnoWidth {
-        View(self.0).seqno_width()
+        self.fence().seqno_width()
     }
 
+    #[inline]
     fn is_signaled(&self) -> bool {
-        // INVARIANT: We hold a reference, so the view's fence stays live.
-        View(self.0).is_signaled()
+        FenceView::is_signaled(self.fence())
     }
 }
 

@@ -115,7 +115,7 @@ unsafe fn walk_unlocked(cursor: *mut dma_resv_iter) {
 pub(crate) unsafe extern "C" fn dma_resv_iter_first_unlocked(
     cursor: *mut dma_resv_iter,
 ) -> *mut dma_fence {
-    sys::rcu_read_lock();
+    let rcu = sys::RcuGuard::new();
     // SAFETY: The cursor is set up on a live object (caller's promise) and we
     // are inside the RCU read-side critical section; `walk_unlocked` runs
     // right after `restart_unlocked` within it.
@@ -129,8 +129,7 @@ pub(crate) unsafe extern "C" fn dma_resv_iter_first_unlocked(
             }
         }
     }
-    // SAFETY: Paired with the lock above.
-    unsafe { sys::rcu_read_unlock() };
+    drop(rcu);
     // SAFETY: The cursor is valid.
     unsafe { (*cursor).fence }
 }
@@ -149,7 +148,7 @@ pub(crate) unsafe extern "C" fn dma_resv_iter_first_unlocked(
 pub(crate) unsafe extern "C" fn dma_resv_iter_next_unlocked(
     cursor: *mut dma_resv_iter,
 ) -> *mut dma_fence {
-    sys::rcu_read_lock();
+    let rcu = sys::RcuGuard::new();
     // SAFETY: The cursor was started on a live object (caller's promise); we
     // are inside the RCU read-side critical section. Its old `fences` pointer
     // is only compared, never followed, unless it is still the current list
@@ -169,8 +168,7 @@ pub(crate) unsafe extern "C" fn dma_resv_iter_next_unlocked(
             }
         }
     }
-    // SAFETY: Paired with the lock above.
-    unsafe { sys::rcu_read_unlock() };
+    drop(rcu);
     // SAFETY: The cursor is valid.
     unsafe { (*cursor).fence }
 }

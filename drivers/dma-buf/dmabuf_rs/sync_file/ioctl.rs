@@ -14,9 +14,7 @@
 
 use super::{of_file, strscpy, sync_file_fdget, sync_file_get_name, sync_file_merge};
 use crate::fence::unwrap::for_each_unwrapped;
-use crate::fence::{
-    dma_fence_get_status, dma_fence_set_deadline, driver_name, is_signaled, timeline_name,
-};
+use crate::fence::{dma_fence_get_status, dma_fence_set_deadline, Fence, FenceCore};
 use crate::logic::errno::{Errno, ENOENT, ENOMEM};
 use crate::logic::sync_file::{self as rules, InfoPlan, INFO_STATUS_START};
 use crate::sys;
@@ -173,19 +171,21 @@ unsafe fn merge_into(sync_file: *mut sync_file, arg: c_ulong, fd: UnusedFd) -> R
 ///
 /// `fence` must be a live, initialised fence.
 unsafe fn fill_fence_info(fence: *mut dma_fence, info: &mut sync_fence_info) -> c_int {
-    // SAFETY: The fence is live and initialised (caller); the name callbacks
-    // return strings.
+    // SAFETY: The fence is live and initialised (caller).
+    let typed = unsafe { Fence::from_raw(fence) };
+    // SAFETY: The name callbacks return strings that live as long as the
+    // fence; the fence is live and its lock not held.
     unsafe {
-        strscpy(&mut info.obj_name, timeline_name(fence));
-        strscpy(&mut info.driver_name, driver_name(fence));
+        strscpy(&mut info.obj_name, typed.timeline_name());
+        strscpy(&mut info.driver_name, typed.driver_name());
         info.status = dma_fence_get_status(fence);
-        // ktime_to_ns() is the identity; the u64 field takes the s64's bits.
-        info.timestamp_ns = if is_signaled(fence) {
-            crate::fence::timestamp(fence) as u64
-        } else {
-            0
-        };
     }
+    // ktime_to_ns() is the identity; the u64 field takes the s64's bits.
+    info.timestamp_ns = if typed.query_signaled() {
+        typed.timestamp() as u64
+    } else {
+        0
+    };
     info.status
 }
 
