@@ -183,6 +183,7 @@ fn contained_of(fence: &Fence) -> &Fence {
 /// whose fence has not signalled yet, or `None` at the end of the chain or if
 /// `fence` is not a chain node. Signalled predecessors are unlinked with a
 /// compare-and-exchange, so concurrent walkers are safe.
+#[inline(never)]
 fn walk(fence: ARef<Fence>) -> Option<ARef<Fence>> {
     let chain = Chain::from_fence(&fence)?;
     loop {
@@ -472,6 +473,11 @@ pub(crate) unsafe extern "C" fn dma_fence_chain_walk(fence: *mut dma_fence) -> *
     };
     // SAFETY: The caller hands over its reference to a live fence.
     let fence = unsafe { Fence::from_raw_owned(fence) };
+    // Not a chain node (the end of every unwrap walk): drop the reference
+    // here, before the walk's frame is set up.
+    if Chain::from_fence(&fence).is_none() {
+        return ptr::null_mut();
+    }
     walk(fence).map_or(ptr::null_mut(), |prev| ARef::into_raw(prev).as_ptr().cast())
 }
 
