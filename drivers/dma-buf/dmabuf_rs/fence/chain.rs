@@ -183,7 +183,6 @@ fn contained_of(fence: &Fence) -> &Fence {
 /// whose fence has not signalled yet, or `None` at the end of the chain or if
 /// `fence` is not a chain node. Signalled predecessors are unlinked with a
 /// compare-and-exchange, so concurrent walkers are safe.
-#[inline(never)]
 fn walk(fence: ARef<Fence>) -> Option<ARef<Fence>> {
     let chain = Chain::from_fence(&fence)?;
     loop {
@@ -468,16 +467,19 @@ impl FenceImpl for ChainFence {
 /// reference to.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_fence_chain_walk(fence: *mut dma_fence) -> *mut dma_fence {
-    let Some(fence) = NonNull::new(fence) else {
+    let Some(owned) = NonNull::new(fence) else {
         return ptr::null_mut();
     };
-    // SAFETY: The caller hands over its reference to a live fence.
-    let fence = unsafe { Fence::from_raw_owned(fence) };
     // Not a chain node (the end of every unwrap walk): drop the reference
-    // here, before the walk's frame is set up.
-    if Chain::from_fence(&fence).is_none() {
+    // here, inline, before the walk's frame is set up.
+    // SAFETY: A non-NULL `fence` is live (caller's promise).
+    if Chain::from_fence(unsafe { Fence::from_raw(fence) }).is_none() {
+        // SAFETY: The caller's reference is ours to drop.
+        unsafe { crate::fence::put(fence) };
         return ptr::null_mut();
     }
+    // SAFETY: The caller hands over its reference to a live fence.
+    let fence = unsafe { Fence::from_raw_owned(owned) };
     walk(fence).map_or(ptr::null_mut(), |prev| ARef::into_raw(prev).as_ptr().cast())
 }
 
