@@ -46,6 +46,9 @@ mod attach;
 #[path = "buf/access.rs"]
 mod access;
 
+#[path = "buf/methods.rs"]
+mod methods;
+
 #[path = "buf/lock.rs"]
 pub(crate) mod lock;
 

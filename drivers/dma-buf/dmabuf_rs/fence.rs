@@ -41,6 +41,15 @@ mod wait;
 pub(crate) use kernel::dma_buf::fence::refs::{get, get_rcu, put};
 pub(crate) use methods::{ktime_get, Fence, FenceCore, Locked};
 
+/// Drops a fence reference inline: `drop()` of an `ARef` calls its drop glue
+/// out of line at opt-level=s (a call and a spill on hot paths such as
+/// `dma_resv_add_fence`, where C's `dma_fence_put` is inline).
+#[inline(always)]
+pub(crate) fn put_ref(fence: kernel::types::ARef<Fence>) {
+    // SAFETY: The reference is ours, given up here.
+    unsafe { put(kernel::types::ARef::into_raw(fence).as_ptr().cast()) }
+}
+
 /// `DMA_FENCE_FLAG_SIGNALED_BIT`: the fence has signalled (set once, never cleared).
 pub(crate) const SIGNALED: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_SIGNALED_BIT;
 /// `DMA_FENCE_FLAG_TIMESTAMP_BIT`: the timestamp has replaced the callback list.
@@ -409,7 +418,13 @@ impl FenceView for Fence {
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_fence_get_status(fence: *mut dma_fence) -> c_int {
     // SAFETY: The caller's contract: a live, initialised fence.
-    let locked = unsafe { Fence::from_raw(fence) }.lock();
+    get_status(unsafe { Fence::from_raw(fence) })
+}
+
+/// The body of [`dma_fence_get_status`].
+#[inline]
+pub(crate) fn get_status(fence: &Fence) -> c_int {
+    let locked = fence.lock();
     if locked.is_signaled() {
         match locked.error() {
             0 => 1,

@@ -24,15 +24,17 @@
 //!
 //! C header: [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h).
 
-use crate::fence::{array, is_signaled, Fence};
+use crate::fence::{array, Fence, FenceCore};
 use crate::logic::errno::EINVAL;
-use crate::logic::usage::{self, AddFence, ListFill, Reserve, Usage};
+use crate::logic::usage::{self, ListFill, Reserve, Usage};
 use crate::sys;
 use core::ffi::CStr;
 use core::mem::size_of;
 use core::ptr::{self, addr_of_mut};
 use kernel::bindings::{self, dma_fence, dma_resv, dma_resv_usage, ktime_t};
+use kernel::dma_buf::resv::Resv;
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
+use kernel::types::ARef;
 
 #[path = "resv/iter.rs"]
 mod iter;
@@ -43,27 +45,9 @@ mod list;
 mod lockdep;
 
 use core::ops::ControlFlow;
-pub(crate) use iter::begin as begin_cursor;
-use iter::{dma_resv_iter_first, dma_resv_iter_next, for_each_unlocked, Unlocked};
-use list::ResvList;
-
-/// `dma_resv_assert_held`: a lockdep splat unless the caller holds the
-/// reservation lock of `obj` (nothing without lockdep).
-///
-/// # Safety
-///
-/// `obj` must point to an initialised reservation object.
-#[inline]
-pub(crate) unsafe fn assert_held(obj: *mut dma_resv) {
-    #[cfg(CONFIG_LOCKDEP)]
-    // SAFETY: `obj` is initialised (caller's promise), so is its lock's map.
-    unsafe {
-        bindings::dmabuf_rs_resv_assert_held(obj)
-    };
-    // Without lockdep the C macro is empty: no call at all.
-    #[cfg(not(CONFIG_LOCKDEP))]
-    let _ = obj;
-}
+use iter::{for_each_unlocked, Unlocked};
+use list::NewList;
+pub(crate) use list::{assert_held, Held};
 
 /// Returns the [`Usage`] of a C `enum dma_resv_usage` value that the core
 /// compares against (a query's usage, or the current fence's).
@@ -126,12 +110,11 @@ pub(crate) unsafe extern "C" fn dma_resv_init(obj: *mut dma_resv) {
 /// `obj` must be initialised, unlocked, and no longer used by anyone else.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_resv_fini(obj: *mut dma_resv) {
-    // SAFETY: The object is ours alone (caller's promise), so its list and
-    // the references in it are ours to release.
-    unsafe {
-        list::free(list::owned_fences_list(obj));
-        bindings::dmabuf_rs_ww_mutex_destroy(addr_of_mut!((*obj).lock));
-    }
+    // SAFETY: The object is initialised and ours alone (caller's promise), so
+    // its list and the references in it are ours to release.
+    drop(unsafe { list::retire_unshared(Resv::from_raw(obj)) });
+    // SAFETY: As above; the ww_mutex is initialised and unlocked.
+    unsafe { bindings::dmabuf_rs_ww_mutex_destroy(addr_of_mut!((*obj).lock)) };
 }
 
 /// Makes room for `num_fences` more fences, so that as many calls to
@@ -153,26 +136,29 @@ pub(crate) unsafe extern "C" fn dma_resv_reserve_fences(
     obj: *mut dma_resv,
     num_fences: c_uint,
 ) -> c_int {
-    // SAFETY: `obj` is initialised (caller's promise).
-    unsafe { assert_held(obj) };
+    // SAFETY: `obj` is initialised and locked by the caller (caller's promise).
+    let held = unsafe { Held::assume(Resv::from_raw(obj)) };
+    reserve_fences(held, num_fences)
+}
 
-    // SAFETY: We hold the lock, so the list is stable and its counts ours.
-    let old = unsafe { list::fences_list(obj) };
-    let count = if old.is_null() {
-        0
-    } else {
-        // SAFETY: As above.
-        unsafe { list::num_fences(old) }
-    };
-    let fill = (!old.is_null()).then(|| ListFill {
-        num_fences: count,
-        // SAFETY: As above.
-        max_fences: unsafe { list::max_fences(old) },
+/// The body of [`dma_resv_reserve_fences`].
+#[inline(always)]
+fn reserve_fences(mut held: Held<'_>, num_fences: c_uint) -> c_int {
+    let fill = held.list().map(|list| ListFill {
+        num_fences: list.num_fences(),
+        max_fences: list.max_fences(),
     });
     match usage::reserve_fences(fill, num_fences) {
         Ok(Reserve::Enough) => 0,
-        // SAFETY: We hold the lock; `old` and `count` were read under it.
-        Ok(Reserve::Grow(max)) => unsafe { grow(obj, old, count, max) },
+        // Out of line (`list::grow`), so that the common case (room left)
+        // saves no registers for it.
+        Ok(Reserve::Grow(max)) => {
+            if list::grow(held, max) {
+                0
+            } else {
+                sys::neg(bindings::ENOMEM)
+            }
+        }
         Err(err) => {
             if err == EINVAL {
                 sys::warn();
@@ -180,75 +166,6 @@ pub(crate) unsafe extern "C" fn dma_resv_reserve_fences(
             err.to_neg()
         }
     }
-}
-
-/// The slow path of [`dma_resv_reserve_fences`]: replaces the fence list
-/// `old` of `obj` (NULL if it has none), which holds `count` fences, by a list
-/// of at least `max` slots. Out of line, so that the common case (room
-/// left) saves no registers for it.
-///
-/// # Safety
-///
-/// `obj` must be initialised and locked by the caller, `old` its current
-/// list with `count` fences in use.
-#[inline(never)]
-unsafe fn grow(obj: *mut dma_resv, old: *mut ResvList, count: u32, max: u32) -> c_int {
-    let new = list::alloc(max);
-    if new.is_null() {
-        return sys::neg(bindings::ENOMEM);
-    }
-    // The rule grows to at least `count + num_fences` slots, so every old
-    // fence fits below `max`; checked once, so that the indices below cannot
-    // leave `0..max`.
-    if count >= max {
-        sys::warn();
-        // SAFETY: The new list was never published and holds no fences.
-        unsafe { list::free(new) };
-        return sys::neg(bindings::ENOMEM);
-    }
-
-    // The references move from the old list to the new one. Pending fences
-    // fill the new list from the front, in order; signalled ones are parked
-    // at its back, beyond the count, to be released once it is published.
-    let (mut front, mut back) = (0u32, max);
-    for i in 0..count {
-        // SAFETY: Under the lock `i` is a slot in use of the old list, and
-        // the fence is live. `front + (max - back) == i < count < max`, so
-        // neither index leaves the `max` slots of the new, unpublished list.
-        unsafe {
-            let (fence, usage) = list::entry(old, i);
-            if is_signaled(fence) {
-                back -= 1;
-                list::set(new, back, fence, Usage::Kernel);
-            } else {
-                list::set(new, front, fence, usage);
-                front += 1;
-            }
-        }
-    }
-    // SAFETY: Slots `0..front` of the new list hold the pending fences.
-    unsafe { list::set_num_fences(new, front) };
-
-    // Readers see the same pending fences in either list, so the new one
-    // simply replaces the old one; RCU keeps the old one (and the fences it
-    // shows) around for readers that still look at it.
-    // SAFETY: We hold the lock; the new list is complete.
-    unsafe { list::publish(obj, new) };
-    if old.is_null() {
-        return 0;
-    }
-
-    for i in back..max {
-        // SAFETY: Slots `back..max` hold the signalled fences, whose old
-        // list's references are now ours to drop.
-        unsafe {
-            let (fence, _) = list::entry(new, i);
-            crate::fence::put(fence);
-        }
-    }
-    // SAFETY: The old list is replaced and its references moved or dropped.
-    unsafe { list::kfree_rcu(old) };
-    0
 }
 
 /// Takes back the slots reserved beyond the fences in use, so that a driver
@@ -263,13 +180,10 @@ unsafe fn grow(obj: *mut dma_resv, old: *mut ResvList, count: u32, max: u32) -> 
 #[cfg(CONFIG_DEBUG_MUTEXES)]
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_resv_reset_max_fences(obj: *mut dma_resv) {
-    // SAFETY: `obj` is initialised (caller's promise).
-    let fences = unsafe { list::fences_list(obj) };
-    // SAFETY: As above.
-    unsafe { assert_held(obj) };
-    if !fences.is_null() {
-        // SAFETY: We hold the lock; the count in use is a valid maximum.
-        unsafe { list::set_max_fences(fences, list::num_fences(fences)) };
+    // SAFETY: `obj` is initialised and locked by the caller (caller's promise).
+    let mut held = unsafe { Held::assume(Resv::from_raw(obj)) };
+    if let Some(mut list) = held.list() {
+        list.reset_max_fences();
     }
 }
 
@@ -291,61 +205,32 @@ pub(crate) unsafe extern "C" fn dma_resv_add_fence(
     fence: *mut dma_fence,
     usage: dma_resv_usage,
 ) {
-    // SAFETY: The fence is live and initialised (caller's promise), and
-    // stays so: the reference taken here goes into the list below.
-    let typed = unsafe { Fence::from_raw(crate::fence::get(fence)) };
-    // SAFETY: `obj` is initialised (caller's promise).
-    unsafe { assert_held(obj) };
+    // SAFETY: The fence is live and `obj` initialised and locked by the
+    // caller (caller's promise).
+    let (fence, mut held) = unsafe { (Fence::from_raw(fence), Held::assume(Resv::from_raw(obj))) };
+    add_fence(&mut held, fence, usage);
+}
 
-    if array::is_container(typed) {
+/// The body of [`dma_resv_add_fence`].
+#[inline(always)]
+fn add_fence(held: &mut Held<'_>, fence: &Fence, usage: dma_resv_usage) {
+    let new = ARef::from(fence);
+    if array::is_container(fence) {
         sys::warn();
     }
     let usage = stored_usage(usage);
 
-    // SAFETY: We hold the lock, so the list is stable.
-    let list = unsafe { list::fences_list(obj) };
-    if list.is_null() {
-        // Nothing was reserved: C would dereference the missing list.
-        // SAFETY: `BUG` has no preconditions; it does not return.
-        unsafe { bindings::BUG() };
-    }
-    // SAFETY: As above.
-    let count = unsafe { list::num_fences(list) };
-
-    let slots = (0..count).map(|i| {
-        // SAFETY: Under the lock `i` is a slot in use, whose fence the list
-        // keeps live while we hold the lock.
-        let (old, old_usage) = unsafe { list::entry(list, i) };
-        // SAFETY: As above.
-        (unsafe { Fence::from_raw(old) }, old_usage)
-    });
-    match usage::add_fence_slot(slots, typed, usage) {
-        AddFence::Replace(i) => {
-            // `i < count`, so it fits in `u32`.
-            let i = i as u32;
-            // SAFETY: Slot `i` is in use; its old reference is ours to drop
-            // once our new one has taken its place.
-            unsafe {
-                let (old, _) = list::entry(list, i);
-                list::set(list, i, fence, usage);
-                crate::fence::put(old);
-            }
-        }
-        AddFence::Append(_) => {
-            // SAFETY: We hold the lock.
-            if count >= unsafe { list::max_fences(list) } {
-                // No slot was reserved (or it was reset by unlocking).
-                // SAFETY: `BUG` has no preconditions; it does not return.
-                unsafe { bindings::BUG() };
-            }
-            // SAFETY: `count < max_fences`: the slot is allocated and ours
-            // under the lock. The count (hence `count + 1`, which cannot
-            // overflow) is published after the slot.
-            unsafe {
-                list::set(list, count, fence, usage);
-                list::set_num_fences(list, count + 1);
-            }
-        }
+    // Nothing reserved: C would dereference the missing list.
+    let Some(mut list) = held.list() else {
+        sys::bug()
+    };
+    match list.add(new, usage, |fences| {
+        usage::first_replaced(fences, fence, usage)
+    }) {
+        Ok(Some(old)) => crate::fence::put_ref(old),
+        Ok(None) => {}
+        // No slot was reserved (or it was reset by unlocking).
+        Err(_new) => sys::bug(),
     }
 }
 
@@ -368,28 +253,19 @@ pub(crate) unsafe extern "C" fn dma_resv_replace_fences(
     replacement: *mut dma_fence,
     usage: dma_resv_usage,
 ) {
-    // SAFETY: `obj` is initialised (caller's promise).
-    unsafe { assert_held(obj) };
-
-    // SAFETY: We hold the lock, so the list is stable.
-    let list = unsafe { list::fences_list(obj) };
-    if list.is_null() {
+    // SAFETY: `obj` is initialised and locked by the caller, `replacement`
+    // live (caller's promise).
+    let (mut held, replacement) = unsafe {
+        (
+            Held::assume(Resv::from_raw(obj)),
+            Fence::from_raw(replacement),
+        )
+    };
+    let Some(mut list) = held.list() else {
         return;
-    }
+    };
     let usage = stored_usage(usage);
-    // SAFETY: As above.
-    for i in 0..unsafe { list::num_fences(list) } {
-        // SAFETY: Under the lock `i` is a slot in use and its fence live; its
-        // reference is ours to drop once the replacement's has taken over.
-        unsafe {
-            let (old, _) = list::entry(list, i);
-            if (*old).context != context {
-                continue;
-            }
-            list::set(list, i, crate::fence::get(replacement), usage);
-            crate::fence::put(old);
-        }
-    }
+    list.replace_all(|old| old.context() == context, replacement, usage);
 }
 
 /// Makes the fences of `dst` a copy of the unsignalled fences of `src`, with
@@ -406,50 +282,42 @@ pub(crate) unsafe extern "C" fn dma_resv_copy_fences(
     dst: *mut dma_resv,
     src: *mut dma_resv,
 ) -> c_int {
-    // SAFETY: `dst` is initialised (caller's promise).
-    unsafe { assert_held(dst) };
+    // SAFETY: `dst` is initialised and locked by the caller, `src`
+    // initialised (caller's promise).
+    let (mut held, src) = unsafe { (Held::assume(Resv::from_raw(dst)), Resv::from_raw(src)) };
 
-    let mut copy: *mut ResvList = ptr::null_mut();
+    let mut copy: Option<NewList> = None;
     let bookkeep = bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP;
-    let body = |walk: &Unlocked, fence: *mut dma_fence| {
+    let flow = for_each_unlocked(src, bookkeep, |walk, fence| {
         if walk.is_restarted() {
-            // SAFETY: The partial copy was never published; its references
-            // are ours.
-            unsafe { list::free(copy) };
-            copy = list::alloc(walk.num_fences());
-            if copy.is_null() {
+            // The partial copy is dropped with its references.
+            copy = None;
+            copy = NewList::alloc(walk.num_fences());
+            if copy.is_none() {
                 return ControlFlow::Break(());
             }
         }
         // A round returns at most `num_fences` fences, the room allocated at
         // its start, and the first fence always starts a round; the check
         // only keeps a broken walk from writing out of bounds.
-        // SAFETY: `copy` is unpublished and ours.
-        if copy.is_null() || unsafe { list::num_fences(copy) >= list::max_fences(copy) } {
+        let pushed = copy
+            .as_mut()
+            .map(|copy| copy.push(ARef::from(fence), walk.usage()));
+        if !matches!(pushed, Some(Ok(()))) {
             sys::warn();
-            return ControlFlow::Continue(());
-        }
-        // SAFETY: As above, with a free slot at index `n`; the walk keeps the
-        // fence live until its next step, and the new reference goes to the copy.
-        unsafe {
-            let n = list::num_fences(copy);
-            list::set(copy, n, crate::fence::get(fence), walk.usage());
-            list::set_num_fences(copy, n + 1);
         }
         ControlFlow::Continue(())
-    };
-    // SAFETY: `src` is initialised and outlives the walk (caller's promise).
-    let flow = unsafe { for_each_unlocked(src, bookkeep, body) };
+    });
     if flow.is_break() {
         return sys::neg(bindings::ENOMEM);
     }
 
-    // SAFETY: We hold the lock of `dst`; the copy is complete. The old list is
-    // unreachable for new readers once replaced, and its references ours.
-    unsafe {
-        let old = list::publish(dst, copy);
-        list::free(old);
-    }
+    // The old list (unreachable for new readers once replaced) is dropped
+    // with its references.
+    drop(match copy {
+        Some(copy) => copy.publish(&mut held),
+        None => held.clear(),
+    });
     0
 }
 
@@ -470,10 +338,12 @@ pub(crate) unsafe extern "C" fn dma_resv_get_fences(
     num_fences: *mut c_uint,
     fences: *mut *mut *mut dma_fence,
 ) -> c_int {
+    // SAFETY: `obj` is initialised (caller's promise).
+    let obj = unsafe { Resv::from_raw(obj) };
     let mut array: *mut *mut dma_fence = ptr::null_mut();
     let (mut count, mut room) = (0usize, 0usize);
 
-    let body = |walk: &Unlocked, fence: *mut dma_fence| {
+    let body = |walk: &Unlocked, fence: &Fence| {
         if walk.is_restarted() {
             while count > 0 {
                 count -= 1;
@@ -510,15 +380,16 @@ pub(crate) unsafe extern "C" fn dma_resv_get_fences(
             sys::warn();
             return ControlFlow::Continue(());
         }
-        // SAFETY: `count < room`, the array's length; the walk keeps the
-        // fence live until its next step.
-        unsafe { array.add(count).write(crate::fence::get(fence)) };
+        // SAFETY: `count < room`, the array's length.
+        unsafe {
+            array
+                .add(count)
+                .write(ARef::into_raw(ARef::from(fence)).as_ptr().cast())
+        };
         count += 1;
         ControlFlow::Continue(())
     };
-    // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
-    let flow = unsafe { for_each_unlocked(obj, usage, body) };
-    if flow.is_break() {
+    if for_each_unlocked(obj, usage, body).is_break() {
         return sys::neg(bindings::ENOMEM);
     }
 
@@ -623,9 +494,11 @@ pub(crate) unsafe extern "C" fn dma_resv_wait_timeout(
     let mut timeout = timeout;
     let mut ret: c_long = if timeout != 0 { timeout as c_long } else { 1 };
 
-    let body = |_: &Unlocked, fence: *mut dma_fence| {
+    // SAFETY: `obj` is initialised (caller's promise).
+    let obj = unsafe { Resv::from_raw(obj) };
+    let body = |_: &Unlocked, fence: &Fence| {
         // SAFETY: The walk holds a reference to the fence; no lock of ours is held.
-        ret = unsafe { bindings::dma_fence_wait_timeout(fence, intr, timeout as c_long) };
+        ret = unsafe { bindings::dma_fence_wait_timeout(fence.raw(), intr, timeout as c_long) };
         if ret <= 0 {
             return ControlFlow::Break(());
         }
@@ -635,9 +508,46 @@ pub(crate) unsafe extern "C" fn dma_resv_wait_timeout(
         }
         ControlFlow::Continue(())
     };
-    // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
-    let _ = unsafe { for_each_unlocked(obj, usage, body) };
+    let _ = for_each_unlocked(obj, usage, body);
     ret
+}
+
+/// [`dma_resv_get_singleton`] for the core's callers: `Ok(None)` if there is
+/// no fence, or the errno (negative).
+pub(crate) fn get_singleton(obj: &Resv, usage: dma_resv_usage) -> Result<Option<ARef<Fence>>, c_int> {
+    let mut fence: *mut dma_fence = ptr::null_mut();
+    // SAFETY: `obj` is initialised for the borrow; `fence` is ours to write.
+    let ret = unsafe { dma_resv_get_singleton(obj.as_raw(), usage, &mut fence) };
+    if ret != 0 {
+        return Err(ret);
+    }
+    // SAFETY: A fence returned is a new reference, ours.
+    Ok(core::ptr::NonNull::new(fence).map(|fence| unsafe { Fence::from_raw_owned(fence) }))
+}
+
+/// [`dma_resv_reserve_fences`] for a core caller that holds the lock.
+pub(crate) fn reserve(held: Held<'_>, num_fences: c_uint) -> c_int {
+    // SAFETY: `held` proves the lock of the initialised object held.
+    unsafe { dma_resv_reserve_fences(held.resv().as_raw(), num_fences) }
+}
+
+/// [`dma_resv_add_fence`] for a core caller that holds the lock.
+pub(crate) fn add(held: Held<'_>, fence: &Fence, usage: dma_resv_usage) {
+    // SAFETY: `held` proves the lock of the initialised object held; the
+    // fence is live.
+    unsafe { dma_resv_add_fence(held.resv().as_raw(), fence.raw(), usage) }
+}
+
+/// [`dma_resv_wait_timeout`] for the core's callers, on a borrowed object.
+#[inline]
+pub(crate) fn wait_timeout(
+    obj: &Resv,
+    usage: dma_resv_usage,
+    intr: bool,
+    timeout: c_ulong,
+) -> c_long {
+    // SAFETY: `obj` is initialised for the borrow.
+    unsafe { dma_resv_wait_timeout(obj.as_raw(), usage, intr, timeout) }
 }
 
 /// Passes a deadline hint to every unsignalled fence of `obj` with `usage` or
@@ -652,13 +562,12 @@ pub(crate) unsafe extern "C" fn dma_resv_set_deadline(
     usage: dma_resv_usage,
     deadline: ktime_t,
 ) {
-    let body = |_: &Unlocked, fence: *mut dma_fence| {
-        // SAFETY: The walk holds a reference to the fence.
-        unsafe { crate::fence::dma_fence_set_deadline(fence, deadline) };
+    // SAFETY: `obj` is initialised (caller's promise).
+    let obj = unsafe { Resv::from_raw(obj) };
+    let _ = for_each_unlocked(obj, usage, |_, fence| {
+        crate::fence::set_deadline(fence, deadline);
         ControlFlow::<()>::Continue(())
-    };
-    // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
-    let _ = unsafe { for_each_unlocked(obj, usage, body) };
+    });
 }
 
 /// Returns whether every fence of `obj` with `usage` or a stronger one has
@@ -672,10 +581,10 @@ pub(crate) unsafe extern "C" fn dma_resv_test_signaled(
     obj: *mut dma_resv,
     usage: dma_resv_usage,
 ) -> bool {
+    // SAFETY: `obj` is initialised (caller's promise).
+    let obj = unsafe { Resv::from_raw(obj) };
     // Signalled unless the walk meets an unsignalled fence.
-    // SAFETY: `obj` is initialised and outlives the walk (caller's promise).
-    let flow = unsafe { for_each_unlocked(obj, usage, |_, _| ControlFlow::Break(())) };
-    flow.is_continue()
+    for_each_unlocked(obj, usage, |_, _| ControlFlow::Break(())).is_continue()
 }
 
 /// The name `dma_resv_describe` prints for a usage.
@@ -701,20 +610,22 @@ pub(crate) unsafe extern "C" fn dma_resv_describe(
     obj: *mut dma_resv,
     seq: *mut bindings::seq_file,
 ) {
-    let mut cursor = begin_cursor(obj, bindings::dma_resv_usage_DMA_RESV_USAGE_READ);
-    let cursor_ptr = addr_of_mut!(cursor);
-    // SAFETY: The cursor is set up as `dma_resv_iter_begin()` does, on an
-    // initialised object whose lock the caller holds (asserted by the walk).
-    let mut fence = unsafe { dma_resv_iter_first(cursor_ptr) };
-    while !fence.is_null() {
-        // SAFETY: The cursor's current usage is the fence's.
-        let name = usage_name(usage_of(unsafe { (*cursor_ptr).fence_usage }));
-        // SAFETY: The format's one conversion is a string; the fence is live
-        // under the caller's lock; `seq` is being shown (caller's promise).
+    // SAFETY: `obj` is initialised and locked by the caller (caller's promise).
+    let mut held = unsafe { Held::assume(Resv::from_raw(obj)) };
+    let Some(list) = held.list() else {
+        return;
+    };
+    // The locked walk's filter: usage `DMA_RESV_USAGE_READ` or stronger.
+    for (slot, usage) in list
+        .fences()
+        .filter(|(_, usage)| Usage::Read.covers(*usage))
+    {
+        let (fence, name) = (slot.fence, usage_name(usage));
+        // SAFETY: The format's one conversion is a string; `seq` is being
+        // shown (caller's promise); the fence is live under the lock.
         unsafe {
             bindings::seq_printf(seq, c"\t%s fence:".as_ptr().cast(), name.as_ptr());
-            crate::fence::dma_fence_describe(fence, seq);
-            fence = dma_resv_iter_next(cursor_ptr);
+            crate::fence::dma_fence_describe(fence.raw(), seq);
         }
     }
 }

@@ -17,15 +17,15 @@
 //! C header: [`include/linux/sync_file.h`](srctree/include/linux/sync_file.h);
 //! ioctls: [`include/uapi/linux/sync_file.h`](srctree/include/uapi/linux/sync_file.h).
 
-use crate::fence::{
-    dma_fence_add_callback, dma_fence_remove_callback, is_signaled, Fence, FenceCore,
-};
+use crate::fence::{dma_fence_add_callback, dma_fence_remove_callback, Fence, FenceCore};
 use crate::sys;
 use crate::vfs::{Table, COMPAT_IOCTL, EPOLLIN};
 use core::mem::size_of;
-use core::ptr::{self, addr_of, addr_of_mut};
+use core::ptr::{self, addr_of_mut, NonNull};
+use core::sync::atomic::AtomicUsize;
 use kernel::bindings::{self, dma_fence, dma_fence_cb, file, sync_file};
 use kernel::ffi::{c_char, c_int, c_uint};
+use kernel::types::{ARef, Opaque};
 
 #[path = "sync_file/ioctl.rs"]
 mod ioctl;
@@ -57,31 +57,145 @@ static SYNC_FILE_FOPS: Table<bindings::file_operations> = Table(bindings::file_o
 ///
 /// # Safety
 ///
-/// `dst` must be valid for writes, `src` a NUL-terminated string.
-unsafe fn strscpy<const N: usize>(dst: *mut [c_char; N], src: *const c_char) {
+/// `src` must be a NUL-terminated string.
+unsafe fn strscpy<const N: usize>(dst: &mut [c_char; N], src: *const c_char) {
     // SAFETY: `dst` has room for `N` bytes and `src` is a string (caller).
-    unsafe { bindings::sized_strscpy(dst.cast(), src, N) };
+    unsafe { bindings::sized_strscpy(dst.as_mut_ptr(), src, N) };
 }
 
-/// `wake_up_all`: wakes every task waiting on `wq`.
+/// A sync_file (`struct sync_file`), as the core sees it.
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `wq` must be an initialised wait queue head.
-unsafe fn wake_up_all(wq: *mut bindings::wait_queue_head) {
-    // SAFETY: The caller guarantees the wait queue; a NULL key is allowed.
-    unsafe { bindings::__wake_up(wq, bindings::TASK_NORMAL, 0, ptr::null_mut()) };
+/// Allocated by [`sync_file_alloc`] with its anon-inode file, whose private
+/// data it is, and alive for the borrow. Once published (returned by
+/// [`sync_file_create`], or reachable through a file descriptor), its
+/// `fence` is a fence reference that it holds, and `fence` and `user_name`
+/// never change again. Its `wq` and `cb.node` are initialised, and `flags`
+/// is only used through bitops.
+#[repr(transparent)]
+pub(crate) struct SyncFile(Opaque<sync_file>);
+
+impl SyncFile {
+    /// Borrows a published sync_file.
+    ///
+    /// # Safety
+    ///
+    /// `sync_file` must be a published sync_file, live for `'a`.
+    #[inline]
+    pub(crate) unsafe fn from_raw<'a>(sync_file: *mut sync_file) -> &'a Self {
+        // SAFETY: `repr(transparent)`; live for `'a` (caller's promise).
+        unsafe { &*sync_file.cast() }
+    }
+
+    /// The sync_file of an open file whose operations are [`SYNC_FILE_FOPS`].
+    ///
+    /// # Safety
+    ///
+    /// `file` must be an open sync_file, kept open for `'a`.
+    #[inline]
+    pub(crate) unsafe fn of_file<'a>(file: *mut file) -> &'a Self {
+        // SAFETY: A sync_file's private data is set at creation and never
+        // changes; the open file keeps it alive and published (caller).
+        unsafe { Self::from_raw((*file).private_data.cast()) }
+    }
+
+    /// The C pointer.
+    #[inline]
+    pub(crate) fn raw(&self) -> *mut sync_file {
+        self.0.get()
+    }
+
+    /// The fence, which the sync_file holds a reference to.
+    #[inline]
+    pub(crate) fn fence(&self) -> &Fence {
+        // SAFETY: A published sync_file holds a reference to its fence,
+        // which never changes (type invariant).
+        unsafe { Fence::from_raw((*self.raw()).fence) }
+    }
+
+    /// The file, which the sync_file lives as long as.
+    #[inline]
+    pub(crate) fn file(&self) -> *mut file {
+        // SAFETY: Set at creation, never changed.
+        unsafe { (*self.raw()).file }
+    }
+
+    /// The name userspace gave a merged sync_file (empty otherwise).
+    #[inline]
+    pub(crate) fn user_name(&self) -> &[c_char; 32] {
+        // SAFETY: Written only before publication (type invariant).
+        unsafe { &(*self.raw()).user_name }
+    }
+
+    /// The flags word (`POLL_ENABLED`), used through bitops.
+    #[inline]
+    fn flags(&self) -> &AtomicUsize {
+        // SAFETY: The word lives as long as the borrow, and is only used
+        // through bitops (type invariant).
+        unsafe { sys::flags(addr_of_mut!((*self.raw()).flags)) }
+    }
+
+    /// The wait queue of the pollers.
+    #[inline]
+    fn wq(&self) -> *mut bindings::wait_queue_head {
+        // SAFETY: Taking a field's address reads nothing.
+        unsafe { addr_of_mut!((*self.raw()).wq) }
+    }
+
+    /// `wake_up_all` on the pollers' wait queue.
+    #[inline]
+    fn wake_up_all(&self) {
+        // SAFETY: The wait queue is initialised (type invariant); a NULL key
+        // is allowed.
+        unsafe { bindings::__wake_up(self.wq(), bindings::TASK_NORMAL, 0, ptr::null_mut()) };
+    }
 }
 
-/// The sync_file of a file whose operations are [`SYNC_FILE_FOPS`].
+/// A reference to a sync_file's file, dropped with `fput(sync_file->file)`.
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `file` must be an open sync_file.
-unsafe fn of_file(file: *mut file) -> *mut sync_file {
-    // SAFETY: The file is open (caller); a sync_file's private data is set at
-    // creation and never changes.
-    unsafe { (*file).private_data.cast() }
+/// `self.0` is a live sync_file whose file this value holds a reference to.
+pub(crate) struct SyncFileRef(NonNull<SyncFile>);
+
+impl SyncFileRef {
+    /// Takes over the file reference of `sync_file`, or `None` for NULL.
+    ///
+    /// # Safety
+    ///
+    /// `sync_file` must be NULL or a published sync_file whose file reference
+    /// the caller owns and gives up.
+    #[inline]
+    pub(crate) unsafe fn new(sync_file: *mut sync_file) -> Option<Self> {
+        // INVARIANT: The caller gives us its reference.
+        NonNull::new(sync_file.cast()).map(Self)
+    }
+
+    /// Gives up the reference without dropping it, and returns the file it
+    /// is a reference to.
+    pub(crate) fn into_file(self) -> *mut file {
+        let file = self.file();
+        core::mem::forget(self);
+        file
+    }
+}
+
+impl core::ops::Deref for SyncFileRef {
+    type Target = SyncFile;
+
+    #[inline]
+    fn deref(&self) -> &SyncFile {
+        // SAFETY: The file reference keeps the sync_file alive (type invariant).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for SyncFileRef {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we hold a reference to the file.
+        unsafe { bindings::fput(self.file()) };
+    }
 }
 
 /// The lockdep class of every sync_file's wait queue.
@@ -133,13 +247,11 @@ fn sync_file_alloc() -> *mut sync_file {
 /// `cb` must be the `cb` of a live sync_file (the fence core calls this with
 /// the callback it was given).
 unsafe extern "C" fn fence_check_cb_func(_fence: *mut dma_fence, cb: *mut dma_fence_cb) {
-    // SAFETY: This callback is only ever queued as the `cb` of a sync_file,
-    // whose release removes it (under the fence lock, which this runs under)
-    // before freeing the sync_file.
-    unsafe {
-        let sync_file = kernel::container_of!(cb, sync_file, cb).cast_mut();
-        wake_up_all(addr_of_mut!((*sync_file).wq));
-    }
+    // SAFETY: This callback is only ever queued as the `cb` of a published
+    // sync_file, whose release removes it (under the fence lock, which this
+    // runs under) before freeing the sync_file.
+    let sync_file = unsafe { SyncFile::from_raw(kernel::container_of!(cb, sync_file, cb).cast_mut()) };
+    sync_file.wake_up_all();
 }
 
 /// Creates a sync_file holding `fence`.
@@ -163,27 +275,39 @@ pub(crate) unsafe extern "C" fn sync_file_create(fence: *mut dma_fence) -> *mut 
     sync_file
 }
 
+/// [`sync_file_create`] for the core's callers: a new sync_file holding
+/// `fence`, whose file reference the caller owns; `None` without memory.
+pub(crate) fn create(fence: &Fence) -> Option<SyncFileRef> {
+    // SAFETY: The fence is live; a new sync_file (published, with a fence)
+    // or NULL, whose file reference is ours.
+    unsafe { SyncFileRef::new(sync_file_create(fence.raw())) }
+}
+
+/// [`sync_file_get_fence`] for the core's callers.
+pub(crate) fn get_fence(fd: c_int) -> Option<ARef<Fence>> {
+    sync_file_fdget(fd).map(|sync_file| ARef::from(sync_file.fence()))
+}
+
 /// Returns the sync_file behind the file descriptor `fd` of the current task,
-/// holding a reference to its file, or NULL if `fd` is not open or not a
+/// holding a reference to its file, or `None` if `fd` is not open or not a
 /// sync_file.
-///
-/// The caller drops the reference with `fput(sync_file->file)`.
-fn sync_file_fdget(fd: c_int) -> *mut sync_file {
+fn sync_file_fdget(fd: c_int) -> Option<SyncFileRef> {
     // As in C, the int converts to fget()'s unsigned int: a negative fd
     // becomes a huge one, which no task has open.
     // SAFETY: `fget` takes any number.
     let file = unsafe { bindings::fget(fd as c_uint) };
     if file.is_null() {
-        return ptr::null_mut();
+        return None;
     }
     // SAFETY: We hold a reference to the file; its operations never change.
     if !ptr::eq(unsafe { (*file).f_op }, &SYNC_FILE_FOPS.0) {
         // SAFETY: We drop the reference `fget` gave us.
         unsafe { bindings::fput(file) };
-        return ptr::null_mut();
+        return None;
     }
-    // SAFETY: The file is an open sync_file, and `sync_file->file` is `file`.
-    unsafe { of_file(file) }
+    // SAFETY: The file is an open sync_file, hence published, and
+    // `sync_file->file` is `file`, whose reference we hand over.
+    unsafe { SyncFileRef::new(SyncFile::of_file(file).raw()) }
 }
 
 /// Returns a new reference to the fence of the sync_file `fd`, or NULL if
@@ -192,17 +316,11 @@ fn sync_file_fdget(fd: c_int) -> *mut sync_file {
 /// The fence stands for every fence in the sync_file (it may be a container).
 #[no_mangle]
 pub(crate) extern "C" fn sync_file_get_fence(fd: c_int) -> *mut dma_fence {
-    let sync_file = sync_file_fdget(fd);
-    if sync_file.is_null() {
-        return ptr::null_mut();
-    }
-    // SAFETY: We hold a reference to the sync_file's file, which keeps the
-    // sync_file and its fence alive until the `fput`.
-    unsafe {
-        let fence = crate::fence::get((*sync_file).fence);
-        bindings::fput((*sync_file).file);
-        fence
-    }
+    // The reference to the file is dropped after the one to the fence is
+    // taken.
+    sync_file_fdget(fd).map_or(ptr::null_mut(), |sync_file| {
+        ARef::into_raw(ARef::from(sync_file.fence())).as_ptr().cast()
+    })
 }
 
 /// Writes the name of a sync_file into `buf` (at most `len` bytes, with the
@@ -213,30 +331,36 @@ pub(crate) extern "C" fn sync_file_get_fence(fd: c_int) -> *mut dma_fence {
 ///
 /// # Safety
 ///
-/// `sync_file` must be live with a fence; `buf` must be valid for `len` bytes.
+/// `sync_file` must be published; `buf` must be valid for `len` bytes.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn sync_file_get_name(
     sync_file: *mut sync_file,
     buf: *mut c_char,
     len: c_int,
 ) -> *mut c_char {
-    // As in C, the int length converts to the size_t of the string functions.
-    let size = len as usize;
-    // SAFETY: The sync_file is live (caller); its name is only written
-    // before the sync_file is published.
-    let user_name = unsafe { addr_of!((*sync_file).user_name) };
-    // SAFETY: As above.
-    if unsafe { (*user_name)[0] } != 0 {
-        // SAFETY: `buf` has `size` bytes (caller); the user name is NUL-terminated
-        // (copied in with strscpy).
-        unsafe { bindings::sized_strscpy(buf, user_name.cast(), size) };
+    // SAFETY: The caller's promises. As in C, the int length converts to the
+    // size_t of the string functions.
+    unsafe { name_into(SyncFile::from_raw(sync_file), buf, len as usize) };
+    buf
+}
+
+/// The body of [`sync_file_get_name`].
+///
+/// # Safety
+///
+/// `buf` must be valid for `size` bytes.
+unsafe fn name_into(sync_file: &SyncFile, buf: *mut c_char, size: usize) {
+    let user_name = sync_file.user_name();
+    if user_name[0] != 0 {
+        // SAFETY: `buf` has `size` bytes (caller); the user name is
+        // NUL-terminated (copied in with strscpy).
+        unsafe { bindings::sized_strscpy(buf, user_name.as_ptr(), size) };
     } else {
-        // SAFETY: The sync_file holds a reference to its live fence (caller),
-        // so the name callbacks return strings; `buf` has `size` bytes; the
-        // arguments match the conversions (`%lld` takes the u64 seqno's bits,
-        // as in C).
+        let fence = sync_file.fence();
+        // SAFETY: The name callbacks of the live fence return strings; `buf`
+        // has `size` bytes (caller); the arguments match the conversions
+        // (`%lld` takes the u64 seqno's bits, as in C).
         unsafe {
-            let fence = Fence::from_raw((*sync_file).fence);
             bindings::snprintf(
                 buf,
                 size,
@@ -245,34 +369,29 @@ pub(crate) unsafe extern "C" fn sync_file_get_name(
                 fence.timeline_name(),
                 fence.context(),
                 fence.seqno(),
-            );
-        }
+            )
+        };
     }
-    buf
+}
+
+/// The name of a sync_file, into an array (`SYNC_IOC_FILE_INFO`).
+pub(crate) fn name<const N: usize>(sync_file: &SyncFile, buf: &mut [c_char; N]) {
+    // SAFETY: The array has `N` bytes.
+    unsafe { name_into(sync_file, buf.as_mut_ptr(), N) };
 }
 
 /// Creates a sync_file named `name` whose fence signals once the fences of
 /// both `a` and `b` have (`dma_fence_unwrap_merge(a->fence, b->fence)`).
 ///
 /// `a` and `b` stay valid and independent. Returns the new sync_file (its
-/// file reference owned by the caller), or NULL without memory.
-///
-/// # Safety
-///
-/// `a` and `b` must be live sync_files with fences; `name` a NUL-terminated
-/// string.
-unsafe fn sync_file_merge(
-    name: *const c_char,
-    a: *mut sync_file,
-    b: *mut sync_file,
-) -> *mut sync_file {
+/// file reference owned by the caller), or `None` without memory.
+fn sync_file_merge(name: &[c_char; 32], a: &SyncFile, b: &SyncFile) -> Option<SyncFileRef> {
     let sync_file = sync_file_alloc();
     if sync_file.is_null() {
-        return ptr::null_mut();
+        return None;
     }
 
-    // SAFETY: Both sync_files are live and hold references to their fences.
-    let mut fences = unsafe { [(*a).fence, (*b).fence] };
+    let mut fences = [a.fence().raw(), b.fence().raw()];
     let mut cursors = [crate::fence::unwrap::CURSOR_START; 2];
     // SAFETY: `fences` holds two live fences and `cursors` two cursors.
     let fence =
@@ -281,15 +400,16 @@ unsafe fn sync_file_merge(
         // SAFETY: We own the file reference; its release frees the sync_file
         // (which has no fence, and never had a callback queued).
         unsafe { bindings::fput((*sync_file).file) };
-        return ptr::null_mut();
+        return None;
     }
 
-    // SAFETY: The sync_file is new and unpublished; `name` is a string.
+    // SAFETY: The sync_file is new and unpublished; the name is terminated
+    // by the caller. Then it is published, with our file reference.
     unsafe {
         (*sync_file).fence = fence;
-        strscpy(addr_of_mut!((*sync_file).user_name), name);
+        strscpy(&mut (*sync_file).user_name, name.as_ptr());
+        SyncFileRef::new(sync_file)
     }
-    sync_file
 }
 
 /// `release` of a sync_file: the last reference to its file is gone.
@@ -301,8 +421,9 @@ unsafe fn sync_file_merge(
 ///
 /// Called by the VFS only, once, for a sync_file's file.
 unsafe extern "C" fn sync_file_release(_inode: *mut bindings::inode, file: *mut file) -> c_int {
-    // SAFETY: `file` is the sync_file's file (only sync_files use these ops).
-    let sync_file = unsafe { of_file(file) };
+    // SAFETY: `file` is the sync_file's file (only sync_files use these ops);
+    // it may be a failed merge's, without a fence, so it stays a pointer.
+    let sync_file: *mut sync_file = unsafe { (*file).private_data.cast() };
     let poll_enabled = {
         // SAFETY: The sync_file is live until the kfree below; its flags are
         // only used through bitops.
@@ -337,31 +458,27 @@ unsafe extern "C" fn sync_file_poll(
     wait: *mut bindings::poll_table_struct,
 ) -> bindings::__poll_t {
     // SAFETY: `file` is an open sync_file (only sync_files use these ops).
-    let sync_file = unsafe { of_file(file) };
-    // SAFETY: The open file keeps the sync_file, its wait queue and fence
-    // alive; `wait` is the VFS's poll table (or NULL).
-    unsafe { bindings::dmabuf_rs_poll_wait(file, addr_of_mut!((*sync_file).wq), wait) };
+    let sync_file = unsafe { SyncFile::of_file(file) };
+    // SAFETY: The open file keeps the sync_file and its wait queue alive;
+    // `wait` is the VFS's poll table (or NULL).
+    unsafe { bindings::dmabuf_rs_poll_wait(file, sync_file.wq(), wait) };
 
-    // SAFETY: As above; the flags are only used through bitops.
-    let flags = unsafe { sys::flags(addr_of_mut!((*sync_file).flags)) };
-    // SAFETY: As above.
-    let cb = unsafe { addr_of_mut!((*sync_file).cb) };
+    // SAFETY: Taking a field's address reads nothing.
+    let cb = unsafe { addr_of_mut!((*sync_file.raw()).cb) };
     // SAFETY: The node was initialised at creation; it is read locklessly,
     // as by the C core's `list_empty`.
     let idle = unsafe { sys::list_empty(addr_of_mut!((*cb).node)) };
     // Only when the callback is not queued does the bit get tested and set.
-    if idle && !sys::test_and_set_bit(flags, POLL_ENABLED) {
+    if idle && !sys::test_and_set_bit(sync_file.flags(), POLL_ENABLED) {
+        let fence = sync_file.fence();
         // SAFETY: The fence is live and initialised; `cb` stays in place
         // until release removes it (POLL_ENABLED is now set).
-        if unsafe { dma_fence_add_callback((*sync_file).fence, cb, Some(fence_check_cb_func)) } < 0
-        {
-            // SAFETY: The wait queue was initialised at creation.
-            unsafe { wake_up_all(addr_of_mut!((*sync_file).wq)) };
+        if unsafe { dma_fence_add_callback(fence.raw(), cb, Some(fence_check_cb_func)) } < 0 {
+            sync_file.wake_up_all();
         }
     }
 
-    // SAFETY: The fence is live and initialised; no fence lock is held here.
-    if unsafe { is_signaled((*sync_file).fence) } {
+    if sync_file.fence().query_signaled() {
         EPOLLIN
     } else {
         0

@@ -628,6 +628,14 @@ pub(crate) fn warn() {
     };
 }
 
+/// `BUG()`: the kernel's stop for a state that must not go on (as in C,
+/// where a driver broke a rule that leaves no way to continue).
+#[cold]
+pub(crate) fn bug() -> ! {
+    // SAFETY: `BUG` has no preconditions; it does not return.
+    unsafe { bindings::BUG() }
+}
+
 /// `kzalloc(size, GFP_KERNEL)`: zeroed memory from the slab allocator, or
 /// NULL without memory. May sleep: process context only, as every caller of
 /// the C core's allocating functions is. Freed with `kfree` (or `kfree_rcu`).

@@ -64,12 +64,14 @@ impl DmaBuf {
     /// # Safety
     ///
     /// `ptr` is a live dma-buf kept alive for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::dma_buf) -> &'a Self {
         // SAFETY: `repr(transparent)`; the caller vouches for the lifetime.
         unsafe { &*ptr.cast() }
     }
 
     /// Returns the C pointer.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::dma_buf {
         self.0.get()
     }
@@ -93,12 +95,14 @@ impl DmaBuf {
     }
 
     /// Returns the size in bytes (fixed at export).
+    #[inline]
     pub fn size(&self) -> usize {
         // SAFETY: The buffer is live and `size` never changes.
         unsafe { (*self.as_raw()).size }
     }
 
     /// Returns the buffer's reservation object.
+    #[inline]
     pub fn resv(&self) -> &Resv {
         // SAFETY: The reservation object lives as long as the buffer.
         unsafe { Resv::from_raw((*self.as_raw()).resv) }

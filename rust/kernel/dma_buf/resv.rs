@@ -83,12 +83,14 @@ impl Resv {
     /// # Safety
     ///
     /// `ptr` points to an initialised `struct dma_resv` that stays so for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::dma_resv) -> &'a Self {
         // SAFETY: `repr(transparent)`, and the caller vouches for the lifetime.
         unsafe { &*ptr.cast() }
     }
 
     /// Returns the C pointer.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::dma_resv {
         self.0.get()
     }

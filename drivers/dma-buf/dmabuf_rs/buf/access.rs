@@ -19,13 +19,14 @@
 //! [`drivers/dma-buf/dma-buf.c`](srctree/drivers/dma-buf/dma-buf.c); header:
 //! [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h).
 
-use super::attach::{assert_held, might_lock, ops, MAX_SCHEDULE_TIMEOUT};
+use super::attach::MAX_SCHEDULE_TIMEOUT;
 use super::lock::ResvGuard;
+use super::methods::{checked, DmaBuf, DmaBufCore, MapArg};
 use crate::logic::access::Vunmap;
 use crate::logic::access::{self, cpu_access_usage, mmap_range, vma_pages, IosysMap};
 use crate::logic::errno::EINVAL;
+use crate::resv::Held;
 use crate::sys;
-use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::bindings::{self, dma_buf, dma_data_direction, iosys_map, vm_area_struct};
 use kernel::ffi::{c_int, c_ulong};
@@ -46,22 +47,9 @@ const IOSYS_MAP_NULL: iosys_map = iosys_map {
 /// writers, a reading one for writers.
 ///
 /// Returns 0, or -ERESTARTSYS when interrupted.
-///
-/// # Safety
-///
-/// `dmabuf` must be a live dma-buf.
-unsafe fn wait_for_cpu_access(dmabuf: *mut dma_buf, direction: dma_data_direction) -> c_int {
+fn wait_for_cpu_access(dmabuf: &DmaBuf, direction: dma_data_direction) -> c_int {
     let usage = cpu_access_usage(direction);
-    // SAFETY: The dma-buf is live, so is its reservation object; the wait
-    // takes no lock.
-    let ret = unsafe {
-        crate::resv::dma_resv_wait_timeout(
-            (*dmabuf).resv,
-            usage.as_raw(),
-            true,
-            MAX_SCHEDULE_TIMEOUT,
-        )
-    };
+    let ret = crate::resv::wait_timeout(dmabuf.resv(), usage.as_raw(), true, MAX_SCHEDULE_TIMEOUT);
     if ret < 0 {
         // A negative errno, which fits an `int`.
         ret as c_int
@@ -72,20 +60,21 @@ unsafe fn wait_for_cpu_access(dmabuf: *mut dma_buf, direction: dma_data_directio
 
 /// The checks both CPU access brackets open with: `WARN_ON(!dmabuf)`, then
 /// `might_lock()` of the reservation lock, which the exporter's op or the
-/// wait may take. Returns `false`, after the warning, for a NULL `dmabuf`.
+/// wait may take. Returns `None`, after the warning, for a NULL `dmabuf`.
 ///
 /// # Safety
 ///
 /// `dmabuf` must be NULL or a live dma-buf.
 #[track_caller]
-unsafe fn bracket_checks(dmabuf: *mut dma_buf) -> bool {
-    if dmabuf.is_null() {
+#[inline(always)]
+unsafe fn bracket_checks<'a>(dmabuf: *mut dma_buf) -> Option<&'a DmaBuf> {
+    // SAFETY: NULL or live (caller's promise).
+    let Some(dmabuf) = (unsafe { checked(dmabuf) }) else {
         sys::warn();
-        return false;
-    }
-    // SAFETY: The dma-buf is live (caller), so is its reservation object.
-    unsafe { might_lock((*dmabuf).resv) };
-    true
+        return None;
+    };
+    dmabuf.might_lock();
+    Some(dmabuf)
 }
 
 /// Starts a CPU access to `dmabuf` from the kernel, in `direction`.
@@ -110,21 +99,26 @@ pub(crate) unsafe extern "C" fn dma_buf_begin_cpu_access(
     dmabuf: *mut dma_buf,
     direction: dma_data_direction,
 ) -> c_int {
-    // SAFETY: NULL or live (caller).
-    if !unsafe { bracket_checks(dmabuf) } {
-        return EINVAL.to_neg();
+    // SAFETY: NULL or live (caller's promise).
+    match unsafe { bracket_checks(dmabuf) } {
+        Some(dmabuf) => begin_body(dmabuf, direction),
+        None => EINVAL.to_neg(),
     }
+}
 
-    let mut ret = 0;
-    // SAFETY: The dma-buf is live.
-    if let Some(begin) = unsafe { ops(dmabuf) }.begin_cpu_access {
-        // SAFETY: The exporter's own buffer, without the reservation lock.
-        ret = unsafe { begin(dmabuf, direction) };
-    }
+/// [`dma_buf_begin_cpu_access`] on a borrowed dma-buf (`DMA_BUF_IOCTL_SYNC`).
+pub(super) fn begin_cpu_access(dmabuf: &DmaBuf, direction: dma_data_direction) -> c_int {
+    dmabuf.might_lock();
+    begin_body(dmabuf, direction)
+}
+
+/// [`dma_buf_begin_cpu_access`] after its checks.
+#[inline(always)]
+fn begin_body(dmabuf: &DmaBuf, direction: dma_data_direction) -> c_int {
+    let mut ret = dmabuf.begin_cpu_access_op(direction);
     // The exporter may have waited already; a second wait is then cheap.
     if ret == 0 {
-        // SAFETY: The dma-buf is live.
-        ret = unsafe { wait_for_cpu_access(dmabuf, direction) };
+        ret = wait_for_cpu_access(dmabuf, direction);
     }
     ret
 }
@@ -145,17 +139,17 @@ pub(crate) unsafe extern "C" fn dma_buf_end_cpu_access(
     dmabuf: *mut dma_buf,
     direction: dma_data_direction,
 ) -> c_int {
-    // SAFETY: NULL or live (caller).
-    if !unsafe { bracket_checks(dmabuf) } {
-        return EINVAL.to_neg();
+    // SAFETY: NULL or live (caller's promise).
+    match unsafe { bracket_checks(dmabuf) } {
+        Some(dmabuf) => dmabuf.end_cpu_access_op(direction),
+        None => EINVAL.to_neg(),
     }
+}
 
-    // SAFETY: The dma-buf is live.
-    match unsafe { ops(dmabuf) }.end_cpu_access {
-        // SAFETY: The exporter's own buffer, without the reservation lock.
-        Some(end) => unsafe { end(dmabuf, direction) },
-        None => 0,
-    }
+/// [`dma_buf_end_cpu_access`] on a borrowed dma-buf (`DMA_BUF_IOCTL_SYNC`).
+pub(super) fn end_cpu_access(dmabuf: &DmaBuf, direction: dma_data_direction) -> c_int {
+    dmabuf.might_lock();
+    dmabuf.end_cpu_access_op(direction)
 }
 
 /// Sets up `vma`, which an importer is mmapping, to map `dmabuf` from page
@@ -182,79 +176,59 @@ pub(crate) unsafe extern "C" fn dma_buf_mmap(
     vma: *mut vm_area_struct,
     pgoff: c_ulong,
 ) -> c_int {
-    if dmabuf.is_null() || vma.is_null() {
+    // SAFETY: NULL or live (caller's promise).
+    let Some(dmabuf) = (unsafe { checked(dmabuf) }) else {
+        sys::warn();
+        return EINVAL.to_neg();
+    };
+    if vma.is_null() {
         sys::warn();
         return EINVAL.to_neg();
     }
-    // SAFETY: The dma-buf is live (caller).
-    let Some(mmap) = (unsafe { ops(dmabuf) }).mmap else {
+    let Some(mmap) = dmabuf.ops().mmap else {
         return EINVAL.to_neg();
     };
 
     // SAFETY: The VMA is being set up under its mmap lock (caller); its
-    // bounds are set. The dma-buf is live and its size never changes.
-    let (pages, size) = unsafe {
-        let range = (*vma).__bindgen_anon_1.__bindgen_anon_1;
-        (
-            vma_pages(range.vm_start, range.vm_end, bindings::PAGE_SHIFT),
-            (*dmabuf).size,
-        )
-    };
-    if let Err(err) = mmap_range(pgoff, pages, size, bindings::PAGE_SHIFT) {
+    // bounds are set.
+    let range = unsafe { (*vma).__bindgen_anon_1.__bindgen_anon_1 };
+    let pages = vma_pages(range.vm_start, range.vm_end, bindings::PAGE_SHIFT);
+    if let Err(err) = mmap_range(pgoff, pages, dmabuf.size(), bindings::PAGE_SHIFT) {
         return err.to_neg();
     }
 
     // SAFETY: The VMA is ours to set up (caller); the dma-buf's file lives
     // as long as the buffer, and `vma_set_file` takes its own reference.
-    unsafe {
-        bindings::vma_set_file(vma, (*dmabuf).file);
-        (*vma).vm_pgoff = pgoff;
-    }
-    // SAFETY: The exporter's own buffer and the prepared VMA, without the
+    // Then the exporter's own buffer and the prepared VMA, without the
     // reservation lock.
-    unsafe { mmap(dmabuf, vma) }
+    unsafe {
+        bindings::vma_set_file(vma, dmabuf.file());
+        (*vma).vm_pgoff = pgoff;
+        mmap(dmabuf.raw(), vma)
+    }
 }
 
-/// The value of the `iosys_map` at `map`, for the rules of
-/// [`crate::logic::access`].
-///
-/// # Safety
-///
-/// `map` must be valid for reads.
-unsafe fn iosys_map_value(map: *const iosys_map) -> IosysMap {
-    // SAFETY: `map` is readable (caller). Both members of the union are
-    // pointers sharing their storage; the one that `is_iomem` names is read,
-    // as the C helpers do.
-    let (is_iomem, addr) = unsafe {
-        let map = map.read();
-        let addr = if map.is_iomem {
+/// The value of an `iosys_map`, for the rules of [`crate::logic::access`].
+#[inline]
+pub(super) fn iosys_map_value(map: &iosys_map) -> IosysMap {
+    // SAFETY: Both members of the union are pointers sharing their storage;
+    // the one that `is_iomem` names is read, as the C helpers do.
+    let addr = unsafe {
+        if map.is_iomem {
             map.__bindgen_anon_1.vaddr_iomem
         } else {
             map.__bindgen_anon_1.vaddr
-        };
-        (map.is_iomem, addr)
+        }
     };
     IosysMap {
-        is_iomem,
+        is_iomem: map.is_iomem,
         addr: addr as usize,
     }
 }
 
-/// `iosys_map_clear()`: makes the map at `map` point nowhere, in system
-/// memory (all zeroes).
-///
-/// # Safety
-///
-/// `map` must be valid for writes.
-unsafe fn iosys_map_clear(map: *mut iosys_map) {
-    // SAFETY: `map` is writable (caller).
-    unsafe { map.write(IOSYS_MAP_NULL) };
-}
-
 /// `BUG()` for a broken vmap invariant ([`access::VmapBug`]), as C's `BUG_ON`s.
 fn vmap_bug(_bug: access::VmapBug) -> ! {
-    // SAFETY: `BUG` has no preconditions; it does not return.
-    unsafe { bindings::BUG() }
+    sys::bug()
 }
 
 /// Whether the warning of a failed exporter `vmap` was given
@@ -293,64 +267,62 @@ fn vmap_failed(ret: c_int) -> c_int {
 ///
 /// # Safety
 ///
-/// `map` must be valid for writes; `dmabuf` NULL or a live dma-buf.
+/// `map` must be valid for writes; `dmabuf` NULL or a live dma-buf whose
+/// reservation lock the caller holds.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_vmap(dmabuf: *mut dma_buf, map: *mut iosys_map) -> c_int {
-    // SAFETY: `map` is valid for writes (caller).
-    unsafe { iosys_map_clear(map) };
-
-    if dmabuf.is_null() {
+    // SAFETY: `map` is valid for writes (caller's promise); cleared
+    // (`iosys_map_clear`) before anything else.
+    let map = unsafe {
+        map.write(IOSYS_MAP_NULL);
+        &mut *map
+    };
+    // SAFETY: NULL or live (caller's promise).
+    let Some(dmabuf) = (unsafe { checked(dmabuf) }) else {
         sys::warn();
         return EINVAL.to_neg();
-    }
-    // SAFETY: The dma-buf is live (caller), so is its reservation object.
-    unsafe { assert_held((*dmabuf).resv) };
+    };
+    // SAFETY: The caller holds the buffer's reservation lock.
+    vmap(dmabuf, unsafe { Held::assume(dmabuf.resv()) }, map)
+}
 
-    // SAFETY: The dma-buf is live.
-    let Some(vmap_op) = (unsafe { ops(dmabuf) }).vmap else {
+/// The body of [`dma_buf_vmap`], with the lock held and `map` cleared.
+#[inline(always)]
+fn vmap<'h>(dmabuf: &'h DmaBuf, held: Held<'h>, map: &mut iosys_map) -> c_int {
+    if dmabuf.ops().vmap.is_none() {
+        return EINVAL.to_neg();
+    }
+    let Some(state) = dmabuf.vmap_state(held) else {
         return EINVAL.to_neg();
     };
-
-    // The vmap count and map of a live dma-buf change only under the
-    // reservation lock, which we hold; they are accessed through raw
-    // pointers, as the exporter's op may look at the buffer too.
-    // SAFETY: The dma-buf is live.
-    let (count, stored) = unsafe {
-        (
-            addr_of_mut!((*dmabuf).vmapping_counter),
-            addr_of_mut!((*dmabuf).vmap_ptr),
-        )
-    };
-    // SAFETY: Both are readable, see above.
-    let (old_count, old_map) = unsafe { (*count, iosys_map_value(stored)) };
+    let old_count = state.count();
+    // SAFETY: The stored map is the buffer's, readable under the lock.
+    let old_map = iosys_map_value(unsafe { &*state.stored() });
     if old_count != 0 {
         let new_count = match access::vmap_again(old_count, old_map) {
             Ok(new_count) => new_count,
             Err(bug) => vmap_bug(bug),
         };
-        // SAFETY: Both fields are ours under the lock; `map` is writable.
-        unsafe {
-            *count = new_count;
-            *map = *stored;
-        }
+        state.set_count(new_count);
+        // SAFETY: As above.
+        *map = unsafe { *state.stored() };
         return 0;
     }
     if let Err(bug) = access::vmap_first(old_map) {
         vmap_bug(bug);
     }
     let mut ptr = IOSYS_MAP_NULL;
-    // SAFETY: The exporter's own buffer, with the lock held; `ptr` is ours
-    // for it to fill.
-    let ret = unsafe { vmap_op(dmabuf, addr_of_mut!(ptr)) };
+    let ret = match state.vmap_op(&mut ptr) {
+        Some(ret) => ret,
+        None => return EINVAL.to_neg(),
+    };
     if ret != 0 {
         return vmap_failed(ret);
     }
-    // SAFETY: As for the second vmap above.
-    unsafe {
-        *stored = ptr;
-        *count = 1;
-        *map = *stored;
-    }
+    // SAFETY: The stored map is the buffer's, ours to write under the lock.
+    unsafe { state.stored().write(ptr) };
+    state.set_count(1);
+    *map = ptr;
     0
 }
 
@@ -362,24 +334,26 @@ pub(crate) unsafe extern "C" fn dma_buf_vmap(dmabuf: *mut dma_buf, map: *mut ios
 ///
 /// # Safety
 ///
-/// As [`dma_buf_vmap`].
+/// `map` must be valid for writes; `dmabuf` NULL or a live dma-buf whose
+/// reservation lock the caller does not hold.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_vmap_unlocked(
     dmabuf: *mut dma_buf,
     map: *mut iosys_map,
 ) -> c_int {
-    // SAFETY: `map` is valid for writes (caller).
-    unsafe { iosys_map_clear(map) };
-
-    if dmabuf.is_null() {
+    // SAFETY: `map` is valid for writes (caller's promise); cleared
+    // (`iosys_map_clear`) before anything else.
+    let map = unsafe {
+        map.write(IOSYS_MAP_NULL);
+        &mut *map
+    };
+    // SAFETY: NULL or live (caller's promise).
+    let Some(dmabuf) = (unsafe { checked(dmabuf) }) else {
         sys::warn();
         return EINVAL.to_neg();
-    }
-    // SAFETY: The dma-buf is live, so is its reservation object; the caller
-    // does not hold its lock (locking convention).
-    let _lock = unsafe { ResvGuard::lock((*dmabuf).resv) };
-    // SAFETY: As the caller promised; we hold the lock.
-    unsafe { dma_buf_vmap(dmabuf, map) }
+    };
+    let lock = ResvGuard::lock(dmabuf.resv());
+    vmap(dmabuf, lock.held(), map)
 }
 
 /// Drops a mapping obtained with [`dma_buf_vmap`]; the last one calls the
@@ -390,42 +364,39 @@ pub(crate) unsafe extern "C" fn dma_buf_vmap_unlocked(
 ///
 /// # Safety
 ///
-/// `dmabuf` must be NULL or a live dma-buf; `map` valid for reads.
+/// `dmabuf` must be NULL or a live dma-buf whose reservation lock the caller
+/// holds; `map` valid for reads.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_vunmap(dmabuf: *mut dma_buf, map: *mut iosys_map) {
-    if dmabuf.is_null() {
+    // SAFETY: NULL or live (caller's promise).
+    let Some(dmabuf) = (unsafe { checked(dmabuf) }) else {
         sys::warn();
         return;
-    }
-    // SAFETY: The dma-buf is live (caller), so is its reservation object.
-    unsafe { assert_held((*dmabuf).resv) };
-
-    // As in `dma_buf_vmap`, raw pointers: `map` may even be the stored map.
-    // SAFETY: The dma-buf is live.
-    let (count, stored) = unsafe {
-        (
-            addr_of_mut!((*dmabuf).vmapping_counter),
-            addr_of_mut!((*dmabuf).vmap_ptr),
-        )
     };
-    // SAFETY: The count and the stored map are ours under the lock we hold;
-    // `map` is readable (caller).
-    let plan = unsafe { access::vunmap(*count, iosys_map_value(stored), iosys_map_value(map)) };
-    match plan {
+    // SAFETY: The caller holds the buffer's reservation lock; `map` is
+    // readable (caller's promise).
+    unsafe { vunmap(dmabuf, Held::assume(dmabuf.resv()), MapArg::new(map)) };
+}
+
+/// The body of [`dma_buf_vunmap`], with the lock held.
+#[inline(always)]
+fn vunmap<'h>(dmabuf: &'h DmaBuf, held: Held<'h>, map: MapArg<'_>) {
+    let Some(state) = dmabuf.vmap_state(held) else {
+        return;
+    };
+    // SAFETY: The stored map is the buffer's, readable under the lock.
+    let stored = iosys_map_value(unsafe { &*state.stored() });
+    match access::vunmap(state.count(), stored, map.value()) {
         Err(bug) => vmap_bug(bug),
-        // SAFETY: As above.
-        Ok(Vunmap::Keep(new_count)) => unsafe { *count = new_count },
+        Ok(Vunmap::Keep(new_count)) => state.set_count(new_count),
         Ok(Vunmap::Last) => {
-            // SAFETY: As above.
-            unsafe { *count = 0 };
-            // SAFETY: The dma-buf is live.
-            if let Some(vunmap) = unsafe { ops(dmabuf) }.vunmap {
-                // SAFETY: The exporter's own buffer and mapping (equal to the
-                // stored one, checked above), with the lock held.
-                unsafe { vunmap(dmabuf, map) };
-            }
-            // SAFETY: As above.
-            unsafe { iosys_map_clear(stored) };
+            state.set_count(0);
+            // The exporter's own mapping (equal to the stored one, checked
+            // above).
+            state.vunmap_op(map);
+            // SAFETY: The stored map is ours to write under the lock
+            // (`iosys_map_clear`).
+            unsafe { state.stored().write(IOSYS_MAP_NULL) };
         }
     }
 }
@@ -437,18 +408,18 @@ pub(crate) unsafe extern "C" fn dma_buf_vunmap(dmabuf: *mut dma_buf, map: *mut i
 ///
 /// # Safety
 ///
-/// As [`dma_buf_vunmap`].
+/// `dmabuf` must be NULL or a live dma-buf whose reservation lock the caller
+/// does not hold; `map` valid for reads.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_vunmap_unlocked(dmabuf: *mut dma_buf, map: *mut iosys_map) {
-    if dmabuf.is_null() {
+    // SAFETY: NULL or live (caller's promise).
+    let Some(dmabuf) = (unsafe { checked(dmabuf) }) else {
         sys::warn();
         return;
-    }
-    // SAFETY: The dma-buf is live, so is its reservation object; the caller
-    // does not hold its lock (locking convention).
-    let _lock = unsafe { ResvGuard::lock((*dmabuf).resv) };
-    // SAFETY: As the caller promised; we hold the lock.
-    unsafe { dma_buf_vunmap(dmabuf, map) };
+    };
+    let lock = ResvGuard::lock(dmabuf.resv());
+    // SAFETY: `map` is readable (caller's promise).
+    vunmap(dmabuf, lock.held(), unsafe { MapArg::new(map) });
 }
 
 c_abi!(

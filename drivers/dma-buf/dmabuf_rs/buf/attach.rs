@@ -39,18 +39,23 @@
 use crate::logic::attach::{detach_unpins, Sides, ATTACH_DIRECTION};
 use crate::logic::attach::{DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_NONE, DMA_TO_DEVICE};
 use crate::logic::errno::{Errno, EINVAL, ENOMEM};
-use crate::sys::{self, err_ptr, is_err, ptr_err};
+use crate::sys::{self, err_ptr, ptr_err};
 use core::mem::size_of;
 use core::ptr::{self, addr_of_mut};
-use kernel::bindings::{
-    self, device, dma_buf, dma_buf_attach_ops, dma_buf_attachment, dma_buf_ops, dma_resv, sg_table,
-};
+use kernel::bindings::{self, device, dma_buf, dma_buf_attach_ops, dma_buf_attachment};
+use kernel::dma_buf::resv::Resv;
 use kernel::ffi::{c_int, c_long, c_ulong, c_void};
 
 use super::lock::ResvGuard;
+use super::methods::{checked, DmaBuf, DmaBufCore};
+use crate::resv::Held;
 
 #[path = "attach/map.rs"]
 mod map;
+#[path = "attach/object.rs"]
+mod object;
+
+use object::{AttachLocked, Attachment, Mapped};
 
 /// `MAX_SCHEDULE_TIMEOUT`: a wait without a timeout.
 pub(crate) const MAX_SCHEDULE_TIMEOUT: c_ulong = c_long::MAX as c_ulong;
@@ -64,127 +69,24 @@ const _: () = assert!(
         && DMA_NONE == bindings::dma_data_direction_DMA_NONE
 );
 
-/// `dma_resv_assert_held()`: a lockdep splat unless the current task holds
-/// the lock of `obj` (nothing without lockdep).
-///
-/// # Safety
-///
-/// `obj` must be an initialised reservation object.
-pub(crate) unsafe fn assert_held(obj: *mut dma_resv) {
-    // SAFETY: `obj` is initialised (caller's promise).
-    unsafe { crate::resv::assert_held(obj) };
-}
-
 /// `might_lock(&obj->lock.base)`: tells lockdep that the caller may take the
 /// lock of `obj`, so that calling with it held is reported on every call,
 /// not only on those that end up taking it.
-///
-/// # Safety
-///
-/// `obj` must be an initialised reservation object.
 #[inline]
-pub(crate) unsafe fn might_lock(obj: *mut dma_resv) {
+pub(crate) fn might_lock(obj: &Resv) {
     #[cfg(CONFIG_LOCKDEP)]
-    // SAFETY: `obj` is initialised (caller's promise), so is its lockdep map.
+    // SAFETY: `obj` is initialised, so is its lockdep map.
     unsafe {
-        bindings::dmabuf_rs_might_lock_resv(obj)
+        bindings::dmabuf_rs_might_lock_resv(obj.as_raw())
     };
     // Without lockdep the C macro is empty: no call at all.
     #[cfg(not(CONFIG_LOCKDEP))]
     let _ = obj;
 }
 
-/// The exporter's operations of `dmabuf`.
-///
-/// # Safety
-///
-/// `dmabuf` must be a live dma-buf: made by `dma_buf_export()`, which sets
-/// its ops to a table that outlives it and is never written.
-pub(crate) unsafe fn ops<'a>(dmabuf: *mut dma_buf) -> &'a dma_buf_ops {
-    // SAFETY: The ops of a live dma-buf are valid and immutable (caller).
-    unsafe { &*(*dmabuf).ops }
-}
-
-/// `dma_buf_is_dynamic()`: whether the exporter has a `pin` op, and so may
-/// move the buffer while it is not pinned.
-///
-/// # Safety
-///
-/// `dmabuf` must be a live dma-buf.
-pub(crate) unsafe fn is_dynamic(dmabuf: *mut dma_buf) -> bool {
-    // SAFETY: The caller's promise is `ops`'s.
-    unsafe { ops(dmabuf) }.pin.is_some()
-}
-
-/// `dma_buf_attachment_is_dynamic()`: whether the importer attached with
-/// importer ops.
-///
-/// # Safety
-///
-/// `attach` must be a live attachment.
-unsafe fn attachment_is_dynamic(attach: *mut dma_buf_attachment) -> bool {
-    // SAFETY: The attachment is live (caller).
-    !unsafe { (*attach).importer_ops }.is_null()
-}
-
-/// Which sides of `attach` are dynamic.
-///
-/// # Safety
-///
-/// `attach` must be a live attachment of a live dma-buf.
-unsafe fn sides(attach: *mut dma_buf_attachment) -> Sides {
-    // SAFETY: The attachment and its dma-buf are live (caller).
-    unsafe {
-        Sides {
-            importer_dynamic: attachment_is_dynamic(attach),
-            exporter_dynamic: is_dynamic((*attach).dmabuf),
-        }
-    }
-}
-
 /// The errno `err` as a pointer, as C's `ERR_PTR(-EINVAL)`.
 fn errno_ptr<T>(err: Errno) -> *mut T {
     err_ptr(err.to_neg() as c_long)
-}
-
-/// Calls the exporter's `pin` for `attach`.
-///
-/// `dma_buf_export()` refuses `pin` without `unpin` and the other way
-/// round, and callers only pin for dynamic exporters, which have `pin` by
-/// definition; a missing op is a broken invariant: it warns and fails with
-/// -EINVAL instead of jumping to NULL as C would.
-///
-/// # Safety
-///
-/// `attach` must be a live attachment of a live dma-buf, whose reservation
-/// lock the caller holds.
-#[track_caller]
-unsafe fn pin_op(attach: *mut dma_buf_attachment) -> c_int {
-    // SAFETY: The attachment and its dma-buf are live (caller).
-    match unsafe { ops((*attach).dmabuf) }.pin {
-        // SAFETY: `pin` takes a live attachment, with the lock held (caller).
-        Some(pin) => unsafe { pin(attach) },
-        None => {
-            sys::warn();
-            EINVAL.to_neg()
-        }
-    }
-}
-
-/// Calls the exporter's `unpin` for `attach`; see [`pin_op`] for a missing op
-/// (it warns, and does nothing).
-///
-/// # Safety
-///
-/// As [`pin_op`].
-#[track_caller]
-unsafe fn unpin_op(attach: *mut dma_buf_attachment) {
-    // SAFETY: The attachment and its dma-buf are live (caller).
-    match unsafe { ops((*attach).dmabuf) }.unpin {
-        // SAFETY: `unpin` takes a live attachment, with the lock held (caller).
-        Some(unpin) => unsafe { unpin(attach) },
-        None => sys::warn(),
-    }
 }
 
 /// Adds a device to a dma-buf's attachments, for an importer that may use
@@ -218,122 +120,104 @@ pub(crate) unsafe extern "C" fn dma_buf_dynamic_attach(
     importer_ops: *const dma_buf_attach_ops,
     importer_priv: *mut c_void,
 ) -> *mut dma_buf_attachment {
-    if dmabuf.is_null() || dev.is_null() {
+    // SAFETY: NULL or live (caller's promise).
+    let dmabuf_ref = unsafe { checked(dmabuf) };
+    let Some(dmabuf) = dmabuf_ref.filter(|_| !dev.is_null()) else {
         sys::warn();
         return errno_ptr(EINVAL);
-    }
+    };
     // SAFETY: Non-NULL importer ops are valid (caller's promise).
-    if !importer_ops.is_null() && unsafe { (*importer_ops).move_notify.is_none() } {
+    let importer = unsafe { importer_ops.as_ref() };
+    if importer.is_some_and(|ops| ops.move_notify.is_none()) {
         sys::warn();
         return errno_ptr(EINVAL);
     }
 
     // Attaching happens in process context.
-    let attach: *mut dma_buf_attachment =
+    let raw: *mut dma_buf_attachment =
         sys::kzalloc_fixed::<_, { size_of::<dma_buf_attachment>() }>();
-    if attach.is_null() {
+    if raw.is_null() {
         return errno_ptr(ENOMEM);
     }
-    // SAFETY: The attachment is ours and zeroed; non-NULL importer ops are
-    // valid (caller).
+    // SAFETY: The attachment is ours and zeroed.
     unsafe {
-        (*attach).dev = dev;
-        (*attach).dmabuf = dmabuf;
-        if !importer_ops.is_null() {
-            (*attach).peer2peer = (*importer_ops).allow_peer2peer;
-        }
-        (*attach).importer_ops = importer_ops;
-        (*attach).importer_priv = importer_priv;
+        (*raw).dev = dev;
+        (*raw).dmabuf = dmabuf.raw();
+        (*raw).peer2peer = importer.is_some_and(|ops| ops.allow_peer2peer);
+        (*raw).importer_ops = importer_ops;
+        (*raw).importer_priv = importer_priv;
     }
 
-    // SAFETY: `dmabuf` is live (caller).
-    if let Some(attach_op) = unsafe { ops(dmabuf) }.attach {
+    if let Some(attach_op) = dmabuf.ops().attach {
         // SAFETY: The exporter gets its buffer and the new attachment, with
         // the reservation lock not held.
-        let ret = unsafe { attach_op(dmabuf, attach) };
+        let ret = unsafe { attach_op(dmabuf.raw(), raw) };
         if ret != 0 {
             // SAFETY: The attachment is unpublished and ours to free.
-            unsafe { bindings::kfree(attach.cast()) };
+            unsafe { bindings::kfree(raw.cast()) };
             return err_ptr(ret as c_long);
         }
     }
+    // SAFETY: Made here, as `dma_buf_dynamic_attach()`, on a live dma-buf;
+    // live until the caller detaches it.
+    let attach = unsafe { Attachment::from_raw(raw) };
 
-    // SAFETY: `dmabuf` is live, so is its reservation object; the caller
-    // does not hold its lock (locking convention).
-    let resv = unsafe { (*dmabuf).resv };
     {
-        // SAFETY: As above.
-        let _lock = unsafe { ResvGuard::lock(resv) };
-        // SAFETY: The list of attachments changes only under the lock we hold.
+        let _lock = ResvGuard::lock(dmabuf.resv());
+        // SAFETY: The list of attachments changes only under the lock we
+        // hold; the node is the new attachment's, on no list.
         unsafe {
-            crate::sys::list_add(
-                addr_of_mut!((*attach).node),
-                addr_of_mut!((*dmabuf).attachments),
+            sys::list_add(
+                addr_of_mut!((*raw).node),
+                addr_of_mut!((*dmabuf.raw()).attachments),
             )
         };
     }
 
-    // SAFETY: The attachment and its dma-buf are live.
-    let sides = unsafe { sides(attach) };
+    let sides = attach.sides();
     if sides.maps_at_attach() {
         // One side cannot handle mappings under the reservation lock (or
         // their moves): map once here, and keep the mapping until detach.
-        // SAFETY: As for the lock above.
-        let lock = unsafe { ResvGuard::lock(resv) };
-        // SAFETY: The attachment is live and we hold the lock.
-        let mapped = unsafe { map_at_attach(attach, sides) };
-        drop(lock);
-        match mapped {
-            // SAFETY: The attachment is live; only its importer (our caller,
-            // who has not got it yet) uses these fields.
-            Ok(sgt) => unsafe {
-                (*attach).sgt = sgt;
-                (*attach).dir = ATTACH_DIRECTION;
-            },
-            Err(ret) => {
-                // SAFETY: The attachment is on the list and has no cached
-                // mapping (and holds no pin): detach undoes the rest.
-                unsafe { dma_buf_detach(dmabuf, attach) };
-                return err_ptr(ret);
-            }
+        let guard = attach.lock();
+        let mapped = map_at_attach(guard.locked(), sides);
+        drop(guard);
+        if let Err(ret) = mapped {
+            // SAFETY: The attachment is on the list and has no cached
+            // mapping (and holds no pin): detach undoes the rest, and frees
+            // it; it is not used after.
+            unsafe { dma_buf_detach(dmabuf.raw(), raw) };
+            return err_ptr(ret);
         }
     }
-    attach
+    raw
 }
 
 /// The mapping made at attach time: pins the buffer first if `sides` says
-/// so, and unpins it again if the mapping fails.
+/// so, and unpins it again if the mapping fails; on success, caches it.
 ///
-/// Returns the mapping, or the error (negative).
-///
-/// # Safety
-///
-/// `attach` must be a live attachment of a live dma-buf, whose reservation
-/// lock the caller holds.
-unsafe fn map_at_attach(
-    attach: *mut dma_buf_attachment,
-    sides: Sides,
-) -> Result<*mut sg_table, c_long> {
+/// Returns the error (negative) of the pin or the mapping.
+fn map_at_attach(locked: AttachLocked<'_>, sides: Sides) -> Result<(), c_long> {
     if sides.pins_at_attach() {
-        // SAFETY: As the caller promised.
-        let ret = unsafe { pin_op(attach) };
+        let ret = locked.pin_op();
         if ret != 0 {
             return Err(ret as c_long);
         }
     }
-    // SAFETY: As the caller promised.
-    let mut sgt = unsafe { map::map_dma_buf(attach, ATTACH_DIRECTION) };
+    let mut sgt = map::map_dma_buf(locked, ATTACH_DIRECTION);
     if sgt.is_null() {
-        sgt = errno_ptr(ENOMEM);
+        sgt = Mapped::errno(ENOMEM);
     }
-    if is_err(sgt) {
+    if sgt.is_err() {
         if sides.pins_at_attach() {
-            // SAFETY: As the caller promised; we pinned above.
-            unsafe { unpin_op(attach) };
+            // We pinned above.
+            locked.unpin_op();
         }
-        return Err(ptr_err(sgt));
+        return Err(ptr_err(sgt.as_ptr()));
     }
-    Ok(sgt)
+    // Only the importer (our caller, who has not got the attachment yet)
+    // uses the cached mapping.
+    locked.set_cached(sgt, ATTACH_DIRECTION);
+    Ok(())
 }
 
 /// Adds a device to a dma-buf's attachments, for a static importer:
@@ -371,39 +255,38 @@ pub(crate) unsafe extern "C" fn dma_buf_detach(
     dmabuf: *mut dma_buf,
     attach: *mut dma_buf_attachment,
 ) {
-    // SAFETY: A non-NULL attachment is live (caller).
+    // SAFETY: A non-NULL attachment is live (caller's promise).
     if dmabuf.is_null() || attach.is_null() || dmabuf != unsafe { (*attach).dmabuf } {
         sys::warn();
         return;
     }
+    // SAFETY: Live, of the live dma-buf (checked above), until freed below.
+    let (raw, attach) = unsafe { (attach, Attachment::from_raw(attach)) };
+    let dmabuf = attach.dmabuf();
 
     {
-        // SAFETY: `dmabuf` is live, so is its reservation object; the caller
-        // does not hold its lock (locking convention).
-        let _lock = unsafe { ResvGuard::lock((*dmabuf).resv) };
-        // SAFETY: The attachment is live and we hold the lock, under which
-        // its cached mapping and the list of attachments change.
-        unsafe {
-            let sgt = (*attach).sgt;
-            if !sgt.is_null() {
-                map::unmap_dma_buf(attach, sgt, (*attach).dir);
-                if detach_unpins(is_dynamic(dmabuf)) {
-                    unpin_op(attach);
-                }
+        let guard = attach.lock();
+        let locked = guard.locked();
+        let (sgt, dir) = locked.cached();
+        if !sgt.is_null() {
+            map::unmap_dma_buf(locked, sgt, dir);
+            if detach_unpins(dmabuf.exporter_dynamic()) {
+                locked.unpin_op();
             }
-            crate::sys::list_del(addr_of_mut!((*attach).node));
         }
+        // SAFETY: The list of attachments changes only under the lock we
+        // hold, and the attachment is on it.
+        unsafe { sys::list_del(addr_of_mut!((*raw).node)) };
     }
 
-    // SAFETY: `dmabuf` is live (caller).
-    if let Some(detach) = unsafe { ops(dmabuf) }.detach {
+    if let Some(detach) = dmabuf.ops().detach {
         // SAFETY: The exporter gets its buffer and the attachment, no longer
         // listed, with the reservation lock not held.
-        unsafe { detach(dmabuf, attach) };
+        unsafe { detach(dmabuf.raw(), raw) };
     }
     // SAFETY: The attachment is off the list, no one else can reach it, and
     // it was allocated with kmalloc by `dma_buf_dynamic_attach`.
-    unsafe { bindings::kfree(attach.cast()) };
+    unsafe { bindings::kfree(raw.cast()) };
 }
 
 /// Pins the buffer of a dynamic importer's attachment where it is, so that
@@ -418,23 +301,20 @@ pub(crate) unsafe extern "C" fn dma_buf_detach(
 ///
 /// # Safety
 ///
-/// `attach` must be a live attachment of a live dma-buf.
+/// `attach` must be a live attachment of a live dma-buf, whose reservation
+/// lock the caller holds.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_pin(attach: *mut dma_buf_attachment) -> c_int {
-    // SAFETY: The attachment is live (caller).
-    let dmabuf = unsafe { (*attach).dmabuf };
-    // SAFETY: As above.
-    if !unsafe { attachment_is_dynamic(attach) } {
+    // SAFETY: Live (caller's promise).
+    let attach = unsafe { Attachment::from_raw(attach) };
+    if !attach.importer_dynamic() {
         sys::warn();
     }
-    // SAFETY: The dma-buf is live, so is its reservation object.
-    unsafe { assert_held((*dmabuf).resv) };
-
-    // SAFETY: The dma-buf is live.
-    match unsafe { ops(dmabuf) }.pin {
-        // SAFETY: A live attachment, with the lock held (asserted above).
-        Some(pin) => unsafe { pin(attach) },
-        None => 0,
+    // SAFETY: The caller holds the buffer's reservation lock.
+    let held = unsafe { Held::assume(attach.dmabuf().resv()) };
+    match attach.locked(held) {
+        Some(locked) if attach.dmabuf().ops().pin.is_some() => locked.pin_op(),
+        _ => 0,
     }
 }
 
@@ -445,22 +325,27 @@ pub(crate) unsafe extern "C" fn dma_buf_pin(attach: *mut dma_buf_attachment) -> 
 ///
 /// # Safety
 ///
-/// `attach` must be a live attachment of a live dma-buf.
+/// `attach` must be a live attachment of a live dma-buf, whose reservation
+/// lock the caller holds.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_unpin(attach: *mut dma_buf_attachment) {
-    // SAFETY: The attachment is live (caller).
-    let dmabuf = unsafe { (*attach).dmabuf };
-    // SAFETY: As above.
-    if !unsafe { attachment_is_dynamic(attach) } {
+    // SAFETY: Live (caller's promise).
+    let attach = unsafe { Attachment::from_raw(attach) };
+    if !attach.importer_dynamic() {
         sys::warn();
     }
-    // SAFETY: The dma-buf is live, so is its reservation object.
-    unsafe { assert_held((*dmabuf).resv) };
+    // SAFETY: The caller holds the buffer's reservation lock.
+    let held = unsafe { Held::assume(attach.dmabuf().resv()) };
+    if let Some(locked) = attach.locked(held) {
+        unpin(locked);
+    }
+}
 
-    // SAFETY: The dma-buf is live.
-    if let Some(unpin) = unsafe { ops(dmabuf) }.unpin {
-        // SAFETY: A live attachment, with the lock held (asserted above).
-        unsafe { unpin(attach) };
+/// The body of [`dma_buf_unpin`] after its checks: the exporter's `unpin`,
+/// if it has one.
+pub(super) fn unpin(locked: AttachLocked<'_>) {
+    if locked.attachment().dmabuf().ops().unpin.is_some() {
+        locked.unpin_op();
     }
 }
 
@@ -472,26 +357,27 @@ pub(crate) unsafe extern "C" fn dma_buf_unpin(attach: *mut dma_buf_attachment) {
 ///
 /// # Safety
 ///
-/// `dmabuf` must be a live dma-buf.
+/// `dmabuf` must be a live dma-buf whose reservation lock the caller holds.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_move_notify(dmabuf: *mut dma_buf) {
-    // SAFETY: The dma-buf is live, so is its reservation object.
-    unsafe { assert_held((*dmabuf).resv) };
+    // SAFETY: Live (caller's promise).
+    let dmabuf = unsafe { DmaBuf::from_raw(dmabuf) };
+    crate::resv::assert_held(dmabuf.resv());
 
     // SAFETY: The list of attachments only changes under the lock, which the
     // caller holds; every node on it is the `node` of a live attachment.
     // As C's list walk, the next node is read after the callback returns.
     unsafe {
-        let head = addr_of_mut!((*dmabuf).attachments);
+        let head = addr_of_mut!((*dmabuf.raw()).attachments);
         let mut cur = (*head).next;
         while cur != head {
-            let attach = kernel::container_of!(cur, dma_buf_attachment, node).cast_mut();
-            let importer_ops = (*attach).importer_ops;
-            if !importer_ops.is_null() {
-                // Attach refuses importer ops without `move_notify`.
-                if let Some(move_notify) = (*importer_ops).move_notify {
-                    move_notify(attach);
-                }
+            let raw = kernel::container_of!(cur, dma_buf_attachment, node).cast_mut();
+            // Attach refuses importer ops without `move_notify`.
+            if let Some(move_notify) = Attachment::from_raw(raw)
+                .importer_ops()
+                .and_then(|ops| ops.move_notify)
+            {
+                move_notify(raw);
             }
             cur = (*cur).next;
         }

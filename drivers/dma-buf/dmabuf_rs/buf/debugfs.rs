@@ -16,7 +16,9 @@ use super::lock::{NameGuard, ResvGuard};
 use crate::sys;
 use crate::vfs::Table;
 use core::ptr;
+use kernel::dma_buf::buf::DmaBuf;
 use kernel::bindings::{self, dma_buf, dma_buf_attachment, file, file_operations, inode, seq_file};
+use kernel::dma_buf::resv::Resv;
 use kernel::ffi::{c_char, c_int, c_void};
 
 /// `seq_puts`: `s`, as it is.
@@ -42,11 +44,11 @@ unsafe fn seq_puts(s: *mut seq_file, text: &core::ffi::CStr) {
 unsafe fn show_one(s: *mut seq_file, buf_obj: *mut dma_buf) -> Result<(), c_int> {
     // SAFETY: The dma-buf is live and exported (caller); we do not hold its
     // reservation lock.
-    let resv = unsafe { ResvGuard::lock_interruptible((*buf_obj).resv) }?;
+    let resv = ResvGuard::lock_interruptible(unsafe { Resv::from_raw((*buf_obj).resv) })?;
 
     {
         // SAFETY: As above.
-        let name = unsafe { NameGuard::lock(buf_obj) };
+        let name = NameGuard::lock(unsafe { DmaBuf::from_raw(buf_obj) });
         let shown: *const c_char = if name.name().is_null() {
             c"<none>".as_ptr().cast()
         } else {

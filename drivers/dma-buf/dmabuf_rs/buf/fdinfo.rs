@@ -15,6 +15,7 @@
 
 use super::lock::NameGuard;
 use super::private_dmabuf;
+use kernel::dma_buf::buf::DmaBuf;
 use kernel::bindings::{self, file, seq_file};
 
 /// `show_fdinfo` of a dma-buf file.
@@ -38,7 +39,7 @@ pub(super) unsafe extern "C" fn dma_buf_show_fdinfo(m: *mut seq_file, file: *mut
         bindings::seq_printf(m, c"exp_name:\t%s\n".as_ptr().cast(), (*dmabuf).exp_name);
     }
     // SAFETY: The dma-buf is live and exported.
-    let guard = unsafe { NameGuard::lock(dmabuf) };
+    let guard = NameGuard::lock(unsafe { DmaBuf::from_raw(dmabuf) });
     let name = guard.name();
     if !name.is_null() {
         // SAFETY: `m` is being shown; the name is a string, kept by the lock.

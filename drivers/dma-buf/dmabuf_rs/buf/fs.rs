@@ -21,6 +21,7 @@ use crate::vfs::Table;
 use core::mem::zeroed;
 use core::ptr::{self, addr_of_mut};
 use core::sync::atomic::{AtomicI64, AtomicPtr, Ordering};
+use kernel::dma_buf::buf::DmaBuf;
 use kernel::bindings::{self, dentry, dentry_operations, dma_buf, file_system_type, fs_context};
 use kernel::error::{
     code::{ENODEV, ENOMEM},
@@ -98,7 +99,7 @@ unsafe extern "C" fn dmabuffs_dname(
     let dmabuf: *mut dma_buf = unsafe { (*dentry).d_fsdata.cast() };
     let copied = {
         // SAFETY: The dma-buf is live and exported.
-        let guard = unsafe { NameGuard::lock(dmabuf) };
+        let guard = NameGuard::lock(unsafe { DmaBuf::from_raw(dmabuf) });
         let current = guard.name();
         if current.is_null() {
             0

@@ -14,7 +14,8 @@ use super::lock::NameGuard;
 use crate::logic::dma_buf::{self as rules, sync_args};
 use crate::sys;
 use crate::uaccess::{copy_from_user, user_ptr};
-use kernel::bindings::{self, dma_buf, file};
+use super::methods::DmaBuf;
+use kernel::bindings::{self, file};
 use kernel::ffi::{c_char, c_long, c_uint, c_ulong};
 use kernel::ioctl::_IOW;
 use kernel::uapi::{
@@ -52,22 +53,18 @@ pub(super) unsafe extern "C" fn dma_buf_ioctl(
 ) -> c_long {
     // SAFETY: The file is open (VFS); a dma-buf file in a descriptor table
     // was fully exported, and keeps its dma-buf alive.
-    let dmabuf = unsafe { super::private_dmabuf(file) };
+    let dmabuf = unsafe { DmaBuf::from_raw(super::private_dmabuf(file)) };
     match cmd {
-        // SAFETY: The dma-buf is live.
-        DMA_BUF_IOCTL_SYNC => unsafe { ioctl_sync(dmabuf, arg) },
-        // SAFETY: The dma-buf is live.
-        DMA_BUF_SET_NAME_A | DMA_BUF_SET_NAME_B => unsafe { set_name(dmabuf, arg) },
+        DMA_BUF_IOCTL_SYNC => ioctl_sync(dmabuf, arg),
+        DMA_BUF_SET_NAME_A | DMA_BUF_SET_NAME_B => set_name(dmabuf, arg),
         #[cfg(CONFIG_SYNC_FILE)]
-        // SAFETY: The dma-buf is live.
-        super::sync_file::DMA_BUF_IOCTL_EXPORT_SYNC_FILE => unsafe {
+        super::sync_file::DMA_BUF_IOCTL_EXPORT_SYNC_FILE => {
             super::sync_file::export_sync_file(dmabuf, arg)
-        },
+        }
         #[cfg(CONFIG_SYNC_FILE)]
-        // SAFETY: The dma-buf is live.
-        super::sync_file::DMA_BUF_IOCTL_IMPORT_SYNC_FILE => unsafe {
+        super::sync_file::DMA_BUF_IOCTL_IMPORT_SYNC_FILE => {
             super::sync_file::import_sync_file(dmabuf, arg)
-        },
+        }
         _ => sys::neg(bindings::ENOTTY) as c_long,
     }
 }
@@ -75,11 +72,7 @@ pub(super) unsafe extern "C" fn dma_buf_ioctl(
 /// `DMA_BUF_IOCTL_SYNC`: begins (`DMA_BUF_SYNC_START`) or ends
 /// (`DMA_BUF_SYNC_END`) a CPU access in the direction the flags give, through
 /// `dma_buf_begin_cpu_access`/`dma_buf_end_cpu_access`, whose result it returns.
-///
-/// # Safety
-///
-/// `dmabuf` must be a live, exported dma-buf.
-unsafe fn ioctl_sync(dmabuf: *mut dma_buf, arg: c_ulong) -> c_long {
+fn ioctl_sync(dmabuf: &DmaBuf, arg: c_ulong) -> c_long {
     let sync: dma_buf_sync = match copy_from_user(arg) {
         Ok(sync) => sync,
         Err(errno) => return errno.to_neg() as c_long,
@@ -89,13 +82,10 @@ unsafe fn ioctl_sync(dmabuf: *mut dma_buf, arg: c_ulong) -> c_long {
         Err(errno) => return errno.to_neg() as c_long,
     };
     let direction = sync.direction.as_raw();
-    // SAFETY: The dma-buf is live and exported (caller).
-    let ret = unsafe {
-        if sync.end {
-            bindings::dma_buf_end_cpu_access(dmabuf, direction)
-        } else {
-            bindings::dma_buf_begin_cpu_access(dmabuf, direction)
-        }
+    let ret = if sync.end {
+        super::access::end_cpu_access(dmabuf, direction)
+    } else {
+        super::access::begin_cpu_access(dmabuf, direction)
     };
     ret as c_long
 }
@@ -106,11 +96,7 @@ unsafe fn ioctl_sync(dmabuf: *mut dma_buf, arg: c_ulong) -> c_long {
 /// Returns 0, or `-EFAULT` for an unreadable string, `-EINVAL` for one that
 /// is too long, `-ENOMEM` (the errors of `strndup_user`). Renaming is allowed
 /// at any time, attached or not.
-///
-/// # Safety
-///
-/// `dmabuf` must be a live, exported dma-buf.
-unsafe fn set_name(dmabuf: *mut dma_buf, arg: c_ulong) -> c_long {
+fn set_name(dmabuf: &DmaBuf, arg: c_ulong) -> c_long {
     // SAFETY: `strndup_user` checks the user address and returns a new
     // kmalloc'ed string or an `ERR_PTR`.
     let name = unsafe {
@@ -122,8 +108,7 @@ unsafe fn set_name(dmabuf: *mut dma_buf, arg: c_ulong) -> c_long {
     if sys::is_err(name) {
         return sys::ptr_err(name);
     }
-    // SAFETY: The dma-buf is live and exported (caller).
-    let mut guard = unsafe { NameGuard::lock(dmabuf) };
+    let mut guard = NameGuard::lock(dmabuf);
     // SAFETY: The string is new and kmalloc'ed; the dma-buf takes it over.
     unsafe { guard.replace_name(name) };
     0

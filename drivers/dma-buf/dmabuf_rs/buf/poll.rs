@@ -16,15 +16,17 @@
 //! changed under the wait queue's lock.
 
 use super::lock::ResvGuard;
-use crate::fence::dma_fence_add_callback;
+use super::methods::{DmaBuf, DmaBufCore};
+use crate::fence::{dma_fence_add_callback, FenceCore};
 use crate::logic::usage::Usage;
+use crate::resv::Held;
 use crate::sys::IrqSaveGuard;
 use crate::vfs::{EPOLLERR, EPOLLIN, EPOLLOUT};
 use core::ptr::{self, addr_of_mut};
 use kernel::bindings::{
-    self, __poll_t, dma_buf, dma_buf_dma_buf_poll_cb_t, dma_fence, dma_fence_cb, dma_resv, file,
-    poll_table,
+    self, __poll_t, dma_buf, dma_buf_dma_buf_poll_cb_t, dma_fence, dma_fence_cb, file, poll_table,
 };
+use kernel::types::ARef;
 
 /// One of the two poll callback slots of a dma-buf.
 type PollCb = dma_buf_dma_buf_poll_cb_t;
@@ -68,35 +70,36 @@ unsafe extern "C" fn dma_buf_poll_cb(fence: *mut dma_fence, cb: *mut dma_fence_c
     }
 }
 
-/// Queues the slot `dcb` on the first fence of `resv` that a reader
-/// (`write == false`) or a writer must wait for, and returns whether it did;
-/// `false` means they are all signalled (or there are none).
+/// Queues the slot `dcb` on the first fence of the locked reservation object
+/// that a reader (`write == false`) or a writer must wait for, and returns
+/// whether it did; `false` means they are all signalled (or there are none).
 ///
 /// A queued callback holds a reference to its fence.
 ///
 /// # Safety
 ///
-/// `resv` must be locked by the caller; `dcb` an active slot of a live
-/// dma-buf for which the caller holds a file reference to give to the
-/// callback, if queued.
-unsafe fn dma_buf_poll_add_cb(resv: *mut dma_resv, write: bool, dcb: *mut PollCb) -> bool {
-    // `dma_resv_iter_begin()`: the rest is set by the first step.
-    let mut cursor = crate::resv::begin_cursor(resv, Usage::rw(write).as_raw());
-    // SAFETY: The cursor is set up on an object whose lock the caller holds
-    // (`dma_resv_for_each_fence`).
-    let mut fence = unsafe { bindings::dma_resv_iter_first(&mut cursor) };
-    while !fence.is_null() {
-        // SAFETY: Under the reservation lock the fence is live; the slot's
-        // callback stays in place as long as the dma-buf (caller).
-        unsafe {
-            crate::fence::get(fence);
-            if dma_fence_add_callback(fence, addr_of_mut!((*dcb).cb), Some(dma_buf_poll_cb)) == 0 {
-                return true;
-            }
-            // Already signalled: the callback was not queued.
-            crate::fence::put(fence);
-            fence = bindings::dma_resv_iter_next(&mut cursor);
+/// `dcb` must be an active slot of a live dma-buf for which the caller holds
+/// a file reference to give to the callback, if queued.
+unsafe fn dma_buf_poll_add_cb(mut held: Held<'_>, write: bool, dcb: *mut PollCb) -> bool {
+    let Some(list) = held.list() else {
+        return false;
+    };
+    // `dma_resv_for_each_fence()`: the fences of the usage or a stronger one.
+    let query = Usage::rw(write);
+    for (slot, _) in list.fences().filter(|(_, usage)| query.covers(*usage)) {
+        let fence = ARef::from(slot.fence);
+        // SAFETY: The fence is live; the slot's callback stays in place as
+        // long as the dma-buf (caller).
+        let queued = unsafe {
+            dma_fence_add_callback(fence.raw(), addr_of_mut!((*dcb).cb), Some(dma_buf_poll_cb))
+        };
+        if queued == 0 {
+            // The callback owns the reference now.
+            let _ = ARef::into_raw(fence);
+            return true;
         }
+        // Already signalled: the callback was not queued.
+        crate::fence::put_ref(fence);
     }
     false
 }
@@ -111,17 +114,16 @@ unsafe fn dma_buf_poll_add_cb(resv: *mut dma_resv, write: bool, dcb: *mut PollCb
 ///
 /// # Safety
 ///
-/// `dmabuf` must be a live dma-buf whose file the caller holds open, `resv`
-/// its reservation object, locked by the caller, `dcb` one of its slots.
+/// The caller holds the file of `dmabuf` open, and `dcb` is one of its slots.
 unsafe fn arm(
-    dmabuf: *mut dma_buf,
-    resv: *mut dma_resv,
+    dmabuf: &DmaBuf,
+    held: Held<'_>,
     write: bool,
     dcb: *mut PollCb,
     event: __poll_t,
 ) -> bool {
-    // SAFETY: The dma-buf is live (caller); its wait queue is initialised.
-    let lock = unsafe { addr_of_mut!((*dmabuf).poll.lock) };
+    // SAFETY: The dma-buf is live; its wait queue is initialised.
+    let lock = unsafe { addr_of_mut!((*dmabuf.raw()).poll.lock) };
     // SAFETY: As above; `active` only changes under the wait queue's lock,
     // taken with interrupts off (the callback runs from fence signalling).
     let busy = unsafe {
@@ -138,16 +140,16 @@ unsafe fn arm(
     }
 
     // SAFETY: The caller holds the file open, so its count is not zero; this
-    // reference is the slot's, dropped by the callback.
-    unsafe { bindings::dmabuf_rs_buf_get_file((*dmabuf).file) };
-    // SAFETY: The reservation lock is held (caller) and the slot active with
-    // the file reference just taken.
-    if unsafe { dma_buf_poll_add_cb(resv, write, dcb) } {
-        return false;
+    // reference is the slot's, dropped by the callback. The slot is then
+    // active with it, and given to the callback if queued; if not, the
+    // callback runs here, waking any other waiters and dropping it.
+    unsafe {
+        bindings::dmabuf_rs_buf_get_file(dmabuf.file());
+        if dma_buf_poll_add_cb(held, write, dcb) {
+            return false;
+        }
+        dma_buf_poll_cb(ptr::null_mut(), addr_of_mut!((*dcb).cb));
     }
-    // No callback queued: wake any other waiters and drop the reference.
-    // SAFETY: The slot is active and we give up the reference just taken.
-    unsafe { dma_buf_poll_cb(ptr::null_mut(), addr_of_mut!((*dcb).cb)) };
     true
 }
 
@@ -164,12 +166,13 @@ pub(super) unsafe extern "C" fn dma_buf_poll(file: *mut file, poll: *mut poll_ta
     if dmabuf.is_null() || unsafe { (*dmabuf).resv }.is_null() {
         return EPOLLERR;
     }
-    // SAFETY: As above.
-    let resv = unsafe { (*dmabuf).resv };
+    // SAFETY: As above, exported (its file is open), with its reservation
+    // object.
+    let dmabuf = unsafe { DmaBuf::from_raw(dmabuf) };
 
     // SAFETY: The wait queue lives with the dma-buf; `poll` is the VFS's
     // table (or NULL).
-    unsafe { bindings::dmabuf_rs_poll_wait(file, addr_of_mut!((*dmabuf).poll), poll) };
+    unsafe { bindings::dmabuf_rs_poll_wait(file, addr_of_mut!((*dmabuf.raw()).poll), poll) };
 
     // SAFETY: The VFS's table, or NULL.
     let mut events =
@@ -178,24 +181,23 @@ pub(super) unsafe extern "C" fn dma_buf_poll(file: *mut file, poll: *mut poll_ta
         return 0;
     }
 
-    // SAFETY: The reservation object is initialised and lives with the
-    // dma-buf; poll does not hold it already.
-    let _resv = unsafe { ResvGuard::lock(resv) };
+    // Poll does not hold the lock already.
+    let guard = ResvGuard::lock(dmabuf.resv());
 
-    if events & EPOLLOUT != 0 {
-        // SAFETY: The dma-buf is live with its file open, and we hold its
-        // reservation lock.
-        let ready = unsafe { arm(dmabuf, resv, true, addr_of_mut!((*dmabuf).cb_out), EPOLLOUT) };
-        if !ready {
-            events &= !EPOLLOUT;
-        }
+    // SAFETY: Taking the slots' addresses reads nothing.
+    let (cb_out, cb_in) = unsafe {
+        (
+            addr_of_mut!((*dmabuf.raw()).cb_out),
+            addr_of_mut!((*dmabuf.raw()).cb_in),
+        )
+    };
+    // SAFETY: The file is open, and the slot the dma-buf's.
+    if events & EPOLLOUT != 0 && !unsafe { arm(dmabuf, guard.held(), true, cb_out, EPOLLOUT) } {
+        events &= !EPOLLOUT;
     }
-    if events & EPOLLIN != 0 {
-        // SAFETY: As above.
-        let ready = unsafe { arm(dmabuf, resv, false, addr_of_mut!((*dmabuf).cb_in), EPOLLIN) };
-        if !ready {
-            events &= !EPOLLIN;
-        }
+    // SAFETY: As above.
+    if events & EPOLLIN != 0 && !unsafe { arm(dmabuf, guard.held(), false, cb_in, EPOLLIN) } {
+        events &= !EPOLLIN;
     }
     events
 }

@@ -190,14 +190,13 @@ unsafe fn walk(
 /// For the sync_file ioctls of sync_files and dma-bufs, which are built only
 /// with CONFIG_SYNC_FILE.
 ///
-/// # Safety
-///
-/// `head` must be a live fence.
+/// Each fence is live during its call.
 #[cfg(CONFIG_SYNC_FILE)]
-pub(crate) unsafe fn for_each_unwrapped(head: *mut dma_fence, mut f: impl FnMut(*mut dma_fence)) {
+pub(crate) fn for_each_unwrapped(head: &Fence, mut f: impl FnMut(&Fence)) {
     let mut cursor = CURSOR_START;
-    // SAFETY: `head` is live (caller) and the cursor ours.
-    unsafe { walk(head, &mut cursor, &mut f) };
+    // SAFETY: `head` is live and the cursor ours; the walk holds a reference
+    // to the container of each fence it yields, which keeps it live.
+    unsafe { walk(head.raw(), &mut cursor, &mut |fence| f(Fence::from_raw(fence))) };
 }
 
 /// Calls `f` on every fence inside each of the `fences` (unwrapping

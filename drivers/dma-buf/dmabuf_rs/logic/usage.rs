@@ -187,13 +187,33 @@ where
     I: IntoIterator<Item = (G, Usage)>,
 {
     let mut count = 0;
+    let found = first_replaced(slots.into_iter().inspect(|_| count += 1), fence, usage);
+    match found {
+        Some(_) => AddFence::Replace(count - 1),
+        None => AddFence::Append(count),
+    }
+}
+
+/// Returns the slot that `dma_resv_add_fence()` reuses for `fence` with
+/// `usage`, as [`add_fence_slot`] picks it, or `None` to append: the first of
+/// `slots` (in list order, each the fence it holds and its usage) for which
+/// [`replaces`] holds.
+///
+/// The slot itself rather than its index, so that a caller whose items carry
+/// their slot writes it without looking it up (and bounds-checking) again.
+#[inline]
+pub fn first_replaced<F, G, I>(slots: I, fence: &F, usage: Usage) -> Option<G>
+where
+    F: FenceView + ?Sized,
+    G: FenceView,
+    I: IntoIterator<Item = (G, Usage)>,
+{
     for (old, old_usage) in slots {
         if replaces(fence, usage, &old, old_usage) {
-            return AddFence::Replace(count);
+            return Some(old);
         }
-        count += 1;
     }
-    AddFence::Append(count)
+    None
 }
 
 /// The fill of an existing fence list: `num_fences` used of `max_fences` slots.

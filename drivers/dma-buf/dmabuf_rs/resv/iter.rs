@@ -20,84 +20,129 @@
 //!
 //! [`for_each_unlocked`] packages the unlocked walk for the core's own loops.
 
-use super::list::{self, ResvList};
-use super::{assert_held, usage_of};
-use crate::fence::is_signaled;
+use super::list::{self, Held, ListRef};
+use super::usage_of;
+use crate::fence::{Fence, FenceCore};
 use crate::logic::usage::Usage;
-use crate::sys;
+use crate::sys::RcuGuard;
 use core::ops::ControlFlow;
-use core::ptr::{self, addr_of_mut};
+use core::ptr;
 use kernel::bindings::{dma_fence, dma_resv, dma_resv_iter, dma_resv_usage};
+use kernel::dma_buf::resv::Resv;
 
-/// Starts the unlocked walk over (again) on the current list
-/// (`dma_resv_iter_restart_unlocked`).
-///
-/// # Safety
-///
-/// `cursor` must be valid with a live `obj`; the caller holds the RCU read lock.
-unsafe fn restart_unlocked(cursor: *mut dma_resv_iter) {
-    // SAFETY: The cursor and its object are valid and we are under RCU, so a
-    // non-null list stays allocated while we read its count.
-    unsafe {
-        let fences = list::fences_list((*cursor).obj);
-        (*cursor).index = 0;
-        (*cursor).num_fences = if fences.is_null() {
-            0
-        } else {
-            list::num_fences(fences)
-        };
-        (*cursor).fences = fences.cast();
-        (*cursor).is_restarted = true;
-    }
+// The cursor is the C caller's `struct dma_resv_iter`: the adapters below
+// borrow it (`&mut`) and its object (`&Resv`) once, under the contract of the
+// C header (set up by `dma_resv_iter_begin()` on a live, initialised object,
+// and changed only by these functions until `dma_resv_iter_end()`). Between
+// steps it keeps:
+//
+// - `fence`: NULL, or (unlocked walk only) a reference owned by the cursor;
+// - `fences`: the list the walk reads, and `num_fences` (unlocked walk) the
+//   count read from it when the walk (re)started, which the list's count
+//   never drops below, so slots `0..num_fences` are in use.
+
+/// Starts the unlocked walk over (again) on `list`, the object's list read in
+/// the current RCU read section (`dma_resv_iter_restart_unlocked`).
+#[inline(always)]
+fn restart_unlocked(cursor: &mut dma_resv_iter, list: Option<ListRef<'_>>) {
+    cursor.index = 0;
+    cursor.num_fences = list.map_or(0, |list| list.num_fences());
+    cursor.fences = list.map_or(ptr::null_mut(), ListRef::as_ptr);
+    cursor.is_restarted = true;
 }
 
-/// Moves the unlocked walk to the next unsignalled fence of a matching usage
+/// Moves the unlocked walk along `list` (the list of `cursor.fences`, read in
+/// the read section `rcu`) to the next unsignalled fence of a matching usage
 /// and takes a reference to it (`dma_resv_iter_walk_unlocked`).
 ///
 /// Drops the reference to the previous fence. Leaves `fence` NULL at the end
 /// of the list; starts over (see [`restart_unlocked`]) when a fence in the
-/// list is already on its way to being freed.
-///
-/// # Safety
-///
-/// `cursor` must be valid with a live `obj`, its `fence` NULL or a reference
-/// it owns, its `fences`/`index`/`num_fences` set by [`restart_unlocked`]
-/// under the same RCU read-side critical section, which the caller holds.
-unsafe fn walk_unlocked(cursor: *mut dma_resv_iter) {
-    // SAFETY: The cursor is valid (caller's promise).
-    if unsafe { (*cursor).fences }.is_null() {
-        return;
-    }
-    // SAFETY: The cursor owns its `fence` reference (or NULL); its list is
-    // kept allocated by RCU and `index` stays below the count read from it,
-    // so every slot read is in use. Fence memory is also freed only after a
-    // grace period, which makes `dma_fence_get_rcu` safe on a fence that is
-    // being released; once it succeeds the fence is live.
-    unsafe {
-        loop {
-            crate::fence::put((*cursor).fence);
+/// list is already on its way to being freed. As in C, a walk without a list
+/// keeps the cursor's fence as it is.
+#[inline(always)]
+fn walk_unlocked<'g>(
+    cursor: &mut dma_resv_iter,
+    obj: &'g Resv,
+    mut list: Option<ListRef<'g>>,
+    rcu: &'g RcuGuard,
+) {
+    while let Some(slots) = list {
+        // SAFETY: The cursor owns its `fence` reference, or holds NULL.
+        unsafe { crate::fence::put(cursor.fence) };
 
-            let index = (*cursor).index;
-            if index >= (*cursor).num_fences {
-                (*cursor).fence = ptr::null_mut();
-                break;
-            }
-            // Cannot overflow: `index < num_fences <= u32::MAX`.
-            (*cursor).index = index + 1;
+        let index = cursor.index;
+        if index >= cursor.num_fences {
+            cursor.fence = ptr::null_mut();
+            break;
+        }
+        // Cannot overflow: `index < num_fences <= u32::MAX`.
+        cursor.index = index + 1;
 
-            let (fence, usage) = list::entry((*cursor).fences.cast::<ResvList>(), index);
-            (*cursor).fence_usage = usage.as_raw();
-            (*cursor).fence = crate::fence::get_rcu(fence);
-            if (*cursor).fence.is_null() {
-                restart_unlocked(cursor);
-                continue;
-            }
-
-            if !is_signaled((*cursor).fence) && usage_of((*cursor).usage).covers(usage) {
-                break;
-            }
+        // SAFETY: `index < num_fences`, a count of slots in use that the
+        // list had when the walk started on it (cursor's contract above).
+        let slot = unsafe { slots.slot_unchecked(index) };
+        let (_, usage) = list::entry(slot);
+        cursor.fence_usage = usage.as_raw();
+        let Some(fence) = slots.get_rcu(slot, rcu) else {
+            cursor.fence = ptr::null_mut();
+            list = list::rcu_list(obj, rcu);
+            restart_unlocked(cursor, list);
+            continue;
+        };
+        cursor.fence = fence.as_ptr();
+        // SAFETY: `get_rcu` took a reference, now the cursor's.
+        let fence = unsafe { Fence::from_raw(fence.as_ptr()) };
+        if !fence.query_signaled() && usage_of(cursor.usage).covers(usage) {
+            break;
         }
     }
+}
+
+/// Whether `list` (read in the current read section) is the list the cursor
+/// walks: the walk is done unless the list was replaced while it looked.
+#[inline(always)]
+fn is_current(cursor: &dma_resv_iter, list: Option<ListRef<'_>>) -> bool {
+    list.map_or(ptr::null_mut(), ListRef::as_ptr) == cursor.fences
+}
+
+/// The first step of the unlocked walk: see [`dma_resv_iter_first_unlocked`].
+#[inline(always)]
+fn first_unlocked(cursor: &mut dma_resv_iter, obj: &Resv) -> *mut dma_fence {
+    let rcu = RcuGuard::new();
+    loop {
+        let list = list::rcu_list(obj, &rcu);
+        restart_unlocked(cursor, list);
+        walk_unlocked(cursor, obj, list, &rcu);
+        if is_current(cursor, list::rcu_list(obj, &rcu)) {
+            break;
+        }
+    }
+    drop(rcu);
+    cursor.fence
+}
+
+/// The next step of the unlocked walk: see [`dma_resv_iter_next_unlocked`].
+#[inline(always)]
+fn next_unlocked(cursor: &mut dma_resv_iter, obj: &Resv) -> *mut dma_fence {
+    let rcu = RcuGuard::new();
+    cursor.is_restarted = false;
+    // The cursor's old `fences` pointer is only compared, never followed,
+    // unless it is still the current list, read in this section.
+    let mut list = list::rcu_list(obj, &rcu);
+    if !is_current(cursor, list) {
+        restart_unlocked(cursor, list);
+    }
+    loop {
+        walk_unlocked(cursor, obj, list, &rcu);
+        let now = list::rcu_list(obj, &rcu);
+        if is_current(cursor, now) {
+            break;
+        }
+        list = now;
+        restart_unlocked(cursor, list);
+    }
+    drop(rcu);
+    cursor.fence
 }
 
 /// Returns the first unsignalled fence of `cursor->obj` with a matching usage,
@@ -115,23 +160,10 @@ unsafe fn walk_unlocked(cursor: *mut dma_resv_iter) {
 pub(crate) unsafe extern "C" fn dma_resv_iter_first_unlocked(
     cursor: *mut dma_resv_iter,
 ) -> *mut dma_fence {
-    let rcu = sys::RcuGuard::new();
-    // SAFETY: The cursor is set up on a live object (caller's promise) and we
-    // are inside the RCU read-side critical section; `walk_unlocked` runs
-    // right after `restart_unlocked` within it.
-    unsafe {
-        loop {
-            restart_unlocked(cursor);
-            walk_unlocked(cursor);
-            // Done unless the list was replaced while we looked at it.
-            if list::fences_list((*cursor).obj).cast() == (*cursor).fences {
-                break;
-            }
-        }
-    }
-    drop(rcu);
-    // SAFETY: The cursor is valid.
-    unsafe { (*cursor).fence }
+    // SAFETY: The cursor is the caller's, set up on a live object (caller's
+    // promise).
+    let (cursor, obj) = unsafe { (&mut *cursor, Resv::from_raw((*cursor).obj)) };
+    first_unlocked(cursor, obj)
 }
 
 /// Returns the next unsignalled fence of the unlocked walk, or NULL at the end.
@@ -148,29 +180,10 @@ pub(crate) unsafe extern "C" fn dma_resv_iter_first_unlocked(
 pub(crate) unsafe extern "C" fn dma_resv_iter_next_unlocked(
     cursor: *mut dma_resv_iter,
 ) -> *mut dma_fence {
-    let rcu = sys::RcuGuard::new();
-    // SAFETY: The cursor was started on a live object (caller's promise); we
-    // are inside the RCU read-side critical section. Its old `fences` pointer
-    // is only compared, never followed, unless it is still the current list
-    // (a list published now was published within this critical section or
-    // is protected by it).
-    unsafe {
-        (*cursor).is_restarted = false;
-        let mut restart = list::fences_list((*cursor).obj).cast() != (*cursor).fences;
-        loop {
-            if restart {
-                restart_unlocked(cursor);
-            }
-            walk_unlocked(cursor);
-            restart = true;
-            if list::fences_list((*cursor).obj).cast() == (*cursor).fences {
-                break;
-            }
-        }
-    }
-    drop(rcu);
-    // SAFETY: The cursor is valid.
-    unsafe { (*cursor).fence }
+    // SAFETY: The cursor is the caller's, started on a live object (caller's
+    // promise).
+    let (cursor, obj) = unsafe { (&mut *cursor, Resv::from_raw((*cursor).obj)) };
+    next_unlocked(cursor, obj)
 }
 
 /// Returns the first fence of `cursor->obj` with a matching usage, signalled
@@ -185,16 +198,16 @@ pub(crate) unsafe extern "C" fn dma_resv_iter_next_unlocked(
 /// reservation object whose lock the caller holds.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_resv_iter_first(cursor: *mut dma_resv_iter) -> *mut dma_fence {
-    // SAFETY: The cursor is set up on an initialised object (caller's promise).
-    unsafe { assert_held((*cursor).obj) };
-    // SAFETY: As above; under the lock the list is stable.
-    unsafe {
-        (*cursor).index = 0;
-        (*cursor).fences = list::fences_list((*cursor).obj).cast();
-        let fence = dma_resv_iter_next(cursor);
-        (*cursor).is_restarted = true;
-        fence
-    }
+    // SAFETY: The cursor is the caller's, set up on an object whose lock the
+    // caller holds (caller's promise).
+    let (cursor, mut held) = unsafe { (&mut *cursor, Held::assume(Resv::from_raw((*cursor).obj))) };
+    cursor.index = 0;
+    cursor.fences = held
+        .list()
+        .map_or(ptr::null_mut(), |list| list.list().as_ptr());
+    let fence = next_locked(cursor, &held);
+    cursor.is_restarted = true;
+    fence
 }
 
 /// Returns the next fence of the locked walk with a matching usage, or NULL;
@@ -206,25 +219,32 @@ pub(crate) unsafe extern "C" fn dma_resv_iter_first(cursor: *mut dma_resv_iter) 
 /// reservation lock held ever since.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_resv_iter_next(cursor: *mut dma_resv_iter) -> *mut dma_fence {
-    // SAFETY: The cursor's object is initialised (caller's promise).
-    unsafe { assert_held((*cursor).obj) };
-    // SAFETY: Under the lock the cursor's list is the object's current one
-    // and stable; `index` is checked against its count before each read.
-    unsafe {
-        (*cursor).is_restarted = false;
-        let fences = (*cursor).fences.cast::<ResvList>();
-        loop {
-            let index = (*cursor).index;
-            if fences.is_null() || index >= list::num_fences_locked(fences) {
-                return ptr::null_mut();
-            }
-            // Cannot overflow: `index < num_fences <= u32::MAX`.
-            (*cursor).index = index + 1;
-            let (fence, usage) = list::entry(fences, index);
-            (*cursor).fence_usage = usage.as_raw();
-            if usage_of((*cursor).usage).covers(usage) {
-                return fence;
-            }
+    // SAFETY: The cursor is the caller's, started on an object whose lock the
+    // caller has held since (caller's promise).
+    let (cursor, held) = unsafe { (&mut *cursor, Held::assume(Resv::from_raw((*cursor).obj))) };
+    next_locked(cursor, &held)
+}
+
+/// A step of the locked walk, on the list in the cursor.
+#[inline(always)]
+fn next_locked(cursor: &mut dma_resv_iter, held: &Held<'_>) -> *mut dma_fence {
+    cursor.is_restarted = false;
+    // SAFETY: The cursor's list was read under this hold of the lock, by
+    // `dma_resv_iter_first` (cursor's contract above), so it is the
+    // object's current list.
+    let Some(list) = (unsafe { held.cursor_list(cursor.fences) }) else {
+        return ptr::null_mut();
+    };
+    loop {
+        let index = cursor.index;
+        let Some((fence, usage)) = list.get(index) else {
+            return ptr::null_mut();
+        };
+        // Cannot overflow: `index < num_fences <= u32::MAX`.
+        cursor.index = index + 1;
+        cursor.fence_usage = usage.as_raw();
+        if usage_of(cursor.usage).covers(usage) {
+            return fence.raw();
         }
     }
 }
@@ -279,41 +299,33 @@ impl Unlocked {
 /// one, walking without the reservation lock: `dma_resv_iter_begin()`, the
 /// `dma_resv_for_each_fence_unlocked()` loop and `dma_resv_iter_end()`.
 ///
-/// The fence is live during its call; take a reference with `dma_fence_get`
-/// to keep it longer. `body` may look at the walk's state (restarts, usage)
-/// and stops the walk by returning [`ControlFlow::Break`], whose value is
-/// returned.
+/// The fence is live during its call; take a reference to keep it longer.
+/// `body` may look at the walk's state (restarts, usage) and stops the walk
+/// by returning [`ControlFlow::Break`], whose value is returned.
 ///
 /// A loop with a body rather than an iterator value: the cursor is built in
 /// place and the last reference put inline, where a value that moves and
 /// puts on drop cost a copy of the cursor and a call to its drop glue on
 /// every walk (a tenth of a one-fence `dma_resv_wait_timeout`).
-///
-/// # Safety
-///
-/// `obj` must point to an initialised reservation object that outlives the walk.
 #[inline(always)]
-pub(crate) unsafe fn for_each_unlocked<B>(
-    obj: *mut dma_resv,
+pub(crate) fn for_each_unlocked<B>(
+    obj: &Resv,
     usage: dma_resv_usage,
-    mut body: impl FnMut(&Unlocked, *mut dma_fence) -> ControlFlow<B>,
+    mut body: impl FnMut(&Unlocked, &Fence) -> ControlFlow<B>,
 ) -> ControlFlow<B> {
-    // INVARIANT: `obj` outlives the walk (caller's promise); no fence yet.
+    // INVARIANT: `obj` outlives the walk (borrowed); no fence yet.
     let mut walk = Unlocked {
-        cursor: begin(obj, usage),
+        cursor: begin(obj.as_raw(), usage),
     };
-    let cursor = addr_of_mut!(walk.cursor);
-    // SAFETY: The cursor is set up as `dma_resv_iter_begin()` does, on a
-    // live object.
-    let mut fence = unsafe { dma_resv_iter_first_unlocked(cursor) };
+    let mut fence = first_unlocked(&mut walk.cursor, obj);
     let mut flow = ControlFlow::Continue(());
     while !fence.is_null() {
-        flow = body(&walk, fence);
+        // SAFETY: The walk holds a reference to its fence until the next step.
+        flow = body(&walk, unsafe { Fence::from_raw(fence) });
         if flow.is_break() {
             break;
         }
-        // SAFETY: The first step was taken on the live object.
-        fence = unsafe { dma_resv_iter_next_unlocked(cursor) };
+        fence = next_unlocked(&mut walk.cursor, obj);
     }
     // SAFETY: By the invariant the fence is NULL or ours to put; the walk
     // ends here (`dma_resv_iter_end`).

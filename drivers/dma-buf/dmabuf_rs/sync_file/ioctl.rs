@@ -12,16 +12,16 @@
 //!
 //! C: [`include/uapi/linux/sync_file.h`](srctree/include/uapi/linux/sync_file.h).
 
-use super::{of_file, strscpy, sync_file_fdget, sync_file_get_name, sync_file_merge};
+use super::{name, strscpy, sync_file_fdget, sync_file_merge, SyncFile};
 use crate::fence::unwrap::for_each_unwrapped;
-use crate::fence::{dma_fence_get_status, dma_fence_set_deadline, Fence, FenceCore};
+use crate::fence::{get_status, set_deadline, Fence, FenceCore};
 use crate::logic::errno::{Errno, ENOENT, ENOMEM};
 use crate::logic::sync_file::{self as rules, InfoPlan, INFO_STATUS_START};
 use crate::sys;
 use crate::uaccess::{
     copy_from_user, copy_from_user_into, copy_one_to_user, copy_to_user, UnusedFd,
 };
-use kernel::bindings::{self, dma_fence, file, ktime_t, sync_file};
+use kernel::bindings::{self, file, ktime_t};
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::ioctl::{_IOW, _IOWR};
 use kernel::uapi::{
@@ -54,55 +54,14 @@ pub(super) unsafe extern "C" fn sync_file_ioctl(
     cmd: c_uint,
     arg: c_ulong,
 ) -> c_long {
-    // SAFETY: `file` is an open sync_file (only sync_files use these ops).
-    let sync_file = unsafe { of_file(file) };
+    // SAFETY: `file` is an open sync_file (only sync_files use these ops),
+    // which the VFS keeps open during the call.
+    let sync_file = unsafe { SyncFile::of_file(file) };
     match cmd {
-        // SAFETY: The open file keeps the sync_file and its fence alive.
-        SYNC_IOC_MERGE => unsafe { ioctl_merge(sync_file, arg) },
-        // SAFETY: As above.
-        SYNC_IOC_FILE_INFO => to_ret(unsafe { ioctl_fence_info(sync_file, arg) }),
-        // SAFETY: As above.
-        SYNC_IOC_SET_DEADLINE => to_ret(unsafe { ioctl_set_deadline(sync_file, arg) }),
+        SYNC_IOC_MERGE => ioctl_merge(sync_file, arg),
+        SYNC_IOC_FILE_INFO => to_ret(ioctl_fence_info(sync_file, arg)),
+        SYNC_IOC_SET_DEADLINE => to_ret(ioctl_set_deadline(sync_file, arg)),
         _ => -(bindings::ENOTTY as c_long),
-    }
-}
-
-/// A sync_file with a reference to its file, dropped with
-/// `fput(sync_file->file)`.
-///
-/// # Invariants
-///
-/// The pointer is a live sync_file whose file this value holds a reference to.
-struct SyncFileRef(*mut sync_file);
-
-impl SyncFileRef {
-    /// Takes over the file reference of `sync_file`, or `None` for NULL.
-    ///
-    /// # Safety
-    ///
-    /// `sync_file` must be NULL or a live sync_file whose file reference the
-    /// caller owns and gives up.
-    unsafe fn new(sync_file: *mut sync_file) -> Option<Self> {
-        // Not `then_some(Self(..))`: that builds the guard even for NULL and
-        // drops it on the way out, an `fput` through a NULL pointer.
-        // INVARIANT: The caller gives us its reference.
-        (!sync_file.is_null()).then(|| Self(sync_file))
-    }
-
-    /// Gives up the reference without dropping it, and returns the file it
-    /// is a reference to.
-    fn into_file(self) -> *mut file {
-        // SAFETY: By the type invariant the sync_file is live.
-        let file = unsafe { (*self.0).file };
-        core::mem::forget(self);
-        file
-    }
-}
-
-impl Drop for SyncFileRef {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant we hold a reference to the file.
-        unsafe { bindings::fput((*self.0).file) };
     }
 }
 
@@ -113,45 +72,30 @@ impl Drop for SyncFileRef {
 /// The fd is reserved first, so its allocation error comes before anything
 /// else; on every error it is given back and the new sync_file, if any,
 /// released.
-///
-/// # Safety
-///
-/// `sync_file` must be a live sync_file with a fence.
-unsafe fn ioctl_merge(sync_file: *mut sync_file, arg: c_ulong) -> c_long {
+fn ioctl_merge(sync_file: &SyncFile, arg: c_ulong) -> c_long {
     let fd = match UnusedFd::new(bindings::O_CLOEXEC) {
         Ok(fd) => fd,
         Err(ret) => return ret as c_long,
     };
-    // SAFETY: The caller's promise.
-    to_ret(unsafe { merge_into(sync_file, arg, fd) })
+    to_ret(merge_into(sync_file, arg, fd))
 }
 
 /// The part of [`ioctl_merge`] after the fd is reserved.
 ///
 /// The guards drop in the C core's order on errors (the new sync_file, then
 /// `fd2`'s, then the fd) and, on success, `fd2`'s reference after the install.
-///
-/// # Safety
-///
-/// `sync_file` must be a live sync_file with a fence.
-unsafe fn merge_into(sync_file: *mut sync_file, arg: c_ulong, fd: UnusedFd) -> Result<(), Errno> {
+fn merge_into(sync_file: &SyncFile, arg: c_ulong, fd: UnusedFd) -> Result<(), Errno> {
     let mut data = sync_merge_data::default();
     copy_from_user_into(arg, &mut data)?;
     rules::merge_args(data.flags, data.pad)?;
 
-    // SAFETY: `sync_file_fdget` hands over a reference, or NULL.
-    let other = unsafe { SyncFileRef::new(sync_file_fdget(data.fd2)) }.ok_or(ENOENT)?;
+    let other = sync_file_fdget(data.fd2).ok_or(ENOENT)?;
 
     // The name need not be terminated by userspace.
     if let Some(last) = data.name.last_mut() {
         *last = 0;
     }
-    // SAFETY: Both sync_files are live with fences (the caller's promise, and
-    // the reference `other` holds); the name is terminated just above. The
-    // merge returns NULL or a new sync_file whose reference we take over.
-    let merged =
-        unsafe { SyncFileRef::new(sync_file_merge(data.name.as_ptr(), sync_file, other.0)) }
-            .ok_or(ENOMEM)?;
+    let merged = sync_file_merge(&data.name, sync_file, &other).ok_or(ENOMEM)?;
 
     data.fence = fd.number();
     copy_one_to_user(arg, &data)?;
@@ -166,23 +110,17 @@ unsafe fn merge_into(sync_file: *mut sync_file, arg: c_ulong, fd: UnusedFd) -> R
 /// signalled, negative error).
 ///
 /// The timestamp is only read from a signalled fence; it is 0 otherwise.
-///
-/// # Safety
-///
-/// `fence` must be a live, initialised fence.
-unsafe fn fill_fence_info(fence: *mut dma_fence, info: &mut sync_fence_info) -> c_int {
-    // SAFETY: The fence is live and initialised (caller).
-    let typed = unsafe { Fence::from_raw(fence) };
+fn fill_fence_info(fence: &Fence, info: &mut sync_fence_info) -> c_int {
     // SAFETY: The name callbacks return strings that live as long as the
-    // fence; the fence is live and its lock not held.
+    // fence.
     unsafe {
-        strscpy(&mut info.obj_name, typed.timeline_name());
-        strscpy(&mut info.driver_name, typed.driver_name());
-        info.status = dma_fence_get_status(fence);
+        strscpy(&mut info.obj_name, fence.timeline_name());
+        strscpy(&mut info.driver_name, fence.driver_name());
     }
+    info.status = get_status(fence);
     // ktime_to_ns() is the identity; the u64 field takes the s64's bits.
-    info.timestamp_ns = if typed.query_signaled() {
-        typed.timestamp() as u64
+    info.timestamp_ns = if fence.query_signaled() {
+        fence.timestamp() as u64
     } else {
         0
     };
@@ -192,43 +130,31 @@ unsafe fn fill_fence_info(fence: *mut dma_fence, info: &mut sync_fence_info) -> 
 /// `SYNC_IOC_FILE_INFO`: reports the sync_file's name, status and number of
 /// fences, and, if userspace asks (`num_fences` non-zero and large enough),
 /// one `struct sync_fence_info` per fence at `sync_fence_info`.
-///
-/// # Safety
-///
-/// `sync_file` must be a live sync_file with a fence.
-unsafe fn ioctl_fence_info(sync_file: *mut sync_file, arg: c_ulong) -> Result<(), Errno> {
+fn ioctl_fence_info(sync_file: &SyncFile, arg: c_ulong) -> Result<(), Errno> {
     let mut info = sync_file_info::default();
     copy_from_user_into(arg, &mut info)?;
     rules::info_args(info.flags, info.pad)?;
 
-    // SAFETY: The sync_file holds a reference to its fence (caller).
-    let fence = unsafe { (*sync_file).fence };
+    let fence = sync_file.fence();
     let mut count: u32 = 0;
-    // SAFETY: The fence is live. (No sync_file holds 2^32 fences; were it so,
-    // the count would wrap, and the fill below, bounded by the array it
-    // allocates for that count, would skip the fences beyond it.)
-    unsafe { for_each_unwrapped(fence, |_| count = count.wrapping_add(1)) };
+    // (No sync_file holds 2^32 fences; were it so, the count would wrap, and
+    // the fill below, bounded by the array it allocates for that count,
+    // would skip the fences beyond it.)
+    for_each_unwrapped(fence, |_| count = count.wrapping_add(1));
 
     let reported = match rules::info_plan(info.num_fences, count)? {
         InfoPlan::CountOnly => {
-            // SAFETY: The fence is live and initialised; no lock is held.
-            info.status = unsafe { dma_fence_get_status(fence) };
+            info.status = get_status(fence);
             count
         }
         InfoPlan::Fill(count) => {
-            // SAFETY: The fence is live.
-            let (status, filled) =
-                unsafe { fill_and_copy_out(fence, count, info.sync_fence_info) }?;
+            let (status, filled) = fill_and_copy_out(fence, count, info.sync_fence_info)?;
             info.status = status;
             filled
         }
     };
 
-    // 32 fits; were it not to, an empty buffer would be written to.
-    let name_len = c_int::try_from(info.name.len()).unwrap_or(0);
-    // SAFETY: The sync_file is live with a fence; the buffer has at least
-    // `name_len` bytes.
-    unsafe { sync_file_get_name(sync_file, info.name.as_mut_ptr(), name_len) };
+    name(sync_file, &mut info.name);
     info.num_fences = reported;
     copy_one_to_user(arg, &info)
 }
@@ -240,15 +166,7 @@ unsafe fn ioctl_fence_info(sync_file: *mut sync_file, arg: c_ulong) -> Result<()
 /// fences described, which the second walk may find lower than `count` (a
 /// chain drops signalled links as it is walked; the remaining entries stay
 /// zeroed, as in C).
-///
-/// # Safety
-///
-/// `fence` must be a live fence.
-unsafe fn fill_and_copy_out(
-    fence: *mut dma_fence,
-    count: u32,
-    to: u64,
-) -> Result<(c_int, u32), Errno> {
+fn fill_and_copy_out(fence: &Fence, count: u32, to: u64) -> Result<(c_int, u32), Errno> {
     // Zeroed, as C's kcalloc, so that the name bytes after each string's NUL
     // reach userspace as zeroes; u32 -> usize is lossless, and the allocation
     // checks the size in bytes.
@@ -257,21 +175,17 @@ unsafe fn fill_and_copy_out(
     let mut status = INFO_STATUS_START;
     let mut filled: u32 = 0;
     let mut extra = false;
-    // SAFETY: The fence is live (caller); so is every fence the walk yields,
-    // while the walk holds on to its container.
-    unsafe {
-        for_each_unwrapped(fence, |f| match infos.get_mut(filled as usize) {
-            Some(info) => {
-                status = rules::fold_status(status, fill_fence_info(f, info));
-                // Below `infos.len()`, which is a u32 count: cannot overflow.
-                filled += 1;
-            }
-            // More fences than on the first walk: containers only lose
-            // fences, so this cannot be. The entry is skipped (C would write
-            // past its array), and the walk goes on to drop its references.
-            None => extra = true,
-        })
-    };
+    for_each_unwrapped(fence, |f| match infos.get_mut(filled as usize) {
+        Some(info) => {
+            status = rules::fold_status(status, fill_fence_info(f, info));
+            // Below `infos.len()`, which is a u32 count: cannot overflow.
+            filled += 1;
+        }
+        // More fences than on the first walk: containers only lose fences,
+        // so this cannot be. The entry is skipped (C would write past its
+        // array), and the walk goes on to drop its references.
+        None => extra = true,
+    });
     if extra {
         sys::warn();
     }
@@ -285,16 +199,10 @@ unsafe fn fill_and_copy_out(
 
 /// `SYNC_IOC_SET_DEADLINE`: passes a deadline (CLOCK_MONOTONIC nanoseconds)
 /// on to the fence.
-///
-/// # Safety
-///
-/// `sync_file` must be a live sync_file with a fence.
-unsafe fn ioctl_set_deadline(sync_file: *mut sync_file, arg: c_ulong) -> Result<(), Errno> {
+fn ioctl_set_deadline(sync_file: &SyncFile, arg: c_ulong) -> Result<(), Errno> {
     let ts: sync_set_deadline = copy_from_user(arg)?;
     rules::deadline_args(ts.pad)?;
     // ns_to_ktime(): the u64 converts to ktime_t's s64, bits unchanged.
-    let deadline = ts.deadline_ns as ktime_t;
-    // SAFETY: The sync_file holds a reference to its live, initialised fence.
-    unsafe { dma_fence_set_deadline((*sync_file).fence, deadline) };
+    set_deadline(sync_file.fence(), ts.deadline_ns as ktime_t);
     Ok(())
 }

@@ -10,13 +10,15 @@
 //! behind the DMA addresses (which it must not) crashes early instead of
 //! corrupting memory later.
 
+use super::errno_ptr;
+use super::object::{AttachLocked, Attachment, Mapped};
 use super::MAX_SCHEDULE_TIMEOUT;
-use super::{assert_held, err_ptr, errno_ptr, is_dynamic, is_err, ops, pin_op, unpin_op};
-use crate::buf::lock::ResvGuard;
+use crate::buf::methods::DmaBufCore;
 use crate::logic::attach::{new_mapping, reuse_cached, unmap_plan, UnmapPlan};
 use crate::logic::errno::{EINVAL, ENOMEM};
+use crate::resv::Held;
 use crate::sys;
-use kernel::bindings::{self, dma_buf, dma_buf_attachment, dma_data_direction, sg_table};
+use kernel::bindings::{self, dma_buf_attachment, dma_data_direction, sg_table};
 use kernel::ffi::c_long;
 
 /// Whether CONFIG_DMABUF_MOVE_NOTIFY trusts dynamic importers with moves of
@@ -53,7 +55,7 @@ unsafe fn mangle(sgt: *mut sg_table) {
 #[cfg(not(CONFIG_DMABUF_DEBUG))]
 unsafe fn mangle(_sgt: *mut sg_table) {}
 
-/// `__map_dma_buf`: asks the exporter for a mapping of `attach`.
+/// `__map_dma_buf`: asks the exporter for a mapping of the attachment.
 ///
 /// A static importer then waits (interruptibly) for the buffer's kernel
 /// fences, such as a move the exporter started: should that fail, the
@@ -61,80 +63,47 @@ unsafe fn mangle(_sgt: *mut sg_table) {}
 ///
 /// Returns the mapping (mangled with CONFIG_DMABUF_DEBUG), NULL, or an
 /// error pointer, as the exporter or the wait decided.
-///
-/// # Safety
-///
-/// `attach` must be a live attachment of a live dma-buf, whose reservation
-/// lock the caller holds.
-pub(super) unsafe fn map_dma_buf(
-    attach: *mut dma_buf_attachment,
-    direction: dma_data_direction,
-) -> *mut sg_table {
-    // SAFETY: The attachment is live (caller).
-    let dmabuf = unsafe { (*attach).dmabuf };
-    // SAFETY: The dma-buf is live (caller).
-    let ops = unsafe { ops(dmabuf) };
+pub(super) fn map_dma_buf(locked: AttachLocked<'_>, direction: dma_data_direction) -> Mapped {
+    let attach = locked.attachment();
     // `dma_buf_export()` refuses exporters without `map_dma_buf` and
     // `unmap_dma_buf`; a missing one is a broken invariant.
-    let (Some(map), Some(unmap)) = (ops.map_dma_buf, ops.unmap_dma_buf) else {
+    let ops = attach.dmabuf().ops();
+    if ops.unmap_dma_buf.is_none() {
         sys::warn();
-        return errno_ptr(EINVAL);
+        return Mapped::errno(EINVAL);
+    }
+    let Some(sgt) = locked.map_op(direction) else {
+        sys::warn();
+        return Mapped::errno(EINVAL);
     };
-
-    // SAFETY: A live attachment, with the lock held (caller).
-    let sgt = unsafe { map(attach, direction) };
-    if sgt.is_null() || is_err(sgt) {
+    if sgt.is_null() || sgt.is_err() {
         return sgt;
     }
 
-    // SAFETY: The attachment and its dma-buf are live (caller).
-    if unsafe { super::sides(attach) }.waits_after_map() {
-        // SAFETY: The dma-buf is live, so is its reservation object; the
-        // wait takes no lock.
-        let ret = unsafe {
-            crate::resv::dma_resv_wait_timeout(
-                (*dmabuf).resv,
-                bindings::dma_resv_usage_DMA_RESV_USAGE_KERNEL,
-                true,
-                MAX_SCHEDULE_TIMEOUT,
-            )
-        };
+    if attach.sides().waits_after_map() {
+        let usage = bindings::dma_resv_usage_DMA_RESV_USAGE_KERNEL;
+        let ret =
+            crate::resv::wait_timeout(attach.dmabuf().resv(), usage, true, MAX_SCHEDULE_TIMEOUT);
         if ret < 0 {
-            // SAFETY: The mapping was just made for this attachment and
-            // direction, and is not mangled yet.
-            unsafe { unmap(attach, sgt, direction) };
-            return err_ptr(ret);
+            // The mapping was just made, and is not mangled yet.
+            locked.unmap_op(sgt, direction);
+            return Mapped::err(ret);
         }
     }
 
     // SAFETY: The mapping is new, and the importer has not got it yet.
-    unsafe { mangle(sgt) };
+    unsafe { mangle(sgt.as_ptr()) };
     sgt
 }
 
-/// `__unmap_dma_buf`: gives a mapping of `attach` back to the exporter,
-/// unmangled first.
-///
-/// # Safety
-///
-/// `attach` must be a live attachment of a live dma-buf, whose reservation
-/// lock the caller holds; `sgt` a mapping made for it by [`map_dma_buf`] with
-/// `direction`, which nobody uses any more.
-pub(super) unsafe fn unmap_dma_buf(
-    attach: *mut dma_buf_attachment,
-    sgt: *mut sg_table,
-    direction: dma_data_direction,
-) {
-    // SAFETY: The mapping is ours to change (caller); flipping the bits
-    // again restores them.
-    unsafe { mangle(sgt) };
-    // SAFETY: The attachment and its dma-buf are live (caller).
-    match unsafe { ops((*attach).dmabuf) }.unmap_dma_buf {
-        // SAFETY: The exporter's own mapping, with the lock held (caller).
-        Some(unmap) => unsafe { unmap(attach, sgt, direction) },
-        // Refused by `dma_buf_export()`, see `map_dma_buf`.
-        None => sys::warn(),
-    }
+/// `__unmap_dma_buf`: gives `sgt`, a mapping of the attachment made by
+/// [`map_dma_buf`] with `direction` that nobody uses any more, back to the
+/// exporter, unmangled first.
+pub(super) fn unmap_dma_buf(locked: AttachLocked<'_>, sgt: Mapped, direction: dma_data_direction) {
+    // SAFETY: The mapping is the caller's to give back, so ours to change;
+    // flipping the bits again restores them.
+    unsafe { mangle(sgt.as_ptr()) };
+    locked.unmap_op(sgt, direction);
 }
 
 /// With CONFIG_DMA_API_DEBUG, logs (`pr_debug`) each entry of a new mapping
@@ -169,22 +138,24 @@ unsafe fn check_alignment(sgt: *mut sg_table) {
 /// `WARN_ON(!attach || !attach->dmabuf || no_table)`, where `no_table` is the
 /// unmap calls' `!sg_table` (`false` for the map calls).
 ///
-/// Returns the attachment's dma-buf, or `None` after the warning.
+/// Returns the attachment, or `None` after the warning.
 ///
 /// # Safety
 ///
-/// `attach` must be NULL or a live attachment.
+/// `attach` must be NULL or a live attachment, whose dma-buf (if any) is
+/// live, for `'a`.
 #[track_caller]
-unsafe fn checked_dmabuf(attach: *mut dma_buf_attachment, no_table: bool) -> Option<*mut dma_buf> {
+#[inline(always)]
+unsafe fn checked<'a>(attach: *mut dma_buf_attachment, no_table: bool) -> Option<&'a Attachment> {
     sys::might_sleep();
 
-    // SAFETY: A non-NULL attachment is live (caller).
+    // SAFETY: A non-NULL attachment is live (caller's promise).
     if attach.is_null() || unsafe { (*attach).dmabuf }.is_null() || no_table {
         sys::warn();
         return None;
     }
-    // SAFETY: As above.
-    Some(unsafe { (*attach).dmabuf })
+    // SAFETY: As above, with a live dma-buf.
+    Some(unsafe { Attachment::from_raw(attach) })
 }
 
 /// Maps an attachment into its device's DMA address space, for `direction`.
@@ -209,69 +180,68 @@ unsafe fn checked_dmabuf(attach: *mut dma_buf_attachment, no_table: bool) -> Opt
 ///
 /// # Safety
 ///
-/// `attach` must be NULL or a live attachment, whose dma-buf (if any) is live.
+/// `attach` must be NULL or a live attachment, whose dma-buf (if any) is
+/// live and locked by the caller.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_map_attachment(
     attach: *mut dma_buf_attachment,
     direction: dma_data_direction,
 ) -> *mut sg_table {
-    // SAFETY: NULL or live (caller).
-    let Some(dmabuf) = (unsafe { checked_dmabuf(attach, false) }) else {
+    // SAFETY: NULL or live (caller's promise).
+    let Some(attach) = (unsafe { checked(attach, false) }) else {
         return errno_ptr(EINVAL);
     };
-    // SAFETY: The dma-buf is live, so is its reservation object.
-    unsafe { assert_held((*dmabuf).resv) };
+    // SAFETY: The caller holds the buffer's reservation lock.
+    let held = unsafe { Held::assume(attach.dmabuf().resv()) };
+    match attach.locked(held) {
+        Some(locked) => map_attachment(locked, direction).as_ptr(),
+        None => errno_ptr(EINVAL),
+    }
+}
 
-    // SAFETY: The attachment is live and its cached mapping changes only
-    // under the lock we hold.
-    let (cached_sgt, cached_dir) = unsafe { ((*attach).sgt, (*attach).dir) };
-    if !cached_sgt.is_null() {
+/// The body of [`dma_buf_map_attachment`], with the lock held.
+#[inline(always)]
+fn map_attachment(locked: AttachLocked<'_>, direction: dma_data_direction) -> Mapped {
+    let attach = locked.attachment();
+    let (cached, cached_dir) = locked.cached();
+    if !cached.is_null() {
         return match reuse_cached(cached_dir, direction) {
-            Ok(()) => cached_sgt,
-            Err(err) => errno_ptr(err),
+            Ok(()) => cached,
+            Err(err) => Mapped::errno(err),
         };
     }
-    // SAFETY: The dma-buf is live.
-    let plan = unsafe {
-        new_mapping(
-            is_dynamic(dmabuf),
-            MOVE_NOTIFY,
-            ops(dmabuf).cache_sgt_mapping,
-        )
-    };
+    let dmabuf = attach.dmabuf();
+    let plan = new_mapping(
+        dmabuf.exporter_dynamic(),
+        MOVE_NOTIFY,
+        dmabuf.ops().cache_sgt_mapping,
+    );
 
     if plan.pin {
-        // SAFETY: A live attachment, with the lock held.
-        let ret = unsafe { pin_op(attach) };
+        let ret = locked.pin_op();
         if ret != 0 {
-            return err_ptr(ret as c_long);
+            return Mapped::err(ret as c_long);
         }
     }
 
-    // SAFETY: A live attachment, with the lock held.
-    let mut sgt = unsafe { map_dma_buf(attach, direction) };
+    let mut sgt = map_dma_buf(locked, direction);
     if sgt.is_null() {
-        sgt = errno_ptr(ENOMEM);
+        sgt = Mapped::errno(ENOMEM);
     }
-    if is_err(sgt) {
+    if sgt.is_err() {
         if plan.pin {
-            // SAFETY: As above; we pinned above.
-            unsafe { unpin_op(attach) };
+            locked.unpin_op();
         }
         return sgt;
     }
 
     if plan.cache {
-        // SAFETY: The attachment is live, and we hold the lock.
-        unsafe {
-            (*attach).sgt = sgt;
-            (*attach).dir = direction;
-        }
+        locked.set_cached(sgt, direction);
     }
     #[cfg(CONFIG_DMA_API_DEBUG)]
     {
         // SAFETY: The exporter made the table for this attachment.
-        unsafe { check_alignment(sgt) };
+        unsafe { check_alignment(sgt.as_ptr()) };
     }
     sgt
 }
@@ -284,21 +254,19 @@ pub(crate) unsafe extern "C" fn dma_buf_map_attachment(
 ///
 /// # Safety
 ///
-/// `attach` must be NULL or a live attachment, whose dma-buf (if any) is live.
+/// `attach` must be NULL or a live attachment, whose dma-buf (if any) is
+/// live and not locked by the caller.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_map_attachment_unlocked(
     attach: *mut dma_buf_attachment,
     direction: dma_data_direction,
 ) -> *mut sg_table {
-    // SAFETY: NULL or live (caller).
-    let Some(dmabuf) = (unsafe { checked_dmabuf(attach, false) }) else {
+    // SAFETY: NULL or live (caller's promise).
+    let Some(attach) = (unsafe { checked(attach, false) }) else {
         return errno_ptr(EINVAL);
     };
-    // SAFETY: The dma-buf is live, so is its reservation object; the caller
-    // does not hold its lock (locking convention).
-    let _lock = unsafe { ResvGuard::lock((*dmabuf).resv) };
-    // SAFETY: As the caller promised; we hold the lock.
-    unsafe { dma_buf_map_attachment(attach, direction) }
+    let guard = attach.lock();
+    map_attachment(guard.locked(), direction).as_ptr()
 }
 
 /// Unmaps a mapping made by [`dma_buf_map_attachment`].
@@ -311,33 +279,44 @@ pub(crate) unsafe extern "C" fn dma_buf_map_attachment_unlocked(
 /// # Safety
 ///
 /// `attach` must be NULL or a live attachment, whose dma-buf (if any) is
-/// live; `sg_table` NULL or a mapping that `dma_buf_map_attachment` returned
-/// for it with `direction`, which the caller no longer uses.
+/// live and locked by the caller; `sg_table` NULL or a mapping that
+/// `dma_buf_map_attachment` returned for it with `direction`, which the
+/// caller no longer uses.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_unmap_attachment(
     attach: *mut dma_buf_attachment,
     sg_table: *mut sg_table,
     direction: dma_data_direction,
 ) {
-    // SAFETY: NULL or live (caller).
-    let Some(dmabuf) = (unsafe { checked_dmabuf(attach, sg_table.is_null()) }) else {
+    // SAFETY: NULL or live (caller's promise).
+    let Some(attach) = (unsafe { checked(attach, sg_table.is_null()) }) else {
         return;
     };
-    // SAFETY: The dma-buf is live, so is its reservation object.
-    unsafe { assert_held((*dmabuf).resv) };
+    // SAFETY: The caller holds the buffer's reservation lock, and gives back
+    // a mapping of this attachment.
+    let (held, sgt) = unsafe {
+        (
+            Held::assume(attach.dmabuf().resv()),
+            Mapped::from_raw(sg_table),
+        )
+    };
+    if let Some(locked) = attach.locked(held) {
+        unmap_attachment(locked, sgt, direction);
+    }
+}
 
-    // SAFETY: The attachment is live, its cached mapping only changes under
-    // the lock we hold; the dma-buf is live.
-    let (is_cached, exporter_dynamic) = unsafe { ((*attach).sgt == sg_table, is_dynamic(dmabuf)) };
-    match unmap_plan(is_cached, exporter_dynamic, MOVE_NOTIFY) {
+/// The body of [`dma_buf_unmap_attachment`], with the lock held.
+#[inline(always)]
+fn unmap_attachment(locked: AttachLocked<'_>, sgt: Mapped, direction: dma_data_direction) {
+    let attach = locked.attachment();
+    let is_cached = locked.cached().0.as_ptr() == sgt.as_ptr();
+    match unmap_plan(is_cached, attach.dmabuf().exporter_dynamic(), MOVE_NOTIFY) {
         UnmapPlan::Keep => {}
         UnmapPlan::Unmap { unpin } => {
-            // SAFETY: The caller gives back a mapping of this attachment,
-            // with the lock held.
-            unsafe { unmap_dma_buf(attach, sg_table, direction) };
+            unmap_dma_buf(locked, sgt, direction);
             if unpin {
-                // SAFETY: As above; the map call pinned.
-                unsafe { super::dma_buf_unpin(attach) };
+                // The map call pinned.
+                super::unpin(locked);
             }
         }
     }
@@ -351,22 +330,21 @@ pub(crate) unsafe extern "C" fn dma_buf_unmap_attachment(
 ///
 /// # Safety
 ///
-/// As [`dma_buf_unmap_attachment`].
+/// As [`dma_buf_unmap_attachment`], but the caller does not hold the lock.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_unmap_attachment_unlocked(
     attach: *mut dma_buf_attachment,
     sg_table: *mut sg_table,
     direction: dma_data_direction,
 ) {
-    // SAFETY: NULL or live (caller).
-    let Some(dmabuf) = (unsafe { checked_dmabuf(attach, sg_table.is_null()) }) else {
+    // SAFETY: NULL or live (caller's promise).
+    let Some(attach) = (unsafe { checked(attach, sg_table.is_null()) }) else {
         return;
     };
-    // SAFETY: The dma-buf is live, so is its reservation object; the caller
-    // does not hold its lock (locking convention).
-    let _lock = unsafe { ResvGuard::lock((*dmabuf).resv) };
-    // SAFETY: As the caller promised; we hold the lock.
-    unsafe { dma_buf_unmap_attachment(attach, sg_table, direction) };
+    let guard = attach.lock();
+    // SAFETY: The caller gives back a mapping of this attachment.
+    let sgt = unsafe { Mapped::from_raw(sg_table) };
+    unmap_attachment(guard.locked(), sgt, direction);
 }
 
 c_abi!(

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The attachment as a type: [`Attachment`] (`repr(transparent)` over the
+//! kernel's `struct dma_buf_attachment`), and [`AttachLocked`], the
+//! attachment with its buffer's reservation lock held, through which the
+//! exporter's locked ops are called and the cached mapping is read and set.
+//!
+//! The `extern "C"` functions of [`super`] and [`super::map`] convert their
+//! pointers once and call these.
+
+use super::super::methods::{DmaBuf, DmaBufCore};
+use crate::buf::lock::ResvGuard;
+use crate::logic::attach::Sides;
+use crate::logic::errno::Errno;
+use crate::resv::Held;
+use crate::sys;
+use core::marker::PhantomData;
+use kernel::bindings::{dma_buf_attach_ops, dma_buf_attachment, dma_data_direction, sg_table};
+use kernel::ffi::{c_int, c_long};
+use kernel::types::Opaque;
+
+/// An attachment of a dma-buf.
+///
+/// # Invariants
+///
+/// The attachment was made by `dma_buf_dynamic_attach()` and is live for
+/// the borrow: its `dmabuf`, `dev` and `importer_ops` are set once there
+/// and never change, its dma-buf is live, and its importer ops (if any) are
+/// valid. Its `sgt` and `dir` (the cached mapping) change only under the
+/// buffer's reservation lock; `sgt` is NULL or a mapping that the exporter
+/// made for the attachment with direction `dir`.
+#[repr(transparent)]
+pub(crate) struct Attachment(Opaque<dma_buf_attachment>);
+
+impl Attachment {
+    /// Borrows an attachment of a C caller.
+    ///
+    /// # Safety
+    ///
+    /// `attach` must be an attachment made by `dma_buf_dynamic_attach()`,
+    /// live for `'a`, whose dma-buf is live.
+    #[inline]
+    pub(crate) unsafe fn from_raw<'a>(attach: *mut dma_buf_attachment) -> &'a Self {
+        // SAFETY: `repr(transparent)`; live for `'a` (caller's promise).
+        unsafe { &*attach.cast() }
+    }
+
+    /// The C pointer, for the exporter's and importer's ops.
+    #[inline]
+    pub(crate) fn raw(&self) -> *mut dma_buf_attachment {
+        self.0.get()
+    }
+
+    /// The dma-buf the attachment belongs to.
+    #[inline]
+    pub(crate) fn dmabuf(&self) -> &DmaBuf {
+        // SAFETY: The field is set at attach and never changes, and the
+        // dma-buf is live (type invariant).
+        unsafe { DmaBuf::from_raw((*self.raw()).dmabuf) }
+    }
+
+    /// The importer's ops, if it attached with some (a dynamic importer).
+    #[inline]
+    pub(crate) fn importer_ops(&self) -> Option<&dma_buf_attach_ops> {
+        // SAFETY: Set at attach, valid while the attachment lives (type
+        // invariant).
+        unsafe { (*self.raw()).importer_ops.as_ref() }
+    }
+
+    /// `dma_buf_attachment_is_dynamic()`: whether the importer attached
+    /// with importer ops.
+    #[inline]
+    pub(crate) fn importer_dynamic(&self) -> bool {
+        self.importer_ops().is_some()
+    }
+
+    /// Which sides of the attachment are dynamic.
+    #[inline]
+    pub(crate) fn sides(&self) -> Sides {
+        Sides {
+            importer_dynamic: self.importer_dynamic(),
+            exporter_dynamic: self.dmabuf().exporter_dynamic(),
+        }
+    }
+
+    /// The attachment with its buffer's reservation lock held (`held`), or
+    /// `None` if `held` is the proof for another reservation object.
+    #[inline]
+    pub(crate) fn locked<'h>(&'h self, held: Held<'h>) -> Option<AttachLocked<'h>> {
+        // Folded away when the proof was made from the buffer's object.
+        if !core::ptr::eq(held.resv(), self.dmabuf().resv()) {
+            return None;
+        }
+        // INVARIANT: `held` proves the buffer's lock held for `'h`. Only its
+        // lifetime is kept: a pointer fewer to pass around.
+        let _ = held;
+        Some(AttachLocked {
+            attach: self,
+            _held: PhantomData,
+        })
+    }
+}
+
+impl Attachment {
+    /// Takes the buffer's reservation lock (`dma_resv_lock(.., NULL)`), for
+    /// the locked view of the attachment.
+    #[inline]
+    pub(crate) fn lock(&self) -> AttachGuard<'_> {
+        // INVARIANT: The guard locks this attachment's buffer.
+        AttachGuard {
+            attach: self,
+            _guard: ResvGuard::lock(self.dmabuf().resv()),
+        }
+    }
+}
+
+/// The reservation lock of an attachment's buffer, held; released on drop.
+///
+/// # Invariants
+///
+/// `_guard` holds the lock of `attach`'s buffer's reservation object.
+pub(crate) struct AttachGuard<'a> {
+    attach: &'a Attachment,
+    _guard: ResvGuard<'a>,
+}
+
+impl AttachGuard<'_> {
+    /// The attachment, with the lock held while borrowed.
+    #[inline]
+    pub(crate) fn locked(&self) -> AttachLocked<'_> {
+        // INVARIANT: The guard holds the buffer's lock (type invariant).
+        AttachLocked {
+            attach: self.attach,
+            _held: PhantomData,
+        }
+    }
+}
+
+/// An attachment whose buffer's reservation lock is held.
+///
+/// # Invariants
+///
+/// The reservation lock of the attachment's dma-buf is held while the value
+/// lives.
+#[derive(Clone, Copy)]
+pub(crate) struct AttachLocked<'h> {
+    attach: &'h Attachment,
+    _held: PhantomData<Held<'h>>,
+}
+
+impl<'h> AttachLocked<'h> {
+    /// The attachment.
+    #[inline]
+    pub(crate) fn attachment(&self) -> &'h Attachment {
+        self.attach
+    }
+
+    /// The cached mapping and its direction (`sgt`, `dir`); NULL if none.
+    #[inline]
+    pub(crate) fn cached(&self) -> (Mapped, dma_data_direction) {
+        // INVARIANT of `Mapped`: by the invariant of `Attachment`.
+        // SAFETY: The attachment is live; the fields change only under the
+        // lock, which is held (type invariant).
+        unsafe { (Mapped((*self.attach.raw()).sgt), (*self.attach.raw()).dir) }
+    }
+
+    /// Caches `sgt`, a mapping the exporter made for the attachment with
+    /// `direction` (see [`Self::map_op`]), or NULL for none.
+    #[inline]
+    pub(crate) fn set_cached(&self, sgt: Mapped, direction: dma_data_direction) {
+        // INVARIANT of `Attachment`: `sgt` is NULL or a mapping made for the
+        // attachment with `direction`.
+        // SAFETY: As in `cached`; we hold the lock.
+        unsafe {
+            (*self.attach.raw()).sgt = sgt.0;
+            (*self.attach.raw()).dir = direction;
+        }
+    }
+
+    /// Calls the exporter's `pin`.
+    ///
+    /// `dma_buf_export()` refuses `pin` without `unpin` and the other way
+    /// round, and the core only pins for dynamic exporters, which have `pin`
+    /// by definition; a missing op is a broken invariant: it warns and fails
+    /// with -EINVAL instead of jumping to NULL as C would.
+    #[track_caller]
+    pub(crate) fn pin_op(&self) -> c_int {
+        match self.attach.dmabuf().ops().pin {
+            // SAFETY: `pin` takes a live attachment, with the lock held
+            // (type invariant).
+            Some(pin) => unsafe { pin(self.attach.raw()) },
+            None => {
+                sys::warn();
+                crate::logic::errno::EINVAL.to_neg()
+            }
+        }
+    }
+
+    /// Calls the exporter's `unpin`; see [`Self::pin_op`] for a missing op
+    /// (it warns, and does nothing).
+    #[track_caller]
+    pub(crate) fn unpin_op(&self) {
+        match self.attach.dmabuf().ops().unpin {
+            // SAFETY: As in `pin_op`.
+            Some(unpin) => unsafe { unpin(self.attach.raw()) },
+            None => sys::warn(),
+        }
+    }
+
+    /// Calls the exporter's `map_dma_buf` (`None` if it has none, which
+    /// `dma_buf_export()` refuses). The result is NULL, an error pointer or
+    /// a mapping for the attachment with `direction`.
+    #[inline]
+    pub(crate) fn map_op(&self, direction: dma_data_direction) -> Option<Mapped> {
+        let map = self.attach.dmabuf().ops().map_dma_buf?;
+        // SAFETY: A live attachment, with the lock held (type invariant).
+        Some(Mapped(unsafe { map(self.attach.raw(), direction) }))
+    }
+
+    /// Gives `sgt`, a mapping made for the attachment with `direction`, back
+    /// to the exporter's `unmap_dma_buf` (it warns if there is none, which
+    /// `dma_buf_export()` refuses).
+    #[inline]
+    pub(crate) fn unmap_op(&self, sgt: Mapped, direction: dma_data_direction) {
+        match self.attach.dmabuf().ops().unmap_dma_buf {
+            // SAFETY: A live attachment and a mapping made for it (type
+            // invariant of `Mapped`), with the lock held.
+            Some(unmap) => unsafe { unmap(self.attach.raw(), sgt.0, direction) },
+            None => sys::warn(),
+        }
+    }
+}
+
+/// A mapping (`struct sg_table`) made by the exporter for an attachment:
+/// what `map_dma_buf` returned, a cached one, or one a C caller gives back.
+///
+/// # Invariants
+///
+/// NULL, an error pointer, or a valid table that the exporter made for the
+/// attachment it is used with, in the direction it is used with.
+#[derive(Clone, Copy)]
+pub(crate) struct Mapped(*mut sg_table);
+
+impl Mapped {
+    /// A mapping of a C caller.
+    ///
+    /// # Safety
+    ///
+    /// `sgt` must be NULL, an error pointer, or a mapping the exporter made
+    /// for the attachment it is used with, in the direction it is used with.
+    #[inline]
+    pub(crate) unsafe fn from_raw(sgt: *mut sg_table) -> Self {
+        // INVARIANT: The caller's promise.
+        Self(sgt)
+    }
+
+    /// The error pointer of `err` (negative), as C's `ERR_PTR(err)`.
+    #[inline]
+    pub(crate) fn err(err: c_long) -> Self {
+        // INVARIANT: An error pointer.
+        Self(sys::err_ptr(err))
+    }
+
+    /// The error pointer of `errno`.
+    #[inline]
+    pub(crate) fn errno(errno: Errno) -> Self {
+        Self::err(errno.to_neg() as c_long)
+    }
+
+    /// The table, for C.
+    #[inline]
+    pub(crate) fn as_ptr(self) -> *mut sg_table {
+        self.0
+    }
+
+    /// Whether there is no table (NULL).
+    #[inline]
+    pub(crate) fn is_null(self) -> bool {
+        self.0.is_null()
+    }
+
+    /// Whether this is an error pointer.
+    #[inline]
+    pub(crate) fn is_err(self) -> bool {
+        sys::is_err(self.0)
+    }
+}
