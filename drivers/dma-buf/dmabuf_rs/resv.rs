@@ -514,7 +514,10 @@ pub(crate) unsafe extern "C" fn dma_resv_wait_timeout(
 
 /// [`dma_resv_get_singleton`] for the core's callers: `Ok(None)` if there is
 /// no fence, or the errno (negative).
-pub(crate) fn get_singleton(obj: &Resv, usage: dma_resv_usage) -> Result<Option<ARef<Fence>>, c_int> {
+pub(crate) fn get_singleton(
+    obj: &Resv,
+    usage: dma_resv_usage,
+) -> Result<Option<ARef<Fence>>, c_int> {
     let mut fence: *mut dma_fence = ptr::null_mut();
     // SAFETY: `obj` is initialised for the borrow; `fence` is ours to write.
     let ret = unsafe { dma_resv_get_singleton(obj.as_raw(), usage, &mut fence) };

@@ -250,7 +250,8 @@ unsafe extern "C" fn fence_check_cb_func(_fence: *mut dma_fence, cb: *mut dma_fe
     // SAFETY: This callback is only ever queued as the `cb` of a published
     // sync_file, whose release removes it (under the fence lock, which this
     // runs under) before freeing the sync_file.
-    let sync_file = unsafe { SyncFile::from_raw(kernel::container_of!(cb, sync_file, cb).cast_mut()) };
+    let sync_file =
+        unsafe { SyncFile::from_raw(kernel::container_of!(cb, sync_file, cb).cast_mut()) };
     sync_file.wake_up_all();
 }
 
@@ -319,7 +320,9 @@ pub(crate) extern "C" fn sync_file_get_fence(fd: c_int) -> *mut dma_fence {
     // The reference to the file is dropped after the one to the fence is
     // taken.
     sync_file_fdget(fd).map_or(ptr::null_mut(), |sync_file| {
-        ARef::into_raw(ARef::from(sync_file.fence())).as_ptr().cast()
+        ARef::into_raw(ARef::from(sync_file.fence()))
+            .as_ptr()
+            .cast()
     })
 }
 

@@ -16,8 +16,8 @@ use super::lock::{NameGuard, ResvGuard};
 use crate::sys;
 use crate::vfs::Table;
 use core::ptr;
-use kernel::dma_buf::buf::DmaBuf;
 use kernel::bindings::{self, dma_buf, dma_buf_attachment, file, file_operations, inode, seq_file};
+use kernel::dma_buf::buf::DmaBuf;
 use kernel::dma_buf::resv::Resv;
 use kernel::ffi::{c_char, c_int, c_void};
 

@@ -15,8 +15,8 @@
 
 use super::lock::NameGuard;
 use super::private_dmabuf;
-use kernel::dma_buf::buf::DmaBuf;
 use kernel::bindings::{self, file, seq_file};
+use kernel::dma_buf::buf::DmaBuf;
 
 /// `show_fdinfo` of a dma-buf file.
 ///

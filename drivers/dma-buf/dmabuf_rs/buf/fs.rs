@@ -21,8 +21,8 @@ use crate::vfs::Table;
 use core::mem::zeroed;
 use core::ptr::{self, addr_of_mut};
 use core::sync::atomic::{AtomicI64, AtomicPtr, Ordering};
-use kernel::dma_buf::buf::DmaBuf;
 use kernel::bindings::{self, dentry, dentry_operations, dma_buf, file_system_type, fs_context};
+use kernel::dma_buf::buf::DmaBuf;
 use kernel::error::{
     code::{ENODEV, ENOMEM},
     Result,

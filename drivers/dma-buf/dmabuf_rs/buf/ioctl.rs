@@ -11,10 +11,10 @@
 //! C: [`include/uapi/linux/dma-buf.h`](srctree/include/uapi/linux/dma-buf.h).
 
 use super::lock::NameGuard;
+use super::methods::DmaBuf;
 use crate::logic::dma_buf::{self as rules, sync_args};
 use crate::sys;
 use crate::uaccess::{copy_from_user, user_ptr};
-use super::methods::DmaBuf;
 use kernel::bindings::{self, file};
 use kernel::ffi::{c_char, c_long, c_uint, c_ulong};
 use kernel::ioctl::_IOW;

@@ -12,12 +12,12 @@
 //! Only with CONFIG_SYNC_FILE, as in C.
 
 use super::lock::ResvGuard;
+use super::methods::DmaBuf;
 use crate::fence::unwrap::for_each_unwrapped;
+use crate::fence::Fence;
 use crate::logic::dma_buf::{export_usage, import_usage, sync_file_args};
 use crate::sys;
 use crate::uaccess::{copy_from_user, copy_one_to_user, UnusedFd};
-use super::methods::DmaBuf;
-use crate::fence::Fence;
 use kernel::bindings;
 use kernel::ffi::{c_long, c_ulong};
 use kernel::ioctl::{_IOW, _IOWR};

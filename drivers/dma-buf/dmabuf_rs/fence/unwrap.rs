@@ -196,7 +196,11 @@ pub(crate) fn for_each_unwrapped(head: &Fence, mut f: impl FnMut(&Fence)) {
     let mut cursor = CURSOR_START;
     // SAFETY: `head` is live and the cursor ours; the walk holds a reference
     // to the container of each fence it yields, which keeps it live.
-    unsafe { walk(head.raw(), &mut cursor, &mut |fence| f(Fence::from_raw(fence))) };
+    unsafe {
+        walk(head.raw(), &mut cursor, &mut |fence| {
+            f(Fence::from_raw(fence))
+        })
+    };
 }
 
 /// Calls `f` on every fence inside each of the `fences` (unwrapping
