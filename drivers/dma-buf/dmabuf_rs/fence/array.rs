@@ -26,6 +26,7 @@
 //! C header: [`include/linux/dma-fence-array.h`](srctree/include/linux/dma-fence-array.h).
 
 use super::ops::{ops_table, FenceImpl};
+use super::Locked;
 use super::{
     dma_fence_add_callback, dma_fence_free, dma_fence_init, Fence, FenceCore, ENABLE_SIGNAL,
 };
@@ -251,6 +252,13 @@ unsafe extern "C" fn member_signaled(fence: *mut dma_fence, cb: *mut dma_fence_c
 
 impl FenceImpl for ArrayFence {
     const DRIVER_NAME: &'static core::ffi::CStr = c"dma_fence_array";
+    type Typed = Array;
+
+    #[inline(always)]
+    unsafe fn typed<'a>(fence: *mut dma_fence) -> &'a Array {
+        // SAFETY: A live array's base, for `'a` (caller's promise).
+        unsafe { Array::of_base(fence) }
+    }
 
     /// Adds a callback to every member, each holding a reference on the array.
     ///
@@ -259,10 +267,7 @@ impl FenceImpl for ArrayFence {
     /// A member that has already signalled counts down at once; if that
     /// completes the array, it is reported signalled (false) and the
     /// remaining members are left unarmed.
-    unsafe fn enable_signaling(fence: *mut dma_fence) -> bool {
-        // SAFETY: The core calls this on a live, initialised array, under its
-        // lock (`FenceImpl` contract).
-        let array = unsafe { Array::of_base(fence) };
+    fn enable_signaling(array: &Array, _locked: &Locked<'_>) -> bool {
         for (i, member) in array.members().iter().enumerate() {
             let cb = array.callback(i);
             // SAFETY: The slot is the array's, in place until it is freed;
@@ -291,9 +296,7 @@ impl FenceImpl for ArrayFence {
     /// the enable bit: once signalling is enabled the callbacks own the
     /// count, so a stale, too-high value only delays the answer. Before
     /// that, the members are polled and counted against the initial value.
-    unsafe fn signaled(fence: *mut dma_fence) -> bool {
-        // SAFETY: The core calls this on a live, initialised array.
-        let array = unsafe { Array::of_base(fence) };
+    fn signaled(array: &Array) -> bool {
         let mut pending = array.num_pending().load(Ordering::Acquire);
         let done = if sys::test_bit(array.base().flags(), ENABLE_SIGNAL) {
             pending <= 0
@@ -337,9 +340,7 @@ impl FenceImpl for ArrayFence {
     }
 
     /// Passes the deadline on to every member.
-    unsafe fn set_deadline(fence: *mut dma_fence, deadline: ktime_t) {
-        // SAFETY: The core calls this on a live, initialised array.
-        let array = unsafe { Array::of_base(fence) };
+    fn set_deadline(array: &Array, deadline: ktime_t) {
         for member in array.members() {
             crate::fence::set_deadline(member, deadline);
         }

@@ -21,6 +21,7 @@
 //! C header: [`include/linux/dma-fence-chain.h`](srctree/include/linux/dma-fence-chain.h).
 
 use super::ops::{ops_table, FenceImpl};
+use super::Locked;
 use super::{
     dma_fence_add_callback, dma_fence_context_alloc, dma_fence_free, dma_fence_init,
     dma_fence_signal, get_rcu, Fence, FenceCore,
@@ -361,16 +362,19 @@ unsafe extern "C" fn chain_cb(f: *mut dma_fence, cb: *mut dma_fence_cb) {
 impl FenceImpl for ChainFence {
     const DRIVER_NAME: &'static CStr = c"dma_fence_chain";
     const USE_64BIT_SEQNO: bool = true;
+    // The node is found from the fence where needed (`Chain::from_fence`).
+    type Typed = Fence;
+
+    #[inline(always)]
+    unsafe fn typed<'a>(fence: *mut dma_fence) -> &'a Fence {
+        // SAFETY: A live fence, for `'a` (caller's promise).
+        unsafe { Fence::from_raw(fence) }
+    }
 
     /// Arms the signalling callback on the first unsignalled fence of the
     /// chain; false if the whole chain has signalled.
-    ///
-    /// # Safety
-    ///
-    /// `fence` is a live chain node, its lock held.
-    unsafe fn enable_signaling(fence: *mut dma_fence) -> bool {
-        // SAFETY: A live fence (caller's promise).
-        let Some(chain) = Chain::from_fence(unsafe { Fence::from_raw(fence) }) else {
+    fn enable_signaling(fence: &Fence, _locked: &Locked<'_>) -> bool {
+        let Some(chain) = Chain::from_fence(fence) else {
             return false;
         };
         // SAFETY: The fence core calls this once per fence (ENABLE_SIGNAL
@@ -380,13 +384,8 @@ impl FenceImpl for ChainFence {
 
     /// Returns whether every fence of the chain, from this node back, has
     /// signalled.
-    ///
-    /// # Safety
-    ///
-    /// `fence` is a live chain node.
-    unsafe fn signaled(fence: *mut dma_fence) -> bool {
-        // SAFETY: A live fence (caller's promise).
-        all_contained(unsafe { Fence::from_raw(fence) }, |f| f.query_signaled())
+    fn signaled(fence: &Fence) -> bool {
+        all_contained(fence, |f| f.query_signaled())
     }
 
     /// Frees the node, first unlinking the predecessors it holds the last
@@ -438,13 +437,8 @@ impl FenceImpl for ChainFence {
     }
 
     /// Passes the deadline hint to every fence of the chain.
-    ///
-    /// # Safety
-    ///
-    /// `fence` is a live chain node.
-    unsafe fn set_deadline(fence: *mut dma_fence, deadline: ktime_t) {
-        // SAFETY: A live fence (caller's promise).
-        all_contained(unsafe { Fence::from_raw(fence) }, |f| {
+    fn set_deadline(fence: &Fence, deadline: ktime_t) {
+        all_contained(fence, |f| {
             super::set_deadline(f, deadline);
             true
         });

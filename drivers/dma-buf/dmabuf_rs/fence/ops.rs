@@ -8,6 +8,7 @@
 //! the exported tables). Each container implements [`FenceImpl`]; the table
 //! and its `extern "C"` trampolines are generated from it by [`ops_table`].
 
+use super::{Fence, Locked};
 use core::ffi::CStr;
 use kernel::bindings::{dma_fence, dma_fence_ops, ktime_t};
 use kernel::ffi::c_char;
@@ -25,19 +26,23 @@ pub(crate) trait FenceImpl {
     /// `use_64bit_seqno`.
     const USE_64BIT_SEQNO: bool = false;
 
-    /// `enable_signaling`: arm callbacks; false if already signalled.
+    /// What the callbacks work on: the fence as its type's view.
+    type Typed;
+
+    /// The view of a fence of this type.
     ///
     /// # Safety
     ///
-    /// `fence` is a live fence of this type, its lock held.
-    unsafe fn enable_signaling(fence: *mut dma_fence) -> bool;
+    /// `fence` is a live fence of this type (whose ops are its table), that
+    /// stays live for `'a`.
+    unsafe fn typed<'a>(fence: *mut dma_fence) -> &'a Self::Typed;
+
+    /// `enable_signaling`: arm callbacks; false if already signalled. Called
+    /// with the fence's lock held (`locked`).
+    fn enable_signaling(this: &Self::Typed, locked: &Locked<'_>) -> bool;
 
     /// `signaled`: whether the fence is done (may signal as a side effect).
-    ///
-    /// # Safety
-    ///
-    /// `fence` is a live fence of this type.
-    unsafe fn signaled(fence: *mut dma_fence) -> bool;
+    fn signaled(this: &Self::Typed) -> bool;
 
     /// `release`: free the fence; the last reference is gone.
     ///
@@ -47,11 +52,7 @@ pub(crate) trait FenceImpl {
     unsafe fn release(fence: *mut dma_fence);
 
     /// `set_deadline`: pass the deadline hint on.
-    ///
-    /// # Safety
-    ///
-    /// `fence` is a live fence of this type.
-    unsafe fn set_deadline(fence: *mut dma_fence, deadline: ktime_t);
+    fn set_deadline(this: &Self::Typed, deadline: ktime_t);
 }
 
 /// `get_driver_name`: [`FenceImpl::DRIVER_NAME`]. Safe, as the fence is not
@@ -75,7 +76,8 @@ extern "C" fn timeline_name<T: FenceImpl>(_fence: *mut dma_fence) -> *const c_ch
 unsafe extern "C" fn enable_signaling<T: FenceImpl>(fence: *mut dma_fence) -> bool {
     // SAFETY: The fence core only calls this on a live fence of this table's
     // type, under its lock.
-    unsafe { T::enable_signaling(fence) }
+    let (this, locked) = unsafe { (T::typed(fence), Locked::assume(Fence::from_raw(fence))) };
+    T::enable_signaling(this, &locked)
 }
 
 /// `signaled`: [`FenceImpl::signaled`].
@@ -85,7 +87,7 @@ unsafe extern "C" fn enable_signaling<T: FenceImpl>(fence: *mut dma_fence) -> bo
 /// Called by the fence core only, on a live fence of type `T`.
 unsafe extern "C" fn signaled<T: FenceImpl>(fence: *mut dma_fence) -> bool {
     // SAFETY: The fence core only calls this on a live fence of this type.
-    unsafe { T::signaled(fence) }
+    T::signaled(unsafe { T::typed(fence) })
 }
 
 /// `release`: [`FenceImpl::release`].
@@ -106,7 +108,7 @@ unsafe extern "C" fn release<T: FenceImpl>(fence: *mut dma_fence) {
 /// Called by the fence core only, on a live fence of type `T`.
 unsafe extern "C" fn set_deadline<T: FenceImpl>(fence: *mut dma_fence, deadline: ktime_t) {
     // SAFETY: The fence core only calls this on a live fence of this type.
-    unsafe { T::set_deadline(fence, deadline) }
+    T::set_deadline(unsafe { T::typed(fence) }, deadline)
 }
 
 /// The C operations table of the fence type `T`.
