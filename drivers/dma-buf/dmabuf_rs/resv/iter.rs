@@ -81,9 +81,9 @@ fn walk_unlocked<'g>(
         // SAFETY: `index < num_fences`, a count of slots in use that the
         // list had when the walk started on it (cursor's contract above).
         let slot = unsafe { slots.slot_unchecked(index) };
-        let (_, usage) = list::entry(slot);
+        let (fence, usage) = slots.get_rcu(slot, rcu);
         cursor.fence_usage = usage.as_raw();
-        let Some(fence) = slots.get_rcu(slot, rcu) else {
+        let Some(fence) = fence else {
             cursor.fence = ptr::null_mut();
             list = list::rcu_list(obj, rcu);
             restart_unlocked(cursor, list);

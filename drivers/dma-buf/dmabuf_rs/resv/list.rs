@@ -154,20 +154,24 @@ impl<'a> ListRef<'a> {
         unsafe { self.slots_upto(self.num_fences()) }
     }
 
-    /// Takes a reference to the fence of a slot of this list with
-    /// `dma_fence_get_rcu`, or returns `None` if the fence is already being
-    /// released. The slot must be in use (below a count read from the list).
+    /// Reads a slot of this list once (`dma_resv_list_entry`) and takes a
+    /// reference to its fence with `dma_fence_get_rcu`: returns the usage,
+    /// and the fence, or `None` if it is already being released. The slot
+    /// must be in use (below a count read from the list).
+    ///
+    /// One read for both, as in C: a writer may replace the slot meanwhile,
+    /// and a second read could pair one fence with another's usage.
     #[inline]
     pub(crate) fn get_rcu(
         self,
         slot: &AtomicUsize,
         _rcu: &'a RcuGuard,
-    ) -> Option<NonNull<dma_fence>> {
-        let (fence, _) = entry(slot);
+    ) -> (Option<NonNull<dma_fence>>, Usage) {
+        let (fence, usage) = entry(slot);
         // SAFETY: A slot in use of a list that RCU keeps allocated holds a
         // fence that was live when stored; fences are freed only after a grace
         // period, so its memory outlives this read section.
-        NonNull::new(unsafe { crate::fence::get_rcu(fence) })
+        (NonNull::new(unsafe { crate::fence::get_rcu(fence) }), usage)
     }
 }
 
