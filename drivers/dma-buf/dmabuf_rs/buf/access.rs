@@ -352,7 +352,7 @@ pub(crate) unsafe extern "C" fn dma_buf_vmap_unlocked(
         sys::warn();
         return EINVAL.to_neg();
     };
-    let lock = ResvGuard::lock(dmabuf.resv());
+    let mut lock = ResvGuard::lock(dmabuf.resv());
     vmap(dmabuf, lock.held(), map)
 }
 
@@ -417,7 +417,7 @@ pub(crate) unsafe extern "C" fn dma_buf_vunmap_unlocked(dmabuf: *mut dma_buf, ma
         sys::warn();
         return;
     };
-    let lock = ResvGuard::lock(dmabuf.resv());
+    let mut lock = ResvGuard::lock(dmabuf.resv());
     // SAFETY: `map` is readable (caller's promise).
     vunmap(dmabuf, lock.held(), unsafe { MapArg::new(map) });
 }

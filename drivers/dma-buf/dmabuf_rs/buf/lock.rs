@@ -55,8 +55,12 @@ impl<'a> ResvGuard<'a> {
     }
 
     /// The proof that the lock is held, for the locked functions.
+    ///
+    /// Borrows the guard mutably: one proof at a time, so that the fence
+    /// list cannot be reached through two proofs at once (a slot replaced
+    /// through one while a fence borrowed through the other is in use).
     #[inline]
-    pub(crate) fn held(&self) -> Held<'_> {
+    pub(crate) fn held(&mut self) -> Held<'_> {
         // SAFETY: This guard holds the lock (type invariant) for as long as
         // the proof borrows it.
         unsafe { Held::assume(self.0) }

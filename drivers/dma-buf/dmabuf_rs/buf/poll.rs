@@ -182,7 +182,7 @@ pub(super) unsafe extern "C" fn dma_buf_poll(file: *mut file, poll: *mut poll_ta
     }
 
     // Poll does not hold the lock already.
-    let guard = ResvGuard::lock(dmabuf.resv());
+    let mut guard = ResvGuard::lock(dmabuf.resv());
 
     // SAFETY: Taking the slots' addresses reads nothing.
     let (cb_out, cb_in) = unsafe {

@@ -112,7 +112,7 @@ pub(super) fn import_sync_file(dmabuf: &DmaBuf, arg: c_ulong) -> c_long {
     let mut ret = 0;
     if num_fences > 0 {
         // The ioctl does not hold the lock already.
-        let lock = ResvGuard::lock(dmabuf.resv());
+        let mut lock = ResvGuard::lock(dmabuf.resv());
         ret = crate::resv::reserve(lock.held(), num_fences);
         if ret == 0 {
             // A slot is reserved for each fence the walk yields.
