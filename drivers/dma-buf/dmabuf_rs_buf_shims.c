@@ -68,16 +68,6 @@ void dmabuf_rs_buf_wake_up_locked_poll(struct wait_queue_head *wq, __poll_t mask
 	wake_up_locked_poll(wq, mask);
 }
 
-void dmabuf_rs_buf_spin_lock_irq(spinlock_t *lock)
-{
-	spin_lock_irq(lock);
-}
-
-void dmabuf_rs_buf_spin_unlock_irq(spinlock_t *lock)
-{
-	spin_unlock_irq(lock);
-}
-
 #ifdef CONFIG_DEBUG_FS
 static DEFINE_MUTEX(debugfs_list_mutex);
 static LIST_HEAD(debugfs_list);

@@ -66,9 +66,6 @@ __poll_t dmabuf_rs_buf_poll_requested_events(const poll_table *p);
 /* wake_up_locked_poll(): the caller holds wq->lock. */
 void dmabuf_rs_buf_wake_up_locked_poll(struct wait_queue_head *wq, __poll_t mask);
 
-void dmabuf_rs_buf_spin_lock_irq(spinlock_t *lock);
-void dmabuf_rs_buf_spin_unlock_irq(spinlock_t *lock);
-
 #ifdef CONFIG_DEBUG_FS
 /*
  * The list of every exported dma-buf (through dma_buf->list_node) and the mutex

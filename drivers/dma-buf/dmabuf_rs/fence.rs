@@ -14,6 +14,7 @@
 
 use crate::logic::{seqno::SeqnoWidth, view::FenceView};
 use crate::sys;
+use crate::vfs::{c_str_or_null, SeqFile};
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use kernel::bindings::{self, dma_fence, dma_fence_cb, dma_fence_func_t, ktime_t};
@@ -61,7 +62,7 @@ const ENABLE_SIGNAL: u32 = bindings::dma_fence_flag_bits_DMA_FENCE_FLAG_ENABLE_S
 /// `trace_dma_fence_init(fence)`.
 ///
 /// The C wrapper (`dmabuf_rs_trace.c`) is only called when
-/// [`sys::tracepoint_on`] says a probe may be attached, so that an event
+/// [`sys::Tracepoint::on`] says a probe may be attached, so that an event
 /// nobody traces costs a load, as in C, and not a call.
 macro_rules! trace {
     (init, $fence:expr) => {
@@ -107,9 +108,12 @@ macro_rules! trace {
         )
     };
     ($tp:ident, $probe:ident, $fence:expr) => {
-        // SAFETY: `$tp` is the kernel's static tracepoint of the event; taking
-        // its address reads nothing.
-        if unsafe { $crate::sys::tracepoint_on(core::ptr::addr_of!(kernel::bindings::$tp)) } {
+        // SAFETY: `$tp` is the kernel's static tracepoint of the event, which
+        // C only changes through its key's atomic count (`Tracepoint`).
+        let tp = unsafe {
+            &*core::ptr::addr_of!(kernel::bindings::$tp).cast::<$crate::sys::Tracepoint>()
+        };
+        if tp.on() {
             // SAFETY: The tracepoint wrappers only read the live fence they are given.
             unsafe { kernel::bindings::$probe($fence) }
         }
@@ -368,18 +372,6 @@ pub(crate) unsafe extern "C" fn dma_fence_add_callback(
     }
 }
 
-/// `dma_fence_is_signaled` (a header inline) on a fence pointer: see
-/// [`FenceCore::is_signaled`].
-///
-/// # Safety
-///
-/// `fence` must be live and initialised, its lock not held.
-#[inline]
-pub(crate) unsafe fn is_signaled(fence: *mut dma_fence) -> bool {
-    // SAFETY: The caller's promise.
-    unsafe { Fence::from_raw(fence) }.query_signaled()
-}
-
 /// A fence as the pure rules of [`crate::logic`] see it.
 impl FenceView for Fence {
     #[inline]
@@ -495,21 +487,32 @@ pub(crate) unsafe extern "C" fn dma_fence_describe(
     fence: *mut dma_fence,
     seq: *mut bindings::seq_file,
 ) {
-    // SAFETY: The caller's contract: a live, initialised fence.
-    let fence = unsafe { Fence::from_raw(fence) };
-    let signalled = if fence.query_signaled() { c"" } else { c"un" };
-    // SAFETY: The names are valid strings while the fence lives; the
-    // format's arguments match its conversions.
-    unsafe {
-        bindings::seq_printf(
-            seq,
-            c"%s %s seq %llu %ssignalled\n".as_ptr().cast(),
-            fence.driver_name(),
-            fence.timeline_name(),
-            fence.seqno(),
-            signalled.as_ptr(),
+    // SAFETY: The caller's contract: a live, initialised fence, and a
+    // seq_file being shown, for the call.
+    let (fence, seq) = unsafe { (Fence::from_raw(fence), &*seq.cast::<SeqFile>()) };
+    describe(fence, seq);
+}
+
+/// [`dma_fence_describe`] of a borrowed fence.
+pub(crate) fn describe(fence: &Fence, seq: &SeqFile) {
+    let signalled = if fence.query_signaled() { "" } else { "un" };
+    // SAFETY: The name callbacks return strings that live as long as the
+    // fence.
+    let (driver, timeline) = unsafe {
+        (
+            c_str_or_null(fence.driver_name()),
+            c_str_or_null(fence.timeline_name()),
         )
     };
+    // C's "%s %s seq %llu %ssignalled\n".
+    seq.puts(driver);
+    seq.puts(c" ");
+    seq.puts(timeline);
+    seq.print(format_args!(
+        " seq {} {}signalled\n",
+        fence.seqno(),
+        signalled
+    ));
 }
 
 c_abi!(

@@ -28,6 +28,7 @@ use crate::fence::{array, Fence, FenceCore};
 use crate::logic::errno::EINVAL;
 use crate::logic::usage::{self, ListFill, Reserve, Usage};
 use crate::sys;
+use crate::vfs::SeqFile;
 use core::ffi::CStr;
 use core::mem::size_of;
 use core::ptr::{self, addr_of_mut};
@@ -46,8 +47,8 @@ mod lockdep;
 
 use core::ops::ControlFlow;
 use iter::{for_each_unlocked, Unlocked};
+pub(crate) use list::Held;
 use list::NewList;
-pub(crate) use list::{assert_held, Held};
 
 /// Returns the [`Usage`] of a C `enum dma_resv_usage` value that the core
 /// compares against (a query's usage, or the current fence's).
@@ -613,8 +614,14 @@ pub(crate) unsafe extern "C" fn dma_resv_describe(
     obj: *mut dma_resv,
     seq: *mut bindings::seq_file,
 ) {
-    // SAFETY: `obj` is initialised and locked by the caller (caller's promise).
-    let mut held = unsafe { Held::assume(Resv::from_raw(obj)) };
+    // SAFETY: `obj` is initialised and locked by the caller, `seq` being
+    // shown, for the call (caller's promise).
+    let (mut held, seq) = unsafe { (Held::assume(Resv::from_raw(obj)), &*seq.cast::<SeqFile>()) };
+    describe(&mut held, seq);
+}
+
+/// [`dma_resv_describe`] of a locked object.
+pub(crate) fn describe(held: &mut Held<'_>, seq: &SeqFile) {
     let Some(list) = held.list() else {
         return;
     };
@@ -623,13 +630,11 @@ pub(crate) unsafe extern "C" fn dma_resv_describe(
         .fences()
         .filter(|(_, usage)| Usage::Read.covers(*usage))
     {
-        let (fence, name) = (slot.fence, usage_name(usage));
-        // SAFETY: The format's one conversion is a string; `seq` is being
-        // shown (caller's promise); the fence is live under the lock.
-        unsafe {
-            bindings::seq_printf(seq, c"\t%s fence:".as_ptr().cast(), name.as_ptr());
-            crate::fence::dma_fence_describe(fence.raw(), seq);
-        }
+        // C's "\t%s fence:".
+        seq.puts(c"\t");
+        seq.puts(usage_name(usage));
+        seq.puts(c" fence:");
+        crate::fence::describe(slot.fence, seq);
     }
 }
 

@@ -133,7 +133,8 @@ impl SyncFile {
     fn flags(&self) -> &AtomicUsize {
         // SAFETY: The word lives as long as the borrow, and is only used
         // through bitops (type invariant).
-        unsafe { sys::flags(addr_of_mut!((*self.raw()).flags)) }
+        // (`unsigned long`, the size and alignment of `usize`: see `sys`).
+        unsafe { AtomicUsize::from_ptr(addr_of_mut!((*self.raw()).flags).cast()) }
     }
 
     /// The wait queue of the pollers.
@@ -430,7 +431,7 @@ unsafe extern "C" fn sync_file_release(_inode: *mut bindings::inode, file: *mut 
     let poll_enabled = {
         // SAFETY: The sync_file is live until the kfree below; its flags are
         // only used through bitops.
-        let flags = unsafe { sys::flags(addr_of_mut!((*sync_file).flags)) };
+        let flags = unsafe { AtomicUsize::from_ptr(addr_of_mut!((*sync_file).flags).cast()) };
         sys::test_bit(flags, POLL_ENABLED)
     };
     // SAFETY: No one else can reach the sync_file any more. With POLL_ENABLED

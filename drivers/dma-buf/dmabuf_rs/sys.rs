@@ -1,192 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! Small building blocks over the C kernel the core is written against: the
-//! fence lock as a guard, atomic flag bits, intrusive list operations and
+//! Small building blocks over the C kernel the core is written against:
+//! spinlocks with guards ([`SpinLock`]), RCU read sections, atomic flag bits, intrusive list operations and
 //! warnings. Each wraps a C shim (`include/linux/dmabuf-rs.h`) or a plain
 //! memory operation, so the modules above read like the C core they replace.
 
-use core::ptr::{addr_of, addr_of_mut};
+use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::alloc::KVec;
 use kernel::bindings;
 use kernel::ffi::{c_long, c_ulong};
 
-/// An interrupt-disabling hold on a `spinlock_t`, released on drop.
-///
-/// # Invariants
-///
-/// `lock` is held by this guard, taken with interrupts saved in `flags`.
-pub(crate) struct IrqSaveGuard {
-    lock: *mut bindings::spinlock_t,
-    flags: c_ulong,
-}
+#[path = "sys/spinlock.rs"]
+mod spinlock;
+pub(crate) use spinlock::{SpinGuard, SpinLock};
 
-impl IrqSaveGuard {
-    /// Takes `lock` with `spin_lock_irqsave`.
-    ///
-    /// # Safety
-    ///
-    /// `lock` must point to an initialised spinlock that outlives the guard.
-    #[inline]
-    pub(crate) unsafe fn new(lock: *mut bindings::spinlock_t) -> Self {
-        // SAFETY: The caller guarantees `lock` is a valid, initialised spinlock.
-        let flags = unsafe { spin_lock_irqsave(lock) };
-        // INVARIANT: The lock was just taken, with the saved flags.
-        Self { lock, flags }
-    }
-}
-
-impl Drop for IrqSaveGuard {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant the lock is held by us, with `flags`.
-        unsafe { spin_unlock_irqrestore(self.lock, self.flags) };
-    }
-}
-
-// `spin_lock_irqsave()` is a macro over the out-of-line `_raw_spin_lock_irqsave()`
-// on SMP (or spinlock-debugging) kernels that neither inline it nor use RT's
-// sleeping spinlocks; the same holds for the unlock, and for `spin_lock()`
-// and `spin_unlock()` (whose unlock is out of line with UNINLINE_SPIN_UNLOCK). There the core calls the
-// kernel's function itself: a shim would only add a call, and would make
-// lockdep name the shim, not the core, as the lock's acquirer. Elsewhere
-// the macro is only reachable through a C helper (the kernel crate's).
-
-/// `spin_lock_irqsave`: takes `lock` with interrupts off; returns the saved flags.
-///
-/// # Safety
-///
-/// `lock` must point to an initialised spinlock.
-#[cfg(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    not(CONFIG_PREEMPT_RT),
-    not(CONFIG_INLINE_SPIN_LOCK_IRQSAVE)
-))]
-#[inline]
-pub(crate) unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
-    // SAFETY: Without PREEMPT_RT a `spinlock_t` is a union whose `rlock`
-    // member, at offset 0, is the `raw_spinlock_t` that the macro passes on
-    // (bindgen makes the type opaque, so the cast stands for `&lock->rlock`);
-    // the lock is initialised (caller's promise).
-    unsafe { bindings::_raw_spin_lock_irqsave(lock.cast()) }
-}
-
-/// `spin_lock_irqsave`, through the kernel crate's helper where the macro is
-/// not a call.
-///
-/// # Safety
-///
-/// `lock` must point to an initialised spinlock.
-#[cfg(not(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    not(CONFIG_PREEMPT_RT),
-    not(CONFIG_INLINE_SPIN_LOCK_IRQSAVE)
-)))]
-#[inline]
-pub(crate) unsafe fn spin_lock_irqsave(lock: *mut bindings::spinlock_t) -> c_ulong {
-    // SAFETY: The lock is initialised (caller's promise).
-    unsafe { bindings::spin_lock_irqsave(lock) }
-}
-
-/// `spin_unlock_irqrestore`: releases `lock` and restores `flags`.
-///
-/// # Safety
-///
-/// The caller must hold `lock`, taken by [`spin_lock_irqsave`] with `flags`.
-#[cfg(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    not(CONFIG_PREEMPT_RT),
-    not(CONFIG_INLINE_SPIN_UNLOCK_IRQRESTORE)
-))]
-#[inline]
-pub(crate) unsafe fn spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong) {
-    // SAFETY: As in `spin_lock_irqsave`; the caller holds the lock.
-    unsafe { bindings::_raw_spin_unlock_irqrestore(lock.cast(), flags) }
-}
-
-/// `spin_unlock_irqrestore`, through the kernel crate's helper where the
-/// macro is not a call.
-///
-/// # Safety
-///
-/// The caller must hold `lock`, taken by [`spin_lock_irqsave`] with `flags`.
-#[cfg(not(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    not(CONFIG_PREEMPT_RT),
-    not(CONFIG_INLINE_SPIN_UNLOCK_IRQRESTORE)
-)))]
-#[inline]
-pub(crate) unsafe fn spin_unlock_irqrestore(lock: *mut bindings::spinlock_t, flags: c_ulong) {
-    // SAFETY: The caller holds the lock.
-    unsafe { bindings::spin_unlock_irqrestore(lock, flags) }
-}
-
-/// `spin_lock`: takes `lock` (interrupts as they are).
-///
-/// # Safety
-///
-/// `lock` must point to an initialised spinlock.
-#[cfg(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    not(CONFIG_PREEMPT_RT),
-    not(CONFIG_INLINE_SPIN_LOCK)
-))]
-#[inline]
-pub(crate) unsafe fn spin_lock(lock: *mut bindings::spinlock_t) {
-    // SAFETY: As in `spin_lock_irqsave`: `rlock` at offset 0; the lock is
-    // initialised (caller's promise).
-    unsafe { bindings::_raw_spin_lock(lock.cast()) }
-}
-
-/// `spin_lock`, through the kernel crate's helper where the macro is not a
-/// call.
-///
-/// # Safety
-///
-/// `lock` must point to an initialised spinlock.
-#[cfg(not(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    not(CONFIG_PREEMPT_RT),
-    not(CONFIG_INLINE_SPIN_LOCK)
-)))]
-#[inline]
-pub(crate) unsafe fn spin_lock(lock: *mut bindings::spinlock_t) {
-    // SAFETY: The lock is initialised (caller's promise).
-    unsafe { bindings::spin_lock(lock) }
-}
-
-/// `spin_unlock`: releases `lock`.
-///
-/// # Safety
-///
-/// The caller must hold `lock`, taken by [`spin_lock`].
-#[cfg(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    not(CONFIG_PREEMPT_RT),
-    CONFIG_UNINLINE_SPIN_UNLOCK
-))]
-#[inline]
-pub(crate) unsafe fn spin_unlock(lock: *mut bindings::spinlock_t) {
-    // SAFETY: As in `spin_lock`; the caller holds the lock.
-    unsafe { bindings::_raw_spin_unlock(lock.cast()) }
-}
-
-/// `spin_unlock`, through the kernel crate's helper where the macro is not
-/// a call.
-///
-/// # Safety
-///
-/// The caller must hold `lock`, taken by [`spin_lock`].
-#[cfg(not(all(
-    any(CONFIG_SMP, CONFIG_DEBUG_SPINLOCK),
-    not(CONFIG_PREEMPT_RT),
-    CONFIG_UNINLINE_SPIN_UNLOCK
-)))]
-#[inline]
-pub(crate) unsafe fn spin_unlock(lock: *mut bindings::spinlock_t) {
-    // SAFETY: The caller holds the lock.
-    unsafe { bindings::spin_unlock(lock) }
-}
+#[path = "sys/list.rs"]
+mod list;
+pub(crate) use list::*;
 
 /// A lockdep class key in static storage: what C's lock-initialising macros
 /// (`init_waitqueue_head`, `spin_lock_init`) define at each call site, one
@@ -227,23 +58,6 @@ pub(crate) unsafe fn init_waitqueue_head(
     unsafe { bindings::__init_waitqueue_head(wq, name.as_ptr().cast(), class.0.get()) }
 }
 
-/// `lockdep_assert_held` on a spinlock: a lockdep splat unless the caller
-/// holds `lock`; nothing (and no call) without lockdep.
-///
-/// # Safety
-///
-/// `lock` must point to an initialised spinlock.
-#[inline]
-pub(crate) unsafe fn lockdep_assert_held(lock: *mut bindings::spinlock_t) {
-    #[cfg(CONFIG_LOCKDEP)]
-    // SAFETY: The lock is initialised (caller's promise).
-    unsafe {
-        bindings::dmabuf_rs_lockdep_assert_held(lock)
-    };
-    #[cfg(not(CONFIG_LOCKDEP))]
-    let _ = lock;
-}
-
 /// `kvfree_call_rcu`: frees `ptr` (kmalloc'ed or vmalloc'ed) after an RCU
 /// grace period, using the `rcu_head` at `head` inside it (`kfree_rcu`).
 ///
@@ -268,30 +82,39 @@ pub(crate) unsafe fn kvfree_rcu(head: *mut bindings::callback_head, ptr: *mut co
     };
 }
 
-/// Whether the tracepoint `tp` may have a probe attached: the test of C's
-/// `trace_<event>()` inlines, `static_key_false(&tp->key)`, which without jump
-/// labels is this very read of the key's count, and with them a code patch
-/// made after the count is raised. With lockdep it always says yes, so that
-/// the C wrapper also runs the RCU check the inline makes there.
+/// A tracepoint of the kernel (a static object, `__tracepoint_<event>`).
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `tp` must point to a tracepoint (a static object of the kernel).
-#[inline]
-pub(crate) unsafe fn tracepoint_on(tp: *const bindings::tracepoint) -> bool {
-    if cfg!(CONFIG_LOCKDEP) {
-        return true;
+/// The tracepoint is one of the kernel's static tracepoints.
+#[repr(transparent)]
+pub(crate) struct Tracepoint(kernel::types::Opaque<bindings::tracepoint>);
+
+impl Tracepoint {
+    /// Whether a probe may be attached: the test of C's `trace_<event>()`
+    /// inlines, `static_key_false(&tp->key)`, which without jump labels is
+    /// this very read of the key's count, and with them a code patch made
+    /// after the count is raised. With lockdep it always says yes, so that
+    /// the C wrapper also runs the RCU check the inline makes there.
+    #[inline]
+    pub(crate) fn on(&self) -> bool {
+        if cfg!(CONFIG_LOCKDEP) {
+            return true;
+        }
+        // SAFETY: The tracepoint is a static object of the kernel (type
+        // invariant), whose key's count is only changed atomically
+        // (`static_key_slow_inc`/`dec`); C reads it with `atomic_read`.
+        let enabled = unsafe {
+            core::sync::atomic::AtomicI32::from_ptr(addr_of_mut!(
+                (*self.0.get()).key.enabled.counter
+            ))
+        };
+        enabled.load(Ordering::Relaxed) > 0
     }
-    // SAFETY: `tp` is a tracepoint (caller's promise), a static object whose
-    // key's count is only changed
-    // atomically (`static_key_slow_inc`/`dec`); C reads it with `atomic_read`.
-    let enabled = unsafe {
-        core::sync::atomic::AtomicI32::from_ptr(addr_of!((*tp).key.enabled.counter).cast_mut())
-    };
-    enabled.load(Ordering::Relaxed) > 0
 }
 
-/// `rcu_read_lock`: enters an RCU read-side critical section.
+/// `rcu_read_lock`: enters an RCU read-side critical section, left by
+/// [`RcuGuard`]'s drop.
 ///
 /// With preemptible RCU and without lockdep the macro is exactly the kernel's
 /// `__rcu_read_lock()`, called here directly; otherwise (lockdep's RCU map,
@@ -310,28 +133,8 @@ fn rcu_read_lock() {
     };
 }
 
-/// `rcu_read_unlock`: leaves the critical section entered by [`rcu_read_lock`].
-///
-/// # Safety
-///
-/// The caller must be in an RCU read-side critical section that it entered
-/// with [`rcu_read_lock`] and leaves here.
-#[inline]
-unsafe fn rcu_read_unlock() {
-    #[cfg(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC)))]
-    // SAFETY: Paired with `rcu_read_lock` (caller's promise).
-    unsafe {
-        bindings::__rcu_read_unlock()
-    };
-    #[cfg(not(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC))))]
-    // SAFETY: Paired with `rcu_read_lock` (caller's promise).
-    unsafe {
-        bindings::dmabuf_rs_rcu_read_unlock()
-    };
-}
-
 /// An RCU read-side critical section, held for the life of the value
-/// ([`rcu_read_lock`] when made, [`rcu_read_unlock`] on drop).
+/// ([`rcu_read_lock`] when made, `rcu_read_unlock` on drop).
 ///
 /// What is borrowed under RCU can borrow from the guard, so that it cannot
 /// outlive the section. Not `Send`: the section belongs to the task (and,
@@ -355,25 +158,26 @@ impl RcuGuard {
 impl Drop for RcuGuard {
     #[inline]
     fn drop(&mut self) {
+        // `rcu_read_unlock`, the same way as `rcu_read_lock` above.
+        #[cfg(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC)))]
         // SAFETY: By the type invariant we are in the section `new` entered.
-        unsafe { rcu_read_unlock() };
+        unsafe {
+            bindings::__rcu_read_unlock()
+        };
+        #[cfg(not(all(CONFIG_PREEMPT_RCU, not(CONFIG_DEBUG_LOCK_ALLOC))))]
+        // SAFETY: By the type invariant we are in the section `new` entered.
+        unsafe {
+            bindings::dmabuf_rs_rcu_read_unlock()
+        };
     }
 }
 
-/// The atomic `unsigned long` flags word at `word`, as the kernel's bitops use it.
-///
-/// # Safety
-///
-/// `word` must be valid for the returned lifetime and only ever accessed
-/// atomically (as the C core does with `test_bit`/`set_bit`).
-pub(crate) unsafe fn flags<'a>(word: *mut c_ulong) -> &'a AtomicUsize {
-    // `unsigned long` and `usize` have the same size and alignment on every
-    // architecture Linux runs Rust on.
-    const _: () = assert!(core::mem::size_of::<c_ulong>() == core::mem::size_of::<usize>());
-    // SAFETY: The caller guarantees validity and atomic-only access; the size
-    // and alignment match as asserted above.
-    unsafe { AtomicUsize::from_ptr(word.cast()) }
-}
+// The kernel's bitops work on `unsigned long` words, which the core reads as
+// `AtomicUsize` (`AtomicUsize::from_ptr` of the word's address, at each
+// owner's accessor): the same size and alignment on every architecture Linux
+// runs Rust on.
+const _: () = assert!(core::mem::size_of::<c_ulong>() == core::mem::size_of::<usize>());
+const _: () = assert!(core::mem::align_of::<c_ulong>() == core::mem::align_of::<usize>());
 
 /// `test_bit`: a relaxed read of one bit.
 pub(crate) fn test_bit(word: &AtomicUsize, bit: u32) -> bool {
@@ -426,188 +230,6 @@ pub(crate) fn fully_ordered<R>(op: impl FnOnce(Ordering) -> R) -> R {
 #[inline]
 pub(crate) fn test_and_set_bit(word: &AtomicUsize, bit: u32) -> bool {
     fully_ordered(|order| word.fetch_or(1 << bit, order)) & (1 << bit) != 0
-}
-
-/// A `list_head` on no list, for a list head that is about to be set up.
-pub(crate) const LIST_HEAD_UNLINKED: bindings::list_head = bindings::list_head {
-    next: core::ptr::null_mut(),
-    prev: core::ptr::null_mut(),
-};
-
-/// `list_replace`: puts `new` where `old` is on its list (`new` becomes an
-/// empty list if `old` was one); `old`'s own pointers are left stale.
-///
-/// # Safety
-///
-/// `old` must be a valid list entry (or head), its neighbours valid, and the
-/// caller must hold whatever lock protects the list; `new` valid for writes.
-#[inline]
-pub(crate) unsafe fn list_replace(old: *mut bindings::list_head, new: *mut bindings::list_head) {
-    // SAFETY: The caller's promise. The same four plain stores as the C
-    // inline, in the same order (for an empty `old`, `new` ends up pointing
-    // to itself).
-    unsafe {
-        (*new).next = (*old).next;
-        (*(*new).next).prev = new;
-        (*new).prev = (*old).prev;
-        (*(*new).prev).next = new;
-    }
-}
-
-// `list_add_tail()` and `list_del_init()` check the list's links first in
-// kernels with DEBUG_LIST or LIST_HARDENED (and report corruption); there
-// the core goes through the shims, so that it keeps those checks. Elsewhere
-// they are a few stores, done here inline.
-
-/// `list_add_tail`: adds `new` at the end of the list at `head`.
-///
-/// # Safety
-///
-/// `head` must be a valid list head, `new` valid for writes and on no list,
-/// and the caller must hold whatever lock protects the list.
-#[inline]
-pub(crate) unsafe fn list_add_tail(new: *mut bindings::list_head, head: *mut bindings::list_head) {
-    #[cfg(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED))]
-    // SAFETY: The caller's promise.
-    unsafe {
-        bindings::dmabuf_rs_list_add_tail(new, head)
-    };
-    #[cfg(not(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED)))]
-    // SAFETY: The caller's promise: `head` and its last entry are adjacent.
-    unsafe {
-        link_between(new, (*head).prev, head)
-    };
-}
-
-/// `__list_add`: links `new` between the adjacent entries `prev` and `next`,
-/// the last store volatile like its WRITE_ONCE (lockless `list_empty`
-/// readers).
-///
-/// # Safety
-///
-/// `prev` and `next` must be adjacent entries of a valid list, `new` valid
-/// for writes and on no list, and the caller must hold whatever lock
-/// protects the list.
-#[cfg(not(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED)))]
-#[inline]
-unsafe fn link_between(
-    new: *mut bindings::list_head,
-    prev: *mut bindings::list_head,
-    next: *mut bindings::list_head,
-) {
-    // SAFETY: The caller's promise.
-    unsafe {
-        (*next).prev = new;
-        (*new).next = next;
-        (*new).prev = prev;
-        addr_of_mut!((*prev).next).write_volatile(new);
-    }
-}
-
-/// `list_add`: adds `new` at the start of the list at `head`.
-///
-/// # Safety
-///
-/// `head` must be a valid list head, `new` valid for writes and on no list,
-/// and the caller must hold whatever lock protects the list.
-#[inline]
-pub(crate) unsafe fn list_add(new: *mut bindings::list_head, head: *mut bindings::list_head) {
-    #[cfg(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED))]
-    // SAFETY: The caller's promise.
-    unsafe {
-        bindings::dmabuf_rs_list_add(new, head)
-    };
-    #[cfg(not(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED)))]
-    // SAFETY: The caller's promise: `head` and its first entry are adjacent.
-    unsafe {
-        link_between(new, head, (*head).next)
-    };
-}
-
-/// `list_del`: takes `entry` off its list and poisons its links, so that a
-/// use after the removal faults at a recognisable address.
-///
-/// # Safety
-///
-/// `entry` must be on a valid list, and the caller must hold whatever lock
-/// protects the list.
-#[inline]
-pub(crate) unsafe fn list_del(entry: *mut bindings::list_head) {
-    // The poison values need `POISON_POINTER_DELTA`, known here on the
-    // 64-bit architectures the core is built for; elsewhere, the shim.
-    #[cfg(any(
-        CONFIG_DEBUG_LIST,
-        CONFIG_LIST_HARDENED,
-        not(any(CONFIG_X86_64, CONFIG_ARM64))
-    ))]
-    // SAFETY: The caller's promise.
-    unsafe {
-        bindings::dmabuf_rs_list_del(entry)
-    };
-    #[cfg(not(any(
-        CONFIG_DEBUG_LIST,
-        CONFIG_LIST_HARDENED,
-        not(any(CONFIG_X86_64, CONFIG_ARM64))
-    )))]
-    // SAFETY: The caller's promise. `__list_del(prev, next)` (its store to
-    // `prev->next` volatile, like the WRITE_ONCE), then `LIST_POISON1` and
-    // `LIST_POISON2` (`0x100` and `0x122` past `POISON_POINTER_DELTA`).
-    unsafe {
-        let delta = bindings::CONFIG_ILLEGAL_POINTER_VALUE as usize;
-        let (prev, next) = ((*entry).prev, (*entry).next);
-        (*next).prev = prev;
-        addr_of_mut!((*prev).next).write_volatile(next);
-        (*entry).next = core::ptr::without_provenance_mut(delta + 0x100);
-        (*entry).prev = core::ptr::without_provenance_mut(delta + 0x122);
-    }
-}
-
-/// `list_del_init`: takes `entry` off its list and makes it an empty list.
-///
-/// # Safety
-///
-/// `entry` must be on a valid list, and the caller must hold whatever lock
-/// protects the list.
-#[inline]
-pub(crate) unsafe fn list_del_init(entry: *mut bindings::list_head) {
-    #[cfg(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED))]
-    // SAFETY: The caller's promise.
-    unsafe {
-        bindings::dmabuf_rs_list_del_init(entry)
-    };
-    #[cfg(not(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED)))]
-    // SAFETY: The caller's promise. `__list_del(prev, next)` (its store to
-    // `prev->next` volatile, like the WRITE_ONCE), then `INIT_LIST_HEAD`.
-    unsafe {
-        let (prev, next) = ((*entry).prev, (*entry).next);
-        (*next).prev = prev;
-        addr_of_mut!((*prev).next).write_volatile(next);
-        init_list_head(entry);
-    }
-}
-
-/// `INIT_LIST_HEAD`: makes `list` an empty list.
-///
-/// # Safety
-///
-/// `list` must be valid for writes.
-pub(crate) unsafe fn init_list_head(list: *mut bindings::list_head) {
-    // SAFETY: The caller guarantees `list` is writable. Volatile, like the
-    // WRITE_ONCEs of the C inline, as lockless readers may look at it.
-    unsafe {
-        addr_of_mut!((*list).next).write_volatile(list);
-        addr_of_mut!((*list).prev).write_volatile(list);
-    }
-}
-
-/// `list_empty`: whether `list` has no entries.
-///
-/// # Safety
-///
-/// `list` must be valid for reads.
-pub(crate) unsafe fn list_empty(list: *mut bindings::list_head) -> bool {
-    // SAFETY: The caller guarantees `list` is readable; READ_ONCE as in C.
-    unsafe { addr_of_mut!((*list).next).read_volatile() == list }
 }
 
 /// Warns (`WARN_ON(1)`), naming the Rust call site: the splat's own location

@@ -55,6 +55,7 @@ mod map;
 #[path = "attach/object.rs"]
 mod object;
 
+pub(super) use object::attachments;
 use object::{AttachLocked, Attachment, Mapped};
 
 /// `MAX_SCHEDULE_TIMEOUT`: a wait without a timeout.
@@ -360,26 +361,19 @@ pub(super) fn unpin(locked: AttachLocked<'_>) {
 /// `dmabuf` must be a live dma-buf whose reservation lock the caller holds.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_move_notify(dmabuf: *mut dma_buf) {
-    // SAFETY: Live (caller's promise).
-    let dmabuf = unsafe { DmaBuf::from_raw(dmabuf) };
-    crate::resv::assert_held(dmabuf.resv());
-
-    // SAFETY: The list of attachments only changes under the lock, which the
-    // caller holds; every node on it is the `node` of a live attachment.
+    // SAFETY: Live, its reservation lock held by the caller (caller's
+    // promise).
+    let (dmabuf, held) = unsafe {
+        let dmabuf = DmaBuf::from_raw(dmabuf);
+        (dmabuf, Held::assume(dmabuf.resv()))
+    };
     // As C's list walk, the next node is read after the callback returns.
-    unsafe {
-        let head = addr_of_mut!((*dmabuf.raw()).attachments);
-        let mut cur = (*head).next;
-        while cur != head {
-            let raw = kernel::container_of!(cur, dma_buf_attachment, node).cast_mut();
-            // Attach refuses importer ops without `move_notify`.
-            if let Some(move_notify) = Attachment::from_raw(raw)
-                .importer_ops()
-                .and_then(|ops| ops.move_notify)
-            {
-                move_notify(raw);
-            }
-            cur = (*cur).next;
+    for attach in object::attachments(dmabuf, &held).into_iter().flatten() {
+        // Attach refuses importer ops without `move_notify`.
+        if let Some(move_notify) = attach.importer_ops().and_then(|ops| ops.move_notify) {
+            // SAFETY: The importer's callback, on its own live attachment,
+            // under the reservation lock, as documented.
+            unsafe { move_notify(attach.raw()) };
         }
     }
 }

@@ -11,97 +11,75 @@
 //!
 //! Only with CONFIG_DEBUG_FS, as in C.
 
+use super::attach::attachments;
 use super::list::ListGuard;
 use super::lock::{NameGuard, ResvGuard};
+use super::methods::DmaBufCore;
 use crate::sys;
-use crate::vfs::Table;
+use crate::vfs::{c_str_or_null, SeqFile, Table};
+use core::ffi::CStr;
 use core::ptr;
-use kernel::bindings::{self, dma_buf, dma_buf_attachment, file, file_operations, inode, seq_file};
+use kernel::bindings::{self, file, file_operations, inode, seq_file};
 use kernel::dma_buf::buf::DmaBuf;
-use kernel::dma_buf::resv::Resv;
-use kernel::ffi::{c_char, c_int, c_void};
-
-/// `seq_puts`: `s`, as it is.
-///
-/// # Safety
-///
-/// `s` must be a seq_file being shown.
-unsafe fn seq_puts(s: *mut seq_file, text: &core::ffi::CStr) {
-    // SAFETY: `s` is being shown (caller); `text` is a string. (The header's
-    // inline only picks `seq_putc` for one-character constants: same bytes.)
-    unsafe { bindings::__seq_puts(s, text.as_ptr().cast()) };
-}
+use kernel::ffi::{c_int, c_void};
 
 /// Prints one dma-buf's lines: its own, its fences, its attached devices.
 ///
 /// Returns `-EINTR` (nothing printed) if a signal interrupts the wait for
 /// its reservation lock.
-///
-/// # Safety
-///
-/// `s` must be a seq_file being shown; `buf_obj` a dma-buf on the list, held
-/// by the caller (so it cannot be released).
-unsafe fn show_one(s: *mut seq_file, buf_obj: *mut dma_buf) -> Result<(), c_int> {
-    // SAFETY: The dma-buf is live and exported (caller); we do not hold its
-    // reservation lock.
-    let resv = ResvGuard::lock_interruptible(unsafe { Resv::from_raw((*buf_obj).resv) })?;
+fn show_one(s: &SeqFile, dmabuf: &DmaBuf) -> Result<(), c_int> {
+    let mut resv = ResvGuard::lock_interruptible(dmabuf.resv())?;
 
     {
-        // SAFETY: As above.
-        let name = NameGuard::lock(unsafe { DmaBuf::from_raw(buf_obj) });
-        let shown: *const c_char = if name.name().is_null() {
-            c"<none>".as_ptr().cast()
-        } else {
-            name.name()
-        };
-        // SAFETY: The dma-buf and its file are live; each conversion matches
-        // its argument (`%zu` size_t, `%x` unsigned int, `%ld` long, `%s`
-        // string or NULL, `%lu` unsigned long).
-        unsafe {
-            let file: *mut file = (*buf_obj).file;
-            bindings::seq_printf(
-                s,
-                c"%08zu\t%08x\t%08x\t%08ld\t%s\t%08lu\t%s\n".as_ptr().cast(),
-                (*buf_obj).size,
+        let name = NameGuard::lock(dmabuf);
+        let file = dmabuf.file();
+        // SAFETY: The dma-buf and its file are live; the name lock keeps the
+        // name; the exporter's name is a static string (or NULL).
+        let (flags, mode, count, exp_name, ino, shown) = unsafe {
+            (
                 (*file).f_flags,
                 (*file).f_mode,
                 bindings::dmabuf_rs_buf_file_count(file),
-                (*buf_obj).exp_name,
+                c_str_or_null((*dmabuf.raw()).exp_name),
                 (*(*file).f_inode).i_ino,
-                shown,
-            );
-        }
+                if name.name().is_null() {
+                    c"<none>"
+                } else {
+                    CStr::from_ptr(name.name().cast())
+                },
+            )
+        };
+        // C's "%08zu\t%08x\t%08x\t%08ld\t%s\t%08lu\t%s\n".
+        s.print(format_args!(
+            "{:08}\t{:08x}\t{:08x}\t{:08}\t",
+            dmabuf.size(),
+            flags,
+            mode,
+            count
+        ));
+        s.puts(exp_name);
+        s.print(format_args!("\t{:08}\t", ino));
+        s.puts(shown);
+        s.puts(c"\n");
     }
 
-    // SAFETY: We hold the reservation lock; `s` is being shown.
-    unsafe { crate::resv::dma_resv_describe((*buf_obj).resv, s) };
+    crate::resv::describe(&mut resv.held(), s);
 
-    // SAFETY: `s` is being shown.
-    unsafe { seq_puts(s, c"\tAttached Devices:\n") };
+    s.puts(c"\tAttached Devices:\n");
     let mut attach_count: c_int = 0;
-    // SAFETY: The attachment list only changes under the reservation lock,
-    // which we hold; its entries are live attachments, linked by `node`.
-    unsafe {
-        let head = ptr::addr_of_mut!((*buf_obj).attachments);
-        let mut pos = (*head).next;
-        while pos != head {
-            let attach = kernel::container_of!(pos, dma_buf_attachment, node);
-            let dev_name = bindings::dmabuf_rs_buf_dev_name((*attach).dev);
-            bindings::seq_printf(s, c"\t%s\n".as_ptr().cast(), dev_name);
-            attach_count = attach_count.wrapping_add(1);
-            pos = (*pos).next;
-        }
+    for attach in attachments(dmabuf, &resv.held()).into_iter().flatten() {
+        // SAFETY: The attachment's device is live while it is attached;
+        // `dev_name()` is a string that lives as long as the device.
+        let dev_name =
+            unsafe { c_str_or_null(bindings::dmabuf_rs_buf_dev_name((*attach.raw()).dev)) };
+        s.puts(c"\t");
+        s.puts(dev_name);
+        s.puts(c"\n");
+        attach_count = attach_count.wrapping_add(1);
     }
     drop(resv);
 
-    // SAFETY: `s` is being shown; `%d` takes an int.
-    unsafe {
-        bindings::seq_printf(
-            s,
-            c"Total %d devices attached\n\n".as_ptr().cast(),
-            attach_count,
-        )
-    };
+    s.print(format_args!("Total {} devices attached\n\n", attach_count));
     Ok(())
 }
 
@@ -114,57 +92,30 @@ unsafe fn show_one(s: *mut seq_file, buf_obj: *mut dma_buf) -> Result<(), c_int>
 ///
 /// Called by the seq_file core only, with a seq_file being shown.
 unsafe extern "C" fn dma_buf_debug_show(s: *mut seq_file, _unused: *mut c_void) -> c_int {
+    // SAFETY: The seq_file is being shown for the call (seq_file core).
+    let s = unsafe { &*s.cast::<SeqFile>() };
     let list = match ListGuard::lock_interruptible() {
         Ok(list) => list,
         Err(ret) => return ret,
     };
 
-    // SAFETY: `s` is being shown (seq_file core); the `%s` conversions take
-    // strings.
-    unsafe {
-        seq_puts(s, c"\nDma-buf Objects:\n");
-        bindings::seq_printf(
-            s,
-            c"%-8s\t%-8s\t%-8s\t%-8s\texp_name\t%-8s\tname\n"
-                .as_ptr()
-                .cast(),
-            c"size".as_ptr(),
-            c"flags".as_ptr(),
-            c"mode".as_ptr(),
-            c"count".as_ptr(),
-            c"ino".as_ptr(),
-        );
-    }
+    // C's "%-8s\t%-8s\t%-8s\t%-8s\texp_name\t%-8s\tname\n" of size, flags,
+    // mode, count and ino.
+    s.puts(c"\nDma-buf Objects:\n");
+    s.puts(c"size    \tflags   \tmode    \tcount   \texp_name\tino     \tname\n");
 
     let mut count: c_int = 0;
     let mut size: usize = 0;
-    let head = list.head();
-    // SAFETY: We hold the list's mutex: its entries are the `list_node`s of
-    // live dma-bufs, which cannot leave it (their file release waits for the
-    // mutex) until we are done.
-    unsafe {
-        let mut pos = (*head).next;
-        while pos != head {
-            let buf_obj = kernel::container_of!(pos, dma_buf, list_node).cast_mut();
-            if let Err(ret) = show_one(s, buf_obj) {
-                return ret;
-            }
-            // C's int and size_t arithmetic.
-            count = count.wrapping_add(1);
-            size = size.wrapping_add((*buf_obj).size);
-            pos = (*pos).next;
+    for dmabuf in list.dmabufs() {
+        if let Err(ret) = show_one(s, dmabuf) {
+            return ret;
         }
+        // C's int and size_t arithmetic.
+        count = count.wrapping_add(1);
+        size = size.wrapping_add(dmabuf.size());
     }
 
-    // SAFETY: `s` is being shown; `%d` takes an int, `%zu` a size_t.
-    unsafe {
-        bindings::seq_printf(
-            s,
-            c"\nTotal %d objects, %zu bytes\n".as_ptr().cast(),
-            count,
-            size,
-        )
-    };
+    s.print(format_args!("\nTotal {} objects, {} bytes\n", count, size));
     drop(list);
     0
 }

@@ -12,6 +12,8 @@ use kernel::bindings::dma_buf;
 #[cfg(CONFIG_DEBUG_FS)]
 use kernel::bindings::{self, list_head, mutex};
 #[cfg(CONFIG_DEBUG_FS)]
+use kernel::dma_buf::buf::DmaBuf;
+#[cfg(CONFIG_DEBUG_FS)]
 use {core::ptr::addr_of_mut, kernel::ffi::c_int};
 
 /// The mutex of the list.
@@ -53,9 +55,26 @@ impl ListGuard {
 
     /// The head of the list, whose entries are the `list_node`s of live
     /// dma-bufs while the guard is held.
-    pub(super) fn head(&self) -> *mut list_head {
+    fn head(&self) -> *mut list_head {
         // SAFETY: A constant pointer to a static list head.
         unsafe { bindings::dmabuf_rs_buf_debugfs_list }
+    }
+
+    /// The dma-bufs on the list, newest first.
+    pub(super) fn dmabufs(&self) -> impl Iterator<Item = &DmaBuf> + '_ {
+        // SAFETY: The list is only changed under the mutex, which we hold for
+        // as long as `self` is borrowed.
+        let entries = unsafe { crate::sys::Entries::new(self.head()) };
+        entries.map(|node| {
+            // SAFETY: The entries are the `list_node`s of live dma-bufs, which
+            // cannot leave the list (their file release waits for the mutex)
+            // while we hold it.
+            unsafe {
+                DmaBuf::from_raw(
+                    kernel::container_of!(node.as_ptr(), dma_buf, list_node).cast_mut(),
+                )
+            }
+        })
     }
 }
 

@@ -8,6 +8,7 @@
 //! outside, `name_lock` inside, as in debugfs `bufinfo`).
 
 use crate::resv::Held;
+use crate::sys::{SpinGuard, SpinLock};
 use core::ptr::{self, addr_of_mut};
 use kernel::bindings;
 use kernel::dma_buf::buf::DmaBuf;
@@ -84,16 +85,20 @@ impl Drop for ResvGuard<'_> {
 ///
 /// # Invariants
 ///
-/// This guard holds the `name_lock` of `self.0`.
-pub(crate) struct NameGuard<'a>(&'a DmaBuf);
+/// `_lock` holds the `name_lock` of `dmabuf`.
+pub(crate) struct NameGuard<'a> {
+    dmabuf: &'a DmaBuf,
+    _lock: SpinGuard<'a>,
+}
 
 impl<'a> NameGuard<'a> {
     /// `spin_lock(&dmabuf->name_lock)`.
     pub(crate) fn lock(dmabuf: &'a DmaBuf) -> Self {
-        // SAFETY: An exported dma-buf's name lock is initialised.
-        unsafe { crate::sys::spin_lock(addr_of_mut!((*dmabuf.as_raw()).name_lock)) };
-        // INVARIANT: The lock was just taken.
-        Self(dmabuf)
+        // INVARIANT: The lock of this dma-buf.
+        Self {
+            dmabuf,
+            _lock: name_lock(dmabuf).lock(),
+        }
     }
 
     /// The dma-buf's name, which the lock keeps from being replaced or freed
@@ -101,7 +106,7 @@ impl<'a> NameGuard<'a> {
     pub(crate) fn name(&self) -> *const kernel::ffi::c_char {
         // SAFETY: The dma-buf is live and its name lock held (type
         // invariant), under which the name is written.
-        unsafe { (*self.0.as_raw()).name }
+        unsafe { (*self.dmabuf.as_raw()).name }
     }
 
     /// Frees the dma-buf's name and gives it `name` instead, under the lock.
@@ -114,16 +119,16 @@ impl<'a> NameGuard<'a> {
         // invariant); its name is NULL or owned by it (kfree takes NULL), and
         // nobody can be reading it without the lock.
         unsafe {
-            let raw = self.0.as_raw();
+            let raw = self.dmabuf.as_raw();
             bindings::kfree((*raw).name.cast());
             (*raw).name = name;
         }
     }
 }
 
-impl Drop for NameGuard<'_> {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant we hold the lock.
-        unsafe { crate::sys::spin_unlock(addr_of_mut!((*self.0.as_raw()).name_lock)) };
-    }
+/// The dma-buf's `name_lock`.
+fn name_lock(dmabuf: &DmaBuf) -> &SpinLock {
+    // SAFETY: An exported dma-buf's name lock is initialised (at export) and
+    // lives as long as the dma-buf.
+    unsafe { &*addr_of_mut!((*dmabuf.as_raw()).name_lock).cast::<SpinLock>() }
 }

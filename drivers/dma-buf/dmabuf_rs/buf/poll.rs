@@ -20,7 +20,7 @@ use super::methods::{DmaBuf, DmaBufCore};
 use crate::fence::{dma_fence_add_callback, FenceCore};
 use crate::logic::usage::Usage;
 use crate::resv::Held;
-use crate::sys::IrqSaveGuard;
+use crate::sys::SpinLock;
 use crate::vfs::{EPOLLERR, EPOLLIN, EPOLLOUT};
 use core::ptr::{self, addr_of_mut};
 use kernel::bindings::{
@@ -55,7 +55,8 @@ unsafe extern "C" fn dma_buf_poll_cb(fence: *mut dma_fence, cb: *mut dma_fence_c
     };
     {
         // SAFETY: The wait queue is initialised and lives with the dma-buf.
-        let _lock = unsafe { IrqSaveGuard::new(addr_of_mut!((*wq).lock)) };
+        let lock = unsafe { &*addr_of_mut!((*wq).lock).cast::<SpinLock>() };
+        let _guard = lock.lock_irqsave();
         // SAFETY: We hold the wait queue's lock, under which `active` changes.
         unsafe {
             bindings::dmabuf_rs_buf_wake_up_locked_poll(wq, (*dcb).active);
@@ -123,17 +124,20 @@ unsafe fn arm(
     event: __poll_t,
 ) -> bool {
     // SAFETY: The dma-buf is live; its wait queue is initialised.
-    let lock = unsafe { addr_of_mut!((*dmabuf.raw()).poll.lock) };
-    // SAFETY: As above; `active` only changes under the wait queue's lock,
-    // taken with interrupts off (the callback runs from fence signalling).
-    let busy = unsafe {
-        bindings::dmabuf_rs_buf_spin_lock_irq(lock);
-        let busy = (*dcb).active != 0;
-        if !busy {
-            (*dcb).active = event;
+    let lock = unsafe { &*addr_of_mut!((*dmabuf.raw()).poll.lock).cast::<SpinLock>() };
+    // `active` only changes under the wait queue's lock, taken with
+    // interrupts off (the callback runs from fence signalling).
+    let busy = {
+        let _guard = lock.lock_irq();
+        // SAFETY: `dcb` is a slot of the live dma-buf (caller); we hold the
+        // lock that guards `active`.
+        unsafe {
+            let busy = (*dcb).active != 0;
+            if !busy {
+                (*dcb).active = event;
+            }
+            busy
         }
-        bindings::dmabuf_rs_buf_spin_unlock_irq(lock);
-        busy
     };
     if busy {
         return false;

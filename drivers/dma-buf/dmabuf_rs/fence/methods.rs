@@ -16,7 +16,7 @@
 //! ([`Fence::from_raw`]) and call these.
 
 use super::{trace, ENABLE_SIGNAL, SIGNALED, TIMESTAMP};
-use crate::sys;
+use crate::sys::{self, SpinLock};
 use core::ptr::addr_of_mut;
 use core::sync::atomic::AtomicUsize;
 use kernel::bindings::{self, dma_fence, dma_fence_cb, ktime_t};
@@ -140,8 +140,9 @@ impl FenceCore for Fence {
     #[inline]
     fn flags(&self) -> &AtomicUsize {
         // SAFETY: The fence is live for the borrow (`Fence`'s invariant), and
-        // its flags word is only ever accessed atomically, in Rust and in C.
-        unsafe { sys::flags(addr_of_mut!((*self.raw()).flags)) }
+        // its flags word is only ever accessed atomically, in Rust and in C
+        // (`unsigned long`, the size and alignment of `usize`: see `sys`).
+        unsafe { AtomicUsize::from_ptr(addr_of_mut!((*self.raw()).flags).cast()) }
     }
 
     #[inline]
@@ -153,9 +154,7 @@ impl FenceCore for Fence {
 
     #[inline]
     fn lock(&self) -> FenceLock<'_> {
-        // SAFETY: An initialised fence's lock is an initialised spinlock that
-        // lives as long as the fence (`dma_fence_init`'s contract).
-        let flags = unsafe { sys::spin_lock_irqsave((*self.raw()).lock) };
+        let flags = spinlock(self).raw_lock_irqsave();
         // INVARIANT: The lock was just taken, with the saved flags.
         FenceLock {
             locked: Locked { fence: self },
@@ -188,6 +187,15 @@ impl FenceCore for Fence {
         // (the trait method's contract).
         unsafe { super::dma_fence_signal(self.raw()) }
     }
+}
+
+/// The fence's lock (`fence->lock`).
+#[inline]
+fn spinlock(fence: &Fence) -> &SpinLock {
+    // SAFETY: An initialised fence's lock is an initialised spinlock that
+    // lives as long as the fence (`dma_fence_init`'s contract), and
+    // `fence->lock` does not change after it.
+    unsafe { &*(*fence.raw()).lock.cast::<SpinLock>() }
 }
 
 /// The body of [`FenceCore::signal`], inlined into the C ABI function only.
@@ -247,8 +255,7 @@ impl<'a> Locked<'a> {
     /// The caller holds `fence`'s lock for `'a`.
     #[inline]
     pub(crate) unsafe fn assume(fence: &'a Fence) -> Self {
-        // SAFETY: The fence's lock is an initialised spinlock.
-        unsafe { sys::lockdep_assert_held((*fence.raw()).lock) };
+        spinlock(fence).assert_held();
         // INVARIANT: The caller holds the lock for `'a`.
         Self { fence }
     }
@@ -396,8 +403,7 @@ impl<'a> core::ops::Deref for FenceLock<'a> {
 impl Drop for FenceLock<'_> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: By the type invariant the fence is live, its lock pointer
-        // unchanged and the lock held by us, with `flags`.
-        unsafe { sys::spin_unlock_irqrestore((*self.locked.fence.raw()).lock, self.flags) };
+        // SAFETY: By the type invariant the lock is held by us, with `flags`.
+        unsafe { spinlock(self.locked.fence).unlock_irqrestore(self.flags) };
     }
 }

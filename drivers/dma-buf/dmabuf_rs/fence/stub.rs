@@ -9,7 +9,7 @@ use super::{
     dma_fence_init, dma_fence_signal_locked, dma_fence_signal_timestamp, Fence, FenceCore,
     ENABLE_SIGNAL,
 };
-use crate::sys;
+use crate::sys::{self, SpinLock};
 use kernel::ffi::c_char;
 use kernel::{
     bindings::{self, dma_fence, ktime_t},
@@ -48,21 +48,20 @@ static STUB: StaticFence = StaticFence(Opaque::new(
 #[no_mangle]
 pub(crate) extern "C" fn dma_fence_get_stub() -> *mut dma_fence {
     let stub = STUB.0.get();
-    // The stub lock is a static, initialised spinlock (DEFINE_SPINLOCK in the shims).
-    let lock = core::ptr::addr_of_mut!(bindings::dma_fence_stub_lock);
-    // SAFETY: As above; it is not held by this task (nothing else takes it
-    // around a call here).
-    unsafe { sys::spin_lock(lock) };
+    // SAFETY: The stub lock is a static, initialised spinlock (DEFINE_SPINLOCK
+    // in the shims).
+    let lock = unsafe { &*core::ptr::addr_of!(bindings::dma_fence_stub_lock).cast::<SpinLock>() };
+    let guard = lock.lock();
     // SAFETY: Under the stub lock `STUB` is only written here, once; `ops`
     // stays null until then. The statics outlive the fence.
     unsafe {
         if (*stub).ops.is_null() {
-            dma_fence_init(stub, &STUB_OPS, lock, 0, 0);
+            dma_fence_init(stub, &STUB_OPS, lock.as_ptr(), 0, 0);
             sys::set_bit(Fence::from_raw(stub).flags(), ENABLE_SIGNAL);
             dma_fence_signal_locked(stub);
         }
-        sys::spin_unlock(lock);
     }
+    drop(guard);
     // SAFETY: The stub is initialised and never freed.
     unsafe { crate::fence::get(stub) }
 }

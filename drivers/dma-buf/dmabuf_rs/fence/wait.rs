@@ -8,8 +8,8 @@
 //! if the fence signalled with none to spare), 0 on timeout, or -ERESTARTSYS.
 
 use super::{
-    dma_fence_add_callback, dma_fence_enable_sw_signaling, dma_fence_remove_callback, is_signaled,
-    lockdep, trace, Fence, FenceCore, SIGNALED,
+    dma_fence_add_callback, dma_fence_enable_sw_signaling, dma_fence_remove_callback, lockdep,
+    trace, Fence, FenceCore, SIGNALED,
 };
 use crate::sys;
 use core::ptr::addr_of_mut;
@@ -158,15 +158,8 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_timeout(
 }
 
 /// The index of the first signalled fence, if any (flag only, no exporter call).
-///
-/// # Safety
-///
-/// Every fence in `fences` must be live.
-unsafe fn first_signaled(fences: &[*mut dma_fence]) -> Option<u32> {
-    let pos = fences.iter().position(|&f| {
-        // SAFETY: The caller guarantees the fences are live and initialised.
-        unsafe { Fence::from_raw(f) }.signaled_flag()
-    });
+fn first_signaled(fences: &[&Fence]) -> Option<u32> {
+    let pos = fences.iter().position(|f| f.signaled_flag());
     pos.map(|i| i as u32)
 }
 
@@ -193,8 +186,11 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_any_timeout(
         sys::warn();
         return -(bindings::EINVAL as c_long);
     }
-    // SAFETY: The caller guarantees `count` fences at `fences`.
-    let fences = unsafe { core::slice::from_raw_parts(fences, count as usize) };
+    // SAFETY: The caller guarantees `count` live, initialised fences at
+    // `fences`, for the call. A `&Fence` is a non-null pointer to the
+    // `struct dma_fence` (`Fence` is `repr(transparent)` over it), the same
+    // layout as the C array's `struct dma_fence *` elements.
+    let fences: &[&Fence] = unsafe { core::slice::from_raw_parts(fences.cast(), count as usize) };
     let report = |i: u32| {
         if !idx.is_null() {
             // SAFETY: The caller guarantees `idx` is valid for writes.
@@ -203,9 +199,8 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_any_timeout(
     };
 
     if timeout == 0 {
-        for (i, &fence) in fences.iter().enumerate() {
-            // SAFETY: The fence is live.
-            if unsafe { is_signaled(fence) } {
+        for (i, fence) in fences.iter().enumerate() {
+            if fence.query_signaled() {
                 report(i as u32);
                 return 1;
             }
@@ -228,12 +223,12 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_any_timeout(
     let mut ret = timeout;
     let mut added = 0;
     let mut all_added = true;
-    for (i, &fence) in fences.iter().enumerate() {
+    for (i, fence) in fences.iter().enumerate() {
         // SAFETY: `i < count`, the length of `cbs`.
         let cb = unsafe { addr_of_mut!((*cbs_ptr.add(i)).base) };
         // SAFETY: The fence is live; `cbs` is not moved or freed until every
         // callback added here has been removed below.
-        if unsafe { dma_fence_add_callback(fence, cb, Some(wake_waiter)) } != 0 {
+        if unsafe { dma_fence_add_callback(fence.raw(), cb, Some(wake_waiter)) } != 0 {
             // Already signalled.
             report(i as u32);
             all_added = false;
@@ -245,8 +240,7 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_any_timeout(
     if all_added {
         while ret > 0 {
             sys::set_current_state(sleep_state(intr), true);
-            // SAFETY: The fences are live.
-            if let Some(i) = unsafe { first_signaled(fences) } {
+            if let Some(i) = first_signaled(fences) {
                 report(i);
                 break;
             }
@@ -261,7 +255,7 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_any_timeout(
 
     for i in (0..added).rev() {
         // SAFETY: Callback `i` was added to the live fence `i`.
-        unsafe { dma_fence_remove_callback(fences[i], addr_of_mut!((*cbs_ptr.add(i)).base)) };
+        unsafe { dma_fence_remove_callback(fences[i].raw(), addr_of_mut!((*cbs_ptr.add(i)).base)) };
     }
     drop(cbs);
     ret

@@ -32,6 +32,43 @@ use kernel::types::Opaque;
 #[repr(transparent)]
 pub(crate) struct Attachment(Opaque<dma_buf_attachment>);
 
+/// The attachments of a dma-buf, in list order (newest first), while its
+/// reservation lock is held: [`attachments`].
+pub(crate) struct Attachments<'h>(sys::Entries<'h>);
+
+/// The attachments of `dmabuf`, whose list only changes under its
+/// reservation lock, which `held` proves held; `None` if `held` is the proof
+/// for another reservation object.
+#[inline]
+pub(crate) fn attachments<'h>(dmabuf: &'h DmaBuf, held: &'h Held<'_>) -> Option<Attachments<'h>> {
+    if !core::ptr::eq(held.resv(), dmabuf.resv()) {
+        return None;
+    }
+    // SAFETY: The dma-buf is live for `'h`, its attachment list initialised
+    // at export; the list only changes under the reservation lock, which
+    // `held` proves held for as long as it is borrowed (`'h`).
+    let entries =
+        unsafe { sys::Entries::new(core::ptr::addr_of_mut!((*dmabuf.raw()).attachments)) };
+    Some(Attachments(entries))
+}
+
+impl<'h> Iterator for Attachments<'h> {
+    type Item = &'h Attachment;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'h Attachment> {
+        let node = self.0.next()?;
+        // SAFETY: Every node on the list is the `node` of a live attachment
+        // (linked at attach, unlinked at detach, both under the reservation
+        // lock, which is held for `'h`).
+        Some(unsafe {
+            Attachment::from_raw(
+                kernel::container_of!(node.as_ptr(), dma_buf_attachment, node).cast_mut(),
+            )
+        })
+    }
+}
+
 impl Attachment {
     /// Borrows an attachment of a C caller.
     ///
