@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * One-line wrappers of C macros and static inlines for the Rust dma-buf core
- * (buf part), and the static objects it cannot define itself. No logic here:
- * every decision is made in Rust (drivers/dma-buf/dmabuf_rs/buf.rs and buf/).
+ * (buf part: the dma-buf, its file and attachments), the static objects it
+ * cannot define itself, and its initcall. No logic here: every decision is
+ * made in Rust (drivers/dma-buf/dmabuf_rs/buf.rs and buf/).
  */
 #include <linux/device.h>
 #include <linux/dma-buf.h>
+#include <linux/dma-resv.h>
 #include <linux/dmabuf-rs-buf.h>
 #include <linux/fs.h>
+#include <linux/init.h>
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
@@ -17,6 +21,18 @@
 #include <linux/wait.h>
 
 #include "dma-buf-sysfs-stats.h"
+
+/*
+ * dma-buf.c's subsys_initcall(dma_buf_init), at the level 6.12's Rust cannot
+ * choose: see dmabuf_rs/buf.rs. It runs before the reservation object's
+ * (dmabuf_rs_resv_shims.c), as dma-buf.o is linked before dma-resv.o in the
+ * C core: the Kbuild lists this file first.
+ */
+static int __init dmabuf_rs_buf_init_call(void)
+{
+	return dmabuf_rs_buf_init();
+}
+subsys_initcall(dmabuf_rs_buf_init_call);
 
 void dmabuf_rs_buf_name_lock_init(struct dma_buf *dmabuf)
 {
@@ -89,3 +105,14 @@ void dmabuf_rs_buf_debugfs_bufinfo_failed(void)
 	pr_debug("dma_buf: debugfs: failed to create node bufinfo\n");
 }
 #endif
+
+void dmabuf_rs_might_lock_resv(struct dma_resv *obj)
+{
+	might_lock(&obj->lock.base);
+}
+
+void dmabuf_rs_map_debug_unaligned(u64 addr, int len)
+{
+	pr_debug("%s: addr %llx or len %x is not page aligned!\n",
+		 "dma_buf_map_attachment", addr, len);
+}

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * One-line wrappers of C macros and static inlines for the Rust reservation
- * object core (drivers/dma-buf/dmabuf_rs/resv.rs), and the lock class it
- * cannot define itself. No logic here: every decision is made in Rust.
+ * object core (drivers/dma-buf/dmabuf_rs/resv.rs), the lock class it cannot
+ * define itself, and its initcall. No logic here: every decision is made in
+ * Rust.
  */
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
 #include <linux/dmabuf-rs-resv.h>
 #include <linux/fs.h>
+#include <linux/init.h>
 #include <linux/lockdep.h>
 #include <linux/mmap_lock.h>
 #include <linux/mmu_notifier.h>
@@ -20,6 +22,18 @@
  * it is exported in dmabuf_rs_exports.c.
  */
 DEFINE_WD_CLASS(reservation_ww_class);
+
+#if IS_ENABLED(CONFIG_LOCKDEP)
+/*
+ * dma-resv.c's subsys_initcall(dma_resv_lockdep), at the level 6.12's Rust
+ * cannot choose: see dmabuf_rs/resv/lockdep.rs.
+ */
+static int __init dmabuf_rs_resv_lockdep_init(void)
+{
+	return dmabuf_rs_resv_lockdep();
+}
+subsys_initcall(dmabuf_rs_resv_lockdep_init);
+#endif
 
 void dmabuf_rs_resv_assert_held(struct dma_resv *obj)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * C shims of the Rust dma-buf core (buf part: the dma-buf file, its
- * pseudo-filesystem, export and debugfs), defined in
+ * pseudo-filesystem, export, debugfs and attachments), defined in
  * drivers/dma-buf/dmabuf_rs_buf_shims.c, and the kernel headers whose
  * declarations the Rust side needs bindgen to see (the pseudo-filesystem
  * context, debugfs, the poll table). include/linux/dmabuf-rs.h includes this
@@ -21,6 +21,7 @@
 
 struct device;
 struct dma_buf;
+struct dma_resv;
 struct file;
 struct list_head;
 struct module;
@@ -82,5 +83,21 @@ const char *dmabuf_rs_buf_dev_name(const struct device *dev);
 /* The C core's pr_debug() when debugfs bufinfo cannot be created. */
 void dmabuf_rs_buf_debugfs_bufinfo_failed(void);
 #endif
+
+/* Attachments (the importer's side, drivers/dma-buf/dmabuf_rs/buf/attach.rs). */
+
+/*
+ * might_lock(&obj->lock.base): tells lockdep that the caller may take the
+ * reservation lock of @obj, so that a caller that holds it is reported even
+ * on paths that end up not taking it.
+ */
+void dmabuf_rs_might_lock_resv(struct dma_resv *obj);
+
+/*
+ * The pr_debug of dma_buf_map_attachment() under CONFIG_DMA_API_DEBUG for a
+ * scatterlist entry whose DMA address or length is not page aligned (the
+ * check itself is made in Rust).
+ */
+void dmabuf_rs_map_debug_unaligned(u64 addr, int len);
 
 #endif /* _LINUX_DMABUF_RS_BUF_H */

@@ -12,7 +12,6 @@
 #ifndef _LINUX_DMABUF_RS_H
 #define _LINUX_DMABUF_RS_H
 
-#include <linux/dmabuf-rs-attach.h>
 #include <linux/dmabuf-rs-buf.h>
 #include <linux/dmabuf-rs-resv.h>
 #include <linux/dmabuf-rs-sync-file.h>
