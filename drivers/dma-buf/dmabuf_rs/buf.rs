@@ -35,9 +35,10 @@
 //! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h);
 //! ioctls: [`include/uapi/linux/dma-buf.h`](srctree/include/uapi/linux/dma-buf.h).
 
+use crate::vfs::File;
 use core::cell::UnsafeCell;
 use core::ptr;
-use kernel::bindings::{self, dma_buf, dma_resv, file};
+use kernel::bindings::{self, dma_buf, dma_resv};
 use kernel::ffi::c_int;
 
 #[path = "buf/attach.rs"]
@@ -116,25 +117,17 @@ fn embedded_resv(dmabuf: *mut dma_buf) -> *mut dma_resv {
     dmabuf.wrapping_add(1).cast()
 }
 
-/// The dma-buf of a file, whatever its file operations (its private data).
-///
-/// # Safety
-///
-/// `file` must be an open file.
-unsafe fn private_dmabuf(file: *mut file) -> *mut dma_buf {
-    // SAFETY: The file is open (caller's promise).
-    unsafe { (*file).private_data.cast() }
+/// The dma-buf of a file, whatever its file operations (its private data):
+/// for a dma-buf file, NULL if its export failed, or its dma-buf, which
+/// lives as long as the file.
+fn private_dmabuf(file: &File) -> *mut dma_buf {
+    file.private_data().cast()
 }
 
 /// Whether `file` is a dma-buf file (`is_dma_buf_file()`): its operations
 /// are the dma-buf ones.
-///
-/// # Safety
-///
-/// `file` must be an open file.
-unsafe fn is_dma_buf_file(file: *mut file) -> bool {
-    // SAFETY: The file is open (caller's promise); its operations never change.
-    ptr::eq(unsafe { (*file).f_op }, file_ops::table())
+fn is_dma_buf_file(file: &File) -> bool {
+    ptr::eq(file.f_op(), file_ops::table())
 }
 
 /// `dma_buf_init()`: sets up the sysfs statistics, mounts the dmabuf

@@ -14,7 +14,7 @@
 
 use crate::logic::{seqno::SeqnoWidth, view::FenceView};
 use crate::sys;
-use crate::vfs::{c_str_or_null, SeqFile};
+use crate::vfs::SeqFile;
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use kernel::bindings::{self, dma_fence, dma_fence_cb, dma_fence_func_t, ktime_t};
@@ -284,8 +284,8 @@ pub(crate) unsafe extern "C" fn dma_fence_release(kref: *mut bindings::kref) {
         // as it does.
         unsafe {
             bindings::dmabuf_rs_warn_fence_released(
-                typed.driver_name(),
-                typed.timeline_name(),
+                typed.driver_name().as_ptr(),
+                typed.timeline_name().as_ptr(),
                 (*fence).context,
                 (*fence).seqno,
             );
@@ -496,18 +496,10 @@ pub(crate) unsafe extern "C" fn dma_fence_describe(
 /// [`dma_fence_describe`] of a borrowed fence.
 pub(crate) fn describe(fence: &Fence, seq: &SeqFile) {
     let signalled = if fence.query_signaled() { "" } else { "un" };
-    // SAFETY: The name callbacks return strings that live as long as the
-    // fence.
-    let (driver, timeline) = unsafe {
-        (
-            c_str_or_null(fence.driver_name()),
-            c_str_or_null(fence.timeline_name()),
-        )
-    };
     // C's "%s %s seq %llu %ssignalled\n".
-    seq.puts(driver);
+    seq.puts(fence.driver_name());
     seq.puts(c" ");
-    seq.puts(timeline);
+    seq.puts(fence.timeline_name());
     seq.print(format_args!(
         " seq {} {}signalled\n",
         fence.seqno(),

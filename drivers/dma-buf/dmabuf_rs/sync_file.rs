@@ -19,12 +19,12 @@
 
 use crate::fence::{dma_fence_add_callback, dma_fence_remove_callback, Fence, FenceCore};
 use crate::sys;
-use crate::vfs::{Table, COMPAT_IOCTL, EPOLLIN};
+use crate::vfs::{FileRef, Table, COMPAT_IOCTL, EPOLLIN};
 use core::mem::size_of;
 use core::ptr::{self, addr_of_mut, NonNull};
 use core::sync::atomic::AtomicUsize;
 use kernel::bindings::{self, dma_fence, dma_fence_cb, file, sync_file};
-use kernel::ffi::{c_char, c_int, c_uint};
+use kernel::ffi::{c_char, c_int};
 use kernel::types::{ARef, Opaque};
 
 #[path = "sync_file/ioctl.rs"]
@@ -51,23 +51,11 @@ static SYNC_FILE_FOPS: Table<bindings::file_operations> = Table(bindings::file_o
     ..unsafe { core::mem::zeroed() }
 });
 
-/// `strscpy` into a fixed-size array: copies the NUL-terminated `src` into
-/// `dst`, truncating and always NUL-terminating; the bytes after the
-/// terminator are left as they were.
-///
-/// # Safety
-///
-/// `src` must be a NUL-terminated string.
-unsafe fn strscpy<const N: usize>(dst: &mut [c_char; N], src: *const c_char) {
-    // SAFETY: `dst` has room for `N` bytes and `src` is a string (caller).
-    unsafe { bindings::sized_strscpy(dst.as_mut_ptr(), src, N) };
-}
-
 /// A sync_file (`struct sync_file`), as the core sees it.
 ///
 /// # Invariants
 ///
-/// Allocated by [`sync_file_alloc`] with its anon-inode file, whose private
+/// Allocated by [`NewSyncFile::alloc`] with its anon-inode file, whose private
 /// data it is, and alive for the borrow. Once published (returned by
 /// [`sync_file_create`], or reachable through a file descriptor), its
 /// `fence` is a fence reference that it holds, and `fence` and `user_name`
@@ -161,18 +149,6 @@ impl SyncFile {
 pub(crate) struct SyncFileRef(NonNull<SyncFile>);
 
 impl SyncFileRef {
-    /// Takes over the file reference of `sync_file`, or `None` for NULL.
-    ///
-    /// # Safety
-    ///
-    /// `sync_file` must be NULL or a published sync_file whose file reference
-    /// the caller owns and gives up.
-    #[inline]
-    pub(crate) unsafe fn new(sync_file: *mut sync_file) -> Option<Self> {
-        // INVARIANT: The caller gives us its reference.
-        NonNull::new(sync_file.cast()).map(Self)
-    }
-
     /// Gives up the reference without dropping it, and returns the file it
     /// is a reference to.
     pub(crate) fn into_file(self) -> *mut file {
@@ -202,43 +178,84 @@ impl Drop for SyncFileRef {
 /// The lockdep class of every sync_file's wait queue.
 static WQ_CLASS: sys::LockClass = sys::LockClass::new();
 
-/// Allocates a zeroed sync_file with its anon-inode file, no fence yet.
+/// A sync_file being made: allocated, with its anon-inode file, not
+/// published yet. Dropped unpublished, it drops its file, whose release
+/// frees it; [`NewSyncFile::publish`] gives it its fence.
 ///
-/// Returns NULL without memory or file. On success the caller owns the file
-/// reference (`sync_file->file`); dropping it releases the sync_file.
-fn sync_file_alloc() -> *mut sync_file {
-    // Every caller runs in process context.
-    let sync_file: *mut sync_file = sys::kzalloc_fixed::<_, { size_of::<sync_file>() }>();
-    if sync_file.is_null() {
-        return ptr::null_mut();
+/// # Invariants
+///
+/// `self.0` was allocated by [`NewSyncFile::alloc`]: zeroed, with its file
+/// (whose reference this value owns), wait queue and callback node set up,
+/// no fence, and reachable by nobody else.
+struct NewSyncFile(NonNull<sync_file>);
+
+impl NewSyncFile {
+    /// Allocates a zeroed sync_file with its anon-inode file; `None` without
+    /// memory or file. Process context (every caller).
+    fn alloc() -> Option<Self> {
+        let sync_file =
+            NonNull::new(sys::kzalloc_fixed::<sync_file, { size_of::<sync_file>() }>())?.as_ptr();
+
+        // SAFETY: The name is a string and the operations a static table; the
+        // sync_file becomes the file's private data, and the file's release
+        // is what frees it. The result is an error or a new file whose
+        // reference is ours, which the sync_file keeps.
+        let file = unsafe {
+            FileRef::from_new(bindings::anon_inode_getfile(
+                c"sync_file".as_ptr().cast(),
+                &SYNC_FILE_FOPS.0,
+                sync_file.cast(),
+                0,
+            ))
+        };
+        let Ok(file) = file else {
+            // SAFETY: The allocation is ours and no one else has seen it.
+            unsafe { bindings::kfree(sync_file.cast()) };
+            return None;
+        };
+        let file = file.into_raw();
+
+        // SAFETY: The sync_file is valid and zeroed; the file is in no fd
+        // table yet, so nothing else can reach it.
+        unsafe {
+            (*sync_file).file = file;
+            sys::init_waitqueue_head(addr_of_mut!((*sync_file).wq), c"&sync_file->wq", &WQ_CLASS);
+            sys::init_list_head(addr_of_mut!((*sync_file).cb.node));
+        }
+        // INVARIANT: Set up as documented; the file reference is ours.
+        NonNull::new(sync_file).map(Self)
     }
 
-    // SAFETY: The name is a string and the operations a static table; the
-    // sync_file becomes the file's private data, and the file's release is
-    // what frees it.
-    let file = unsafe {
-        bindings::anon_inode_getfile(
-            c"sync_file".as_ptr().cast(),
-            &SYNC_FILE_FOPS.0,
-            sync_file.cast(),
-            0,
-        )
-    };
-    // SAFETY: `IS_ERR` only looks at the pointer's value.
-    if sys::is_err(file) {
-        // SAFETY: The allocation is ours and no one else has seen it.
-        unsafe { bindings::kfree(sync_file.cast()) };
-        return ptr::null_mut();
+    /// Names the sync_file (`strscpy` of `name`, which may lack a
+    /// terminator: at most its 32 bytes are read).
+    fn set_name(&mut self, name: &[c_char; 32]) {
+        // SAFETY: Nobody else can reach the unpublished sync_file (type
+        // invariant), so its name is ours to write.
+        sys::strscpy_array(unsafe { &mut (*self.0.as_ptr()).user_name }, name);
     }
 
-    // SAFETY: The sync_file is valid and zeroed; the file is in no fd table
-    // yet, so nothing else can reach it.
-    unsafe {
-        (*sync_file).file = file;
-        sys::init_waitqueue_head(addr_of_mut!((*sync_file).wq), c"&sync_file->wq", &WQ_CLASS);
-        sys::init_list_head(addr_of_mut!((*sync_file).cb.node));
+    /// Publishes the sync_file with `fence`, whose reference it takes over,
+    /// and returns the file reference.
+    fn publish(self, fence: ARef<Fence>) -> SyncFileRef {
+        let sync_file = self.0;
+        core::mem::forget(self);
+        // SAFETY: Nobody else can reach the sync_file yet; once it holds its
+        // fence it is published, and our file reference becomes the
+        // returned one (`SyncFileRef`'s invariant).
+        unsafe {
+            (*sync_file.as_ptr()).fence = ARef::into_raw(fence).as_ptr().cast();
+            SyncFileRef(sync_file.cast())
+        }
     }
-    sync_file
+}
+
+impl Drop for NewSyncFile {
+    fn drop(&mut self) {
+        // SAFETY: We own the file reference (type invariant); its release
+        // frees the sync_file, which has no fence and never had a callback
+        // queued.
+        unsafe { bindings::fput((*self.0.as_ptr()).file) };
+    }
 }
 
 /// The fence callback queued by [`sync_file_poll`]: wakes every poller.
@@ -268,21 +285,19 @@ unsafe extern "C" fn fence_check_cb_func(_fence: *mut dma_fence, cb: *mut dma_fe
 /// `fence` must be a live, initialised fence.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn sync_file_create(fence: *mut dma_fence) -> *mut sync_file {
-    let sync_file = sync_file_alloc();
-    if sync_file.is_null() {
-        return ptr::null_mut();
-    }
-    // SAFETY: The sync_file is new and ours; the fence is live (caller).
-    unsafe { (*sync_file).fence = crate::fence::get(fence) };
-    sync_file
+    // SAFETY: The caller's contract: a live, initialised fence.
+    create(unsafe { Fence::from_raw(fence) }).map_or(ptr::null_mut(), |sync_file| {
+        // The caller owns the file reference now.
+        let raw = sync_file.raw();
+        let _ = sync_file.into_file();
+        raw
+    })
 }
 
 /// [`sync_file_create`] for the core's callers: a new sync_file holding
 /// `fence`, whose file reference the caller owns; `None` without memory.
 pub(crate) fn create(fence: &Fence) -> Option<SyncFileRef> {
-    // SAFETY: The fence is live; a new sync_file (published, with a fence)
-    // or NULL, whose file reference is ours.
-    unsafe { SyncFileRef::new(sync_file_create(fence.raw())) }
+    Some(NewSyncFile::alloc()?.publish(ARef::from(fence)))
 }
 
 /// [`sync_file_get_fence`] for the core's callers.
@@ -294,22 +309,16 @@ pub(crate) fn get_fence(fd: c_int) -> Option<ARef<Fence>> {
 /// holding a reference to its file, or `None` if `fd` is not open or not a
 /// sync_file.
 fn sync_file_fdget(fd: c_int) -> Option<SyncFileRef> {
-    // As in C, the int converts to fget()'s unsigned int: a negative fd
-    // becomes a huge one, which no task has open.
-    // SAFETY: `fget` takes any number.
-    let file = unsafe { bindings::fget(fd as c_uint) };
-    if file.is_null() {
+    let file = FileRef::fget(fd)?;
+    if !ptr::eq(file.f_op(), &SYNC_FILE_FOPS.0) {
         return None;
     }
-    // SAFETY: We hold a reference to the file; its operations never change.
-    if !ptr::eq(unsafe { (*file).f_op }, &SYNC_FILE_FOPS.0) {
-        // SAFETY: We drop the reference `fget` gave us.
-        unsafe { bindings::fput(file) };
-        return None;
-    }
-    // SAFETY: The file is an open sync_file, hence published, and
-    // `sync_file->file` is `file`, whose reference we hand over.
-    unsafe { SyncFileRef::new(SyncFile::of_file(file).raw()) }
+    // SAFETY: The file is an open sync_file, hence published.
+    let sync_file = unsafe { SyncFile::of_file(file.as_ptr()) };
+    // INVARIANT: `sync_file->file` is `file`, whose reference we hand over.
+    let sync_file = SyncFileRef(NonNull::from(sync_file));
+    let _ = file.into_raw();
+    Some(sync_file)
 }
 
 /// Returns a new reference to the fence of the sync_file `fd`, or NULL if
@@ -369,8 +378,8 @@ unsafe fn name_into(sync_file: &SyncFile, buf: *mut c_char, size: usize) {
                 buf,
                 size,
                 c"%s-%s%llu-%lld".as_ptr().cast(),
-                fence.driver_name(),
-                fence.timeline_name(),
+                fence.driver_name().as_ptr(),
+                fence.timeline_name().as_ptr(),
                 fence.context(),
                 fence.seqno(),
             )
@@ -390,30 +399,19 @@ pub(crate) fn name<const N: usize>(sync_file: &SyncFile, buf: &mut [c_char; N]) 
 /// `a` and `b` stay valid and independent. Returns the new sync_file (its
 /// file reference owned by the caller), or `None` without memory.
 fn sync_file_merge(name: &[c_char; 32], a: &SyncFile, b: &SyncFile) -> Option<SyncFileRef> {
-    let sync_file = sync_file_alloc();
-    if sync_file.is_null() {
-        return None;
-    }
+    let mut sync_file = NewSyncFile::alloc()?;
 
     let mut fences = [a.fence().raw(), b.fence().raw()];
     let mut cursors = [crate::fence::unwrap::CURSOR_START; 2];
-    // SAFETY: `fences` holds two live fences and `cursors` two cursors.
-    let fence =
-        unsafe { bindings::__dma_fence_unwrap_merge(2, fences.as_mut_ptr(), cursors.as_mut_ptr()) };
-    if fence.is_null() {
-        // SAFETY: We own the file reference; its release frees the sync_file
-        // (which has no fence, and never had a callback queued).
-        unsafe { bindings::fput((*sync_file).file) };
-        return None;
-    }
-
-    // SAFETY: The sync_file is new and unpublished; the name is terminated
-    // by the caller. Then it is published, with our file reference.
-    unsafe {
-        (*sync_file).fence = fence;
-        strscpy(&mut (*sync_file).user_name, name.as_ptr());
-        SyncFileRef::new(sync_file)
-    }
+    // SAFETY: `fences` holds two live fences and `cursors` two cursors; the
+    // result is NULL or a new fence reference, which becomes ours.
+    let fence = unsafe {
+        let fence =
+            bindings::__dma_fence_unwrap_merge(2, fences.as_mut_ptr(), cursors.as_mut_ptr());
+        Fence::from_raw_owned(NonNull::new(fence)?)
+    };
+    sync_file.set_name(name);
+    Some(sync_file.publish(fence))
 }
 
 /// `release` of a sync_file: the last reference to its file is gone.

@@ -15,6 +15,10 @@ use kernel::ffi::{c_long, c_ulong};
 mod spinlock;
 pub(crate) use spinlock::{SpinGuard, SpinLock};
 
+#[path = "sys/cstr.rs"]
+mod cstr;
+pub(crate) use cstr::{strscpy, strscpy_array, CStrPtr, KString};
+
 #[path = "sys/list.rs"]
 mod list;
 pub(crate) use list::*;

@@ -55,11 +55,12 @@ pub(crate) struct SeqFile(kernel::types::Opaque<kernel::bindings::seq_file>);
 
 impl SeqFile {
     /// `seq_puts`: `text`, as it is.
-    pub(crate) fn puts(&self, text: &core::ffi::CStr) {
+    pub(crate) fn puts<'a>(&self, text: impl Into<crate::sys::CStrPtr<'a>>) {
+        let text = text.into();
         // SAFETY: The seq_file is being shown (type invariant); `text` is a
         // string. (The header's inline only picks `seq_putc` for
         // one-character constants: the same bytes.)
-        unsafe { kernel::bindings::__seq_puts(self.0.get(), text.as_ptr().cast()) };
+        unsafe { kernel::bindings::__seq_puts(self.0.get(), text.as_ptr()) };
     }
 
     /// `seq_printf(s, "%pA", &args)`: the formatted text.
@@ -76,15 +77,107 @@ impl SeqFile {
     }
 }
 
-/// A C string for [`SeqFile::puts`], or `(null)` for NULL, as C's `%s`.
+/// A file (`struct file`), valid while borrowed: the file of a VFS callback,
+/// or one a [`FileRef`] holds.
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `text` must be NULL or a string that stays valid for `'a`.
-pub(crate) unsafe fn c_str_or_null<'a>(text: *const kernel::ffi::c_char) -> &'a core::ffi::CStr {
-    if text.is_null() {
-        return c"(null)";
+/// The file is valid for the borrow: open (or being released by the VFS,
+/// for its `release` callback).
+#[repr(transparent)]
+pub(crate) struct File(kernel::types::Opaque<file>);
+
+impl File {
+    /// The C pointer.
+    #[inline]
+    pub(crate) fn as_ptr(&self) -> *mut file {
+        self.0.get()
     }
-    // SAFETY: A string, valid for `'a` (caller's promise).
-    unsafe { core::ffi::CStr::from_ptr(text.cast()) }
+
+    /// The file's operations (`f_op`), set when it is opened and never
+    /// changed.
+    #[inline]
+    pub(crate) fn f_op(&self) -> *const kernel::bindings::file_operations {
+        // SAFETY: The file is valid (type invariant); `f_op` does not change
+        // while it is open.
+        unsafe { (*self.as_ptr()).f_op }
+    }
+
+    /// The file's private data, which its owner (the code of its `f_op`)
+    /// sets before the file is shared and never changes after.
+    #[inline]
+    pub(crate) fn private_data(&self) -> *mut core::ffi::c_void {
+        // SAFETY: The file is valid (type invariant); the private data is
+        // only written before the file is shared.
+        unsafe { (*self.as_ptr()).private_data }
+    }
+}
+
+/// A reference to a file, dropped with `fput`.
+///
+/// # Invariants
+///
+/// The value owns one reference to the file.
+pub(crate) struct FileRef(core::ptr::NonNull<File>);
+
+impl FileRef {
+    /// `fget(fd)`: the current task's open file `fd`, or `None`.
+    ///
+    /// As in C, the int converts to `fget()`'s unsigned int: a negative fd
+    /// becomes a huge one, which no task has open.
+    #[inline]
+    pub(crate) fn fget(fd: kernel::ffi::c_int) -> Option<Self> {
+        // SAFETY: `fget` takes any number; it returns NULL or a reference,
+        // which becomes ours.
+        let file = unsafe { kernel::bindings::fget(fd as c_uint) };
+        // INVARIANT: The reference `fget` took.
+        core::ptr::NonNull::new(file.cast()).map(Self)
+    }
+
+    /// Takes over the file reference that a kernel function returning
+    /// either a new file or an error pointer (`alloc_file_pseudo`,
+    /// `anon_inode_getfile`) gave: the error, or the reference.
+    ///
+    /// # Safety
+    ///
+    /// `file` must be an error pointer or a file whose reference the caller
+    /// owns and hands over.
+    #[inline]
+    pub(crate) unsafe fn from_new(file: *mut file) -> kernel::error::Result<Self> {
+        let file = crate::sys::from_err_ptr(file)?;
+        // INVARIANT: Not an error, so a file whose reference the caller
+        // hands over.
+        // SAFETY: Not an error, so a file (caller's promise): not NULL (the
+        // functions this is for return a file or an error, never NULL).
+        Ok(Self(unsafe {
+            core::ptr::NonNull::new_unchecked(file.cast())
+        }))
+    }
+
+    /// Gives up the reference without dropping it, for C that takes it
+    /// over, and returns the file.
+    #[inline]
+    pub(crate) fn into_raw(self) -> *mut file {
+        let file = self.as_ptr();
+        core::mem::forget(self);
+        file
+    }
+}
+
+impl core::ops::Deref for FileRef {
+    type Target = File;
+
+    #[inline]
+    fn deref(&self) -> &File {
+        // SAFETY: The reference keeps the file valid (type invariant).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for FileRef {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: We own the reference (type invariant).
+        unsafe { kernel::bindings::fput(self.as_ptr()) };
+    }
 }

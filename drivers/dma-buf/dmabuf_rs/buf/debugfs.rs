@@ -16,8 +16,8 @@ use super::list::ListGuard;
 use super::lock::{NameGuard, ResvGuard};
 use super::methods::DmaBufCore;
 use crate::sys;
-use crate::vfs::{c_str_or_null, SeqFile, Table};
-use core::ffi::CStr;
+use crate::sys::CStrPtr;
+use crate::vfs::{SeqFile, Table};
 use core::ptr;
 use kernel::bindings::{self, file, file_operations, inode, seq_file};
 use kernel::dma_buf::buf::DmaBuf;
@@ -33,31 +33,19 @@ fn show_one(s: &SeqFile, dmabuf: &DmaBuf) -> Result<(), c_int> {
     {
         let name = NameGuard::lock(dmabuf);
         let file = dmabuf.file();
-        // SAFETY: The dma-buf and its file are live; the name lock keeps the
-        // name; the exporter's name is a static string (or NULL).
-        let (flags, mode, count, exp_name, ino, shown) = unsafe {
-            (
-                (*file).f_flags,
-                (*file).f_mode,
-                bindings::dmabuf_rs_buf_file_count(file),
-                c_str_or_null((*dmabuf.raw()).exp_name),
-                (*(*file).f_inode).i_ino,
-                if name.name().is_null() {
-                    c"<none>"
-                } else {
-                    CStr::from_ptr(name.name().cast())
-                },
-            )
-        };
+        // SAFETY: The dma-buf and its file are live.
+        let (flags, mode, ino) =
+            unsafe { ((*file).f_flags, (*file).f_mode, (*(*file).f_inode).i_ino) };
+        let shown = name.name().unwrap_or(c"<none>".into());
         // C's "%08zu\t%08x\t%08x\t%08ld\t%s\t%08lu\t%s\n".
         s.print(format_args!(
             "{:08}\t{:08x}\t{:08x}\t{:08}\t",
             dmabuf.size(),
             flags,
             mode,
-            count
+            dmabuf.file_count()
         ));
-        s.puts(exp_name);
+        s.puts(dmabuf.exp_name());
         s.print(format_args!("\t{:08}\t", ino));
         s.puts(shown);
         s.puts(c"\n");
@@ -70,8 +58,9 @@ fn show_one(s: &SeqFile, dmabuf: &DmaBuf) -> Result<(), c_int> {
     for attach in attachments(dmabuf, &resv.held()).into_iter().flatten() {
         // SAFETY: The attachment's device is live while it is attached;
         // `dev_name()` is a string that lives as long as the device.
-        let dev_name =
-            unsafe { c_str_or_null(bindings::dmabuf_rs_buf_dev_name((*attach.raw()).dev)) };
+        let dev_name = unsafe {
+            CStrPtr::from_ptr_or_null(bindings::dmabuf_rs_buf_dev_name((*attach.raw()).dev))
+        };
         s.puts(c"\t");
         s.puts(dev_name);
         s.puts(c"\n");

@@ -12,9 +12,10 @@
 use super::{embedded_resv, fs, is_dma_buf_file, list, private_dmabuf};
 use crate::sys;
 use crate::uaccess::UnusedFd;
+use crate::vfs::FileRef;
 use core::mem::size_of;
 use core::ptr::addr_of_mut;
-use kernel::bindings::{self, dma_buf, dma_buf_export_info, dma_resv};
+use kernel::bindings::{self, dma_buf, dma_buf_export_info, dma_buf_ops, dma_resv};
 use kernel::error::code::{EBADF, EINVAL, ENOENT, ENOMEM};
 use kernel::error::Error;
 use kernel::ffi::{c_int, c_uint};
@@ -22,19 +23,16 @@ use kernel::ffi::{c_int, c_uint};
 /// The lockdep class of every dma-buf's poll wait queue.
 static POLL_CLASS: sys::LockClass = sys::LockClass::new();
 
-/// Whether the exporter's ops leave out a callback every dma-buf needs, or
-/// the private data is missing (the first check of `dma_buf_export`).
-///
-/// # Safety
-///
-/// `info` must be valid for reads, its `ops` NULL or valid for reads.
-unsafe fn lacks_required(info: &dma_buf_export_info) -> bool {
-    if info.priv_.is_null() || info.ops.is_null() {
-        return true;
-    }
-    // SAFETY: `ops` is not NULL, so valid (caller).
-    let ops = unsafe { &*info.ops };
-    ops.map_dma_buf.is_none() || ops.unmap_dma_buf.is_none() || ops.release.is_none()
+/// The exporter's ops, if it gave every callback a dma-buf needs and its
+/// private data (the first check of `dma_buf_export`); `None` otherwise.
+fn required<'a>(
+    info: &dma_buf_export_info,
+    ops: Option<&'a dma_buf_ops>,
+) -> Option<&'a dma_buf_ops> {
+    let ops = ops.filter(|_| !info.priv_.is_null())?;
+    let complete =
+        ops.map_dma_buf.is_some() && ops.unmap_dma_buf.is_some() && ops.release.is_some();
+    complete.then_some(ops)
 }
 
 /// Creates a dma-buf for the exporter's buffer described by `exp_info`, with
@@ -59,16 +57,14 @@ unsafe fn lacks_required(info: &dma_buf_export_info) -> bool {
 pub(crate) unsafe extern "C" fn dma_buf_export(
     exp_info: *const dma_buf_export_info,
 ) -> *mut dma_buf {
-    // SAFETY: The caller's promise.
-    let info = unsafe { &*exp_info };
+    // SAFETY: The caller's promise: `exp_info` is readable, its ops NULL or
+    // a table that outlives the dma-buf.
+    let (info, ops) = unsafe { (&*exp_info, (*exp_info).ops.as_ref()) };
 
-    // SAFETY: `info` and its ops are readable (caller).
-    if unsafe { lacks_required(info) } {
+    let Some(ops) = required(info, ops) else {
         sys::warn();
         return EINVAL.to_ptr();
-    }
-    // SAFETY: `ops` was checked not NULL just above.
-    let ops = unsafe { &*info.ops };
+    };
     if ops.cache_sgt_mapping && (ops.pin.is_some() || ops.unpin.is_some()) {
         sys::warn();
         return EINVAL.to_ptr();
@@ -118,8 +114,7 @@ unsafe fn create(info: &dma_buf_export_info) -> Result<*mut dma_buf, Error> {
         sys::kzalloc_fixed::<_, { size_of::<dma_buf>() + 1 }>()
     };
     if dmabuf.is_null() {
-        // SAFETY: The file is ours, with no dma-buf: its release does nothing.
-        unsafe { bindings::fput(file) };
+        // Dropping the file, with no dma-buf, releases nothing.
         return Err(ENOMEM);
     }
 
@@ -151,20 +146,21 @@ unsafe fn create(info: &dma_buf_export_info) -> Result<*mut dma_buf, Error> {
     }
 
     // SAFETY: The dma-buf is set up, and the file its own.
-    let ret = unsafe { bindings::dmabuf_rs_buf_stats_setup(dmabuf, file) };
+    let ret = unsafe { bindings::dmabuf_rs_buf_stats_setup(dmabuf, file.as_ptr()) };
     if ret != 0 {
         // SAFETY: The dma-buf is still ours alone; its file does not point to
-        // it yet, so dropping the file releases nothing of it.
+        // it yet, so dropping the file (on return) releases nothing of it.
         unsafe {
             if resv.is_null() {
                 crate::resv::dma_resv_fini((*dmabuf).resv);
             }
             bindings::kfree(dmabuf.cast());
-            bindings::fput(file);
         }
         return Err(Error::from_errno(ret));
     }
 
+    // The file's reference becomes the dma-buf's (the caller's).
+    let file = file.into_raw();
     // SAFETY: The file is ours and in no descriptor table yet; from here the
     // dentry's release frees the dma-buf.
     unsafe {
@@ -211,22 +207,17 @@ pub(crate) unsafe extern "C" fn dma_buf_fd(dmabuf: *mut dma_buf, flags: c_int) -
 /// The caller drops the reference with [`dma_buf_put`].
 #[no_mangle]
 pub(crate) extern "C" fn dma_buf_get(fd: c_int) -> *mut dma_buf {
-    // As in C, the int converts to fget()'s unsigned int: a negative fd
-    // becomes a huge one, which no task has open.
-    // SAFETY: `fget` takes any number.
-    let file = unsafe { bindings::fget(fd as c_uint) };
-    if file.is_null() {
+    let Some(file) = FileRef::fget(fd) else {
         return EBADF.to_ptr();
-    }
-    // SAFETY: We hold a reference to the file.
-    if !unsafe { is_dma_buf_file(file) } {
-        // SAFETY: We drop the reference `fget` gave us.
-        unsafe { bindings::fput(file) };
+    };
+    if !is_dma_buf_file(&file) {
         return EINVAL.to_ptr();
     }
-    // SAFETY: A dma-buf file in a descriptor table was fully exported: its
-    // private data is its dma-buf, which our reference keeps alive.
-    unsafe { private_dmabuf(file) }
+    // A dma-buf file in a descriptor table was fully exported: its private
+    // data is its dma-buf, which our reference (now the caller's) keeps alive.
+    let dmabuf = private_dmabuf(&file);
+    let _ = file.into_raw();
+    dmabuf
 }
 
 /// Drops a reference to a dma-buf (`fput` of its file); the last one

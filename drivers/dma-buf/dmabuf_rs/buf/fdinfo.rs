@@ -10,12 +10,14 @@
 //! name:\t<name>            (only if it has one)
 //! ```
 //!
-//! The lines are formatted by the kernel's `seq_printf` with C's formats, so
-//! the bytes are C's.
+//! The numbers are formatted by Rust and the strings copied as they are
+//! ([`SeqFile`]), into the bytes of C's formats.
 
 use super::lock::NameGuard;
+use super::methods::DmaBufCore;
 use super::private_dmabuf;
-use kernel::bindings::{self, file, seq_file};
+use crate::vfs::{File, SeqFile};
+use kernel::bindings::{file, seq_file};
 use kernel::dma_buf::buf::DmaBuf;
 
 /// `show_fdinfo` of a dma-buf file.
@@ -26,23 +28,29 @@ use kernel::dma_buf::buf::DmaBuf;
 /// while it holds a reference to the file.
 pub(super) unsafe extern "C" fn dma_buf_show_fdinfo(m: *mut seq_file, file: *mut file) {
     // SAFETY: The file is open (procfs); a dma-buf file in a descriptor
-    // table was fully exported, and keeps its dma-buf alive.
-    let dmabuf = unsafe { private_dmabuf(file) };
-    // SAFETY: `m` is being shown (procfs); each conversion matches its
-    // argument: `%zu` a size_t, `%ld` a long, `%s` a string (or NULL, which
-    // printk shows as "(null)", as with C).
-    unsafe {
-        bindings::seq_printf(m, c"size:\t%zu\n".as_ptr().cast(), (*dmabuf).size);
-        // procfs holds a reference of its own while it shows us: not counted.
-        let count = bindings::dmabuf_rs_buf_file_count((*dmabuf).file) - 1;
-        bindings::seq_printf(m, c"count:\t%ld\n".as_ptr().cast(), count);
-        bindings::seq_printf(m, c"exp_name:\t%s\n".as_ptr().cast(), (*dmabuf).exp_name);
-    }
-    // SAFETY: The dma-buf is live and exported.
-    let guard = NameGuard::lock(unsafe { DmaBuf::from_raw(dmabuf) });
-    let name = guard.name();
-    if !name.is_null() {
-        // SAFETY: `m` is being shown; the name is a string, kept by the lock.
-        unsafe { bindings::seq_printf(m, c"name:\t%s\n".as_ptr().cast(), name) };
+    // table was fully exported, and keeps its dma-buf alive; `m` is being
+    // shown for the call.
+    let (m, dmabuf) = unsafe {
+        (
+            &*m.cast::<SeqFile>(),
+            DmaBuf::from_raw(private_dmabuf(&*file.cast::<File>())),
+        )
+    };
+    // C's "size:\t%zu\n", "count:\t%ld\n" and "exp_name:\t%s\n"; procfs holds
+    // a reference of its own while it shows us: not counted.
+    m.print(format_args!(
+        "size:\t{}\ncount:\t{}\n",
+        dmabuf.size(),
+        dmabuf.file_count() - 1
+    ));
+    m.puts(c"exp_name:\t");
+    m.puts(dmabuf.exp_name());
+    m.puts(c"\n");
+    let guard = NameGuard::lock(dmabuf);
+    if let Some(name) = guard.name() {
+        // C's "name:\t%s\n".
+        m.puts(c"name:\t");
+        m.puts(name);
+        m.puts(c"\n");
     }
 }

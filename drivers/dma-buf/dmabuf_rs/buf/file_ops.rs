@@ -7,11 +7,12 @@
 //! operations live beside this file ([`super::poll`], [`super::ioctl`],
 //! [`super::fdinfo`]).
 
+use super::methods::{DmaBuf, DmaBufCore};
 use super::{fdinfo, ioctl, is_dma_buf_file, list, poll, private_dmabuf};
 use crate::logic::dma_buf::mmap_fits;
 use crate::logic::llseek::llseek;
 use crate::sys;
-use crate::vfs::{Table, COMPAT_IOCTL};
+use crate::vfs::{File, Table, COMPAT_IOCTL};
 use kernel::bindings::{self, file, file_operations, inode, loff_t, vm_area_struct};
 use kernel::ffi::c_int;
 
@@ -46,8 +47,9 @@ pub(super) fn table() -> *const file_operations {
 ///
 /// Called by the VFS only, once, for a file with these operations.
 unsafe extern "C" fn dma_buf_file_release(_inode: *mut inode, file: *mut file) -> c_int {
-    // SAFETY: The VFS releases an open file.
-    if !unsafe { is_dma_buf_file(file) } {
+    // SAFETY: The VFS releases a valid file.
+    let file = unsafe { &*file.cast::<File>() };
+    if !is_dma_buf_file(file) {
         return sys::neg(bindings::EINVAL);
     }
     // SAFETY: The private data of a dma-buf file is NULL or its dma-buf,
@@ -65,14 +67,15 @@ unsafe extern "C" fn dma_buf_file_release(_inode: *mut inode, file: *mut file) -
 /// these operations and a new VMA.
 unsafe extern "C" fn dma_buf_mmap_internal(file: *mut file, vma: *mut vm_area_struct) -> c_int {
     // SAFETY: The file is open (VFS).
-    if !unsafe { is_dma_buf_file(file) } {
+    let file = unsafe { &*file.cast::<File>() };
+    if !is_dma_buf_file(file) {
         return sys::neg(bindings::EINVAL);
     }
-    // SAFETY: The open file of an exported dma-buf keeps it alive.
-    let dmabuf = unsafe { private_dmabuf(file) };
+    // SAFETY: The open file of an exported dma-buf (one in an address
+    // space's VMA came from a descriptor) keeps it alive.
+    let dmabuf = unsafe { DmaBuf::from_raw(private_dmabuf(file)) };
 
-    // SAFETY: An exported dma-buf has valid, static ops.
-    let Some(mmap) = (unsafe { (*(*dmabuf).ops).mmap }) else {
+    let Some(mmap) = dmabuf.ops().mmap else {
         return sys::neg(bindings::EINVAL);
     };
 
@@ -81,15 +84,19 @@ unsafe extern "C" fn dma_buf_mmap_internal(file: *mut file, vma: *mut vm_area_st
         let range = (*vma).__bindgen_anon_1.__bindgen_anon_1;
         (range.vm_start, range.vm_end, (*vma).vm_pgoff)
     };
-    // SAFETY: As above.
-    let size = unsafe { (*dmabuf).size };
-    if !mmap_fits(pgoff, start, end, size, kernel::page::PAGE_SHIFT as u32) {
+    if !mmap_fits(
+        pgoff,
+        start,
+        end,
+        dmabuf.size(),
+        kernel::page::PAGE_SHIFT as u32,
+    ) {
         return sys::neg(bindings::EINVAL);
     }
 
     // SAFETY: The exporter's `mmap` takes its live dma-buf and the VMA being
     // set up under the mmap lock (VFS).
-    unsafe { mmap(dmabuf, vma) }
+    unsafe { mmap(dmabuf.raw(), vma) }
 }
 
 /// `llseek` of a dma-buf file: only `SEEK_END` and `SEEK_SET` with offset 0,
@@ -101,7 +108,8 @@ unsafe extern "C" fn dma_buf_mmap_internal(file: *mut file, vma: *mut vm_area_st
 /// Called by the VFS only, for an open file with these operations.
 unsafe extern "C" fn dma_buf_llseek(file: *mut file, offset: loff_t, whence: c_int) -> loff_t {
     // SAFETY: The file is open (VFS).
-    if !unsafe { is_dma_buf_file(file) } {
+    let file = unsafe { &*file.cast::<File>() };
+    if !is_dma_buf_file(file) {
         return sys::neg(bindings::EBADF).into();
     }
     // SAFETY: The open file of an exported dma-buf keeps it alive.

@@ -17,7 +17,7 @@ use super::{embedded_resv, file_ops, KernelOwned};
 use crate::logic::dma_buf::dname_shows_name;
 use crate::sys;
 use crate::sys::from_err_ptr;
-use crate::vfs::Table;
+use crate::vfs::{FileRef, Table};
 use core::mem::zeroed;
 use core::ptr::{self, addr_of_mut};
 use core::sync::atomic::{AtomicI64, AtomicPtr, Ordering};
@@ -100,14 +100,9 @@ unsafe extern "C" fn dmabuffs_dname(
     let copied = {
         // SAFETY: The dma-buf is live and exported.
         let guard = NameGuard::lock(unsafe { DmaBuf::from_raw(dmabuf) });
-        let current = guard.name();
-        if current.is_null() {
-            0
-        } else {
-            // SAFETY: `name` has room for its length; the dma-buf's name is a
-            // string, kept alive by the lock.
-            unsafe { bindings::sized_strscpy(name.as_mut_ptr(), current, name.len()) }
-        }
+        guard
+            .name()
+            .map_or(0, |current| sys::strscpy(&mut name, current))
     };
     let shown = if dname_shows_name(copied) {
         name.as_ptr()
@@ -189,12 +184,12 @@ pub(super) fn mount() -> Result {
 /// access mode and `O_NONBLOCK` of `flags` (other flags are ignored).
 ///
 /// The file's private data and dentry's `d_fsdata` are still NULL: the
-/// caller sets them, or drops the file (`fput`) without releasing anything.
+/// caller sets them, or drops the file without releasing anything.
 ///
 /// Without the mount (an export before the core's subsys_initcall, or after
 /// the mount failed), where C would dereference a NULL or error pointer, it
 /// warns and fails with `ENODEV`.
-pub(super) fn getfile(size: usize, flags: c_int) -> Result<*mut bindings::file> {
+pub(super) fn getfile(size: usize, flags: c_int) -> Result<FileRef> {
     let mnt = DMA_BUF_MNT.load(Ordering::Acquire);
     if mnt.is_null() {
         sys::warn();
@@ -220,17 +215,18 @@ pub(super) fn getfile(size: usize, flags: c_int) -> Result<*mut bindings::file> 
 
     let flags = flags & (bindings::O_ACCMODE | bindings::O_NONBLOCK) as c_int;
     // SAFETY: The inode is ours to hand over, the mount lives forever, the
-    // name is a string and the operations a static table.
+    // name is a string and the operations a static table; the result is an
+    // error or a new file whose reference is ours.
     let file = unsafe {
-        bindings::alloc_file_pseudo(
+        FileRef::from_new(bindings::alloc_file_pseudo(
             inode,
             mnt,
             c"dmabuf".as_ptr().cast(),
             flags,
             file_ops::table(),
-        )
+        ))
     };
-    from_err_ptr(file).inspect_err(|_| {
+    file.inspect_err(|_| {
         // SAFETY: The file was not created, so the inode is still ours.
         unsafe { bindings::iput(inode) };
     })

@@ -13,8 +13,9 @@
 use super::lock::NameGuard;
 use super::methods::DmaBuf;
 use crate::logic::dma_buf::{self as rules, sync_args};
-use crate::sys;
+use crate::sys::{self, KString};
 use crate::uaccess::{copy_from_user, user_ptr};
+use crate::vfs::File;
 use kernel::bindings::{self, file};
 use kernel::ffi::{c_char, c_long, c_uint, c_ulong};
 use kernel::ioctl::_IOW;
@@ -53,7 +54,7 @@ pub(super) unsafe extern "C" fn dma_buf_ioctl(
 ) -> c_long {
     // SAFETY: The file is open (VFS); a dma-buf file in a descriptor table
     // was fully exported, and keeps its dma-buf alive.
-    let dmabuf = unsafe { DmaBuf::from_raw(super::private_dmabuf(file)) };
+    let dmabuf = unsafe { DmaBuf::from_raw(super::private_dmabuf(&*file.cast::<File>())) };
     match cmd {
         DMA_BUF_IOCTL_SYNC => ioctl_sync(dmabuf, arg),
         DMA_BUF_SET_NAME_A | DMA_BUF_SET_NAME_B => set_name(dmabuf, arg),
@@ -97,19 +98,13 @@ fn ioctl_sync(dmabuf: &DmaBuf, arg: c_ulong) -> c_long {
 /// is too long, `-ENOMEM` (the errors of `strndup_user`). Renaming is allowed
 /// at any time, attached or not.
 fn set_name(dmabuf: &DmaBuf, arg: c_ulong) -> c_long {
-    // SAFETY: `strndup_user` checks the user address and returns a new
-    // kmalloc'ed string or an `ERR_PTR`.
-    let name = unsafe {
-        bindings::strndup_user(
-            user_ptr(arg).cast::<c_char>().cast_const(),
-            DMA_BUF_NAME_LEN as c_long,
-        )
+    let name = match KString::strndup_user(
+        user_ptr(arg).cast::<c_char>().cast_const(),
+        DMA_BUF_NAME_LEN as c_long,
+    ) {
+        Ok(name) => name,
+        Err(err) => return err,
     };
-    if sys::is_err(name) {
-        return sys::ptr_err(name);
-    }
-    let mut guard = NameGuard::lock(dmabuf);
-    // SAFETY: The string is new and kmalloc'ed; the dma-buf takes it over.
-    unsafe { guard.replace_name(name) };
+    NameGuard::lock(dmabuf).replace_name(name);
     0
 }

@@ -8,7 +8,7 @@
 //! outside, `name_lock` inside, as in debugfs `bufinfo`).
 
 use crate::resv::Held;
-use crate::sys::{SpinGuard, SpinLock};
+use crate::sys::{CStrPtr, KString, SpinGuard, SpinLock};
 use core::ptr::{self, addr_of_mut};
 use kernel::bindings;
 use kernel::dma_buf::buf::DmaBuf;
@@ -103,25 +103,28 @@ impl<'a> NameGuard<'a> {
 
     /// The dma-buf's name, which the lock keeps from being replaced or freed
     /// (NULL if it has none).
-    pub(crate) fn name(&self) -> *const kernel::ffi::c_char {
+    pub(crate) fn name(&self) -> Option<CStrPtr<'_>> {
         // SAFETY: The dma-buf is live and its name lock held (type
         // invariant), under which the name is written.
-        unsafe { (*self.dmabuf.as_raw()).name }
+        let name = unsafe { (*self.dmabuf.as_raw()).name };
+        if name.is_null() {
+            return None;
+        }
+        // SAFETY: A dma-buf's name is a kmalloc'ed string, replaced or freed
+        // only under the name lock, which is held while `self` is borrowed.
+        Some(unsafe { CStrPtr::from_ptr(name) })
     }
 
     /// Frees the dma-buf's name and gives it `name` instead, under the lock.
-    ///
-    /// # Safety
-    ///
-    /// `name` must be NULL or a `kmalloc`ed string that the dma-buf then owns.
-    pub(crate) unsafe fn replace_name(&mut self, name: *const kernel::ffi::c_char) {
+    pub(crate) fn replace_name(&mut self, name: KString) {
         // SAFETY: The dma-buf is live and we hold its name lock (type
-        // invariant); its name is NULL or owned by it (kfree takes NULL), and
-        // nobody can be reading it without the lock.
+        // invariant); its name is NULL or a `kmalloc`ed string owned by it
+        // (kfree takes NULL), which nobody reads without the lock; it owns
+        // the new one from here.
         unsafe {
             let raw = self.dmabuf.as_raw();
             bindings::kfree((*raw).name.cast());
-            (*raw).name = name;
+            (*raw).name = name.into_raw();
         }
     }
 }

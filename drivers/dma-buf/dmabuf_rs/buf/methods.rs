@@ -12,6 +12,7 @@
 
 use crate::logic::access::IosysMap;
 use crate::resv::Held;
+use crate::sys::CStrPtr;
 use core::marker::PhantomData;
 use core::ptr::addr_of_mut;
 use kernel::bindings::{self, dma_buf, dma_buf_ops, dma_data_direction, iosys_map};
@@ -44,6 +45,12 @@ pub(crate) trait DmaBufCore {
 
     /// The buffer's file, which lives as long as the buffer.
     fn file(&self) -> *mut bindings::file;
+
+    /// The exporter's name (`exp_name`), `(null)` if it gave none.
+    fn exp_name(&self) -> CStrPtr<'_>;
+
+    /// `file_count(dmabuf->file)`: the references to the buffer's file.
+    fn file_count(&self) -> kernel::ffi::c_long;
 
     /// `dma_buf_is_dynamic()`: whether the exporter has a `pin` op, and so
     /// may move the buffer while it is not pinned.
@@ -87,6 +94,18 @@ impl DmaBufCore for DmaBuf {
     fn file(&self) -> *mut bindings::file {
         // SAFETY: The buffer is live; `file` is set at export and never changes.
         unsafe { (*self.raw()).file }
+    }
+
+    fn exp_name(&self) -> CStrPtr<'_> {
+        // SAFETY: The buffer is live; `exp_name`, set at export and never
+        // changed, is NULL or a string that outlives the buffer (the
+        // exporter's, usually its module name).
+        unsafe { CStrPtr::from_ptr_or_null((*self.raw()).exp_name) }
+    }
+
+    fn file_count(&self) -> kernel::ffi::c_long {
+        // SAFETY: The buffer's file lives as long as the buffer.
+        unsafe { bindings::dmabuf_rs_buf_file_count(self.file()) }
     }
 
     #[inline]

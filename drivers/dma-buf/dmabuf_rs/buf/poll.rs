@@ -21,7 +21,7 @@ use crate::fence::{dma_fence_add_callback, FenceCore};
 use crate::logic::usage::Usage;
 use crate::resv::Held;
 use crate::sys::SpinLock;
-use crate::vfs::{EPOLLERR, EPOLLIN, EPOLLOUT};
+use crate::vfs::{File, EPOLLERR, EPOLLIN, EPOLLOUT};
 use core::ptr::{self, addr_of_mut};
 use kernel::bindings::{
     self, __poll_t, dma_buf, dma_buf_dma_buf_poll_cb_t, dma_fence, dma_fence_cb, file, poll_table,
@@ -165,7 +165,7 @@ unsafe fn arm(
 /// Called by the VFS only, for an open file with the dma-buf operations.
 pub(super) unsafe extern "C" fn dma_buf_poll(file: *mut file, poll: *mut poll_table) -> __poll_t {
     // SAFETY: The file is open (VFS).
-    let dmabuf = unsafe { super::private_dmabuf(file) };
+    let dmabuf = super::private_dmabuf(unsafe { &*file.cast::<File>() });
     // SAFETY: NULL or the live dma-buf the open file keeps alive.
     if dmabuf.is_null() || unsafe { (*dmabuf).resv }.is_null() {
         return EPOLLERR;

@@ -16,7 +16,7 @@
 //! ([`Fence::from_raw`]) and call these.
 
 use super::{trace, ENABLE_SIGNAL, SIGNALED, TIMESTAMP};
-use crate::sys::{self, SpinLock};
+use crate::sys::{self, CStrPtr, SpinLock};
 use core::ptr::addr_of_mut;
 use core::sync::atomic::AtomicUsize;
 use kernel::bindings::{self, dma_fence, dma_fence_cb, ktime_t};
@@ -81,10 +81,10 @@ pub(crate) trait FenceCore {
     }
 
     /// `fence->ops->get_driver_name(fence)`: see [`name`].
-    fn driver_name(&self) -> *const c_char;
+    fn driver_name(&self) -> CStrPtr<'_>;
 
     /// `fence->ops->get_timeline_name(fence)`: see [`name`].
-    fn timeline_name(&self) -> *const c_char;
+    fn timeline_name(&self) -> CStrPtr<'_>;
 
     /// The time the fence signalled at (`dma_fence_timestamp`, a header
     /// inline).
@@ -106,12 +106,12 @@ pub(crate) trait FenceCore {
 
 impl FenceCore for Fence {
     #[inline]
-    fn driver_name(&self) -> *const c_char {
+    fn driver_name(&self) -> CStrPtr<'_> {
         name(self, self.ops().get_driver_name)
     }
 
     #[inline]
-    fn timeline_name(&self) -> *const c_char {
+    fn timeline_name(&self) -> CStrPtr<'_> {
         name(self, self.ops().get_timeline_name)
     }
 
@@ -211,20 +211,22 @@ pub(super) fn signal_body(fence: &Fence) -> c_int {
 ///
 /// `dma_fence_init` refuses fences without either name callback, so a missing
 /// one is a bug; it warns and reads as the empty string instead of jumping to
-/// NULL. One helper for every caller (release warning, describe, sync_file).
+/// NULL. The callbacks return a string (their contract, which C does not
+/// check either: its `strscpy` of a NULL name oopses). One helper for every
+/// caller (release warning, describe, sync_file).
 #[track_caller]
 #[inline]
-fn name(
-    fence: &Fence,
+fn name<'a>(
+    fence: &'a Fence,
     callback: Option<unsafe extern "C" fn(*mut dma_fence) -> *const c_char>,
-) -> *const c_char {
+) -> CStrPtr<'a> {
     match callback {
         // SAFETY: The name callbacks take any live fence of their ops and
-        // return a string that lives as long as the fence.
-        Some(callback) => unsafe { callback(fence.raw()) },
+        // return a string that lives, unchanged, as long as the fence.
+        Some(callback) => unsafe { CStrPtr::from_ptr(callback(fence.raw())) },
         None => {
             sys::warn();
-            c"".as_ptr().cast()
+            c"".into()
         }
     }
 }

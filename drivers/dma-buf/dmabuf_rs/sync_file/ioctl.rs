@@ -12,7 +12,7 @@
 //!
 //! C: [`include/uapi/linux/sync_file.h`](srctree/include/uapi/linux/sync_file.h).
 
-use super::{name, strscpy, sync_file_fdget, sync_file_merge, SyncFile};
+use super::{name, sync_file_fdget, sync_file_merge, SyncFile};
 use crate::fence::unwrap::for_each_unwrapped;
 use crate::fence::{get_status, set_deadline, Fence, FenceCore};
 use crate::logic::errno::{Errno, ENOENT, ENOMEM};
@@ -111,12 +111,8 @@ fn merge_into(sync_file: &SyncFile, arg: c_ulong, fd: UnusedFd) -> Result<(), Er
 ///
 /// The timestamp is only read from a signalled fence; it is 0 otherwise.
 fn fill_fence_info(fence: &Fence, info: &mut sync_fence_info) -> c_int {
-    // SAFETY: The name callbacks return strings that live as long as the
-    // fence.
-    unsafe {
-        strscpy(&mut info.obj_name, fence.timeline_name());
-        strscpy(&mut info.driver_name, fence.driver_name());
-    }
+    sys::strscpy(&mut info.obj_name, fence.timeline_name());
+    sys::strscpy(&mut info.driver_name, fence.driver_name());
     info.status = get_status(fence);
     // ktime_to_ns() is the identity; the u64 field takes the s64's bits.
     info.timestamp_ns = if fence.query_signaled() {

@@ -27,14 +27,15 @@ const MOVE_NOTIFY: bool = cfg!(CONFIG_DMABUF_MOVE_NOTIFY);
 
 /// Flips the bits of every entry's `page_link` above its low byte (which
 /// holds the scatterlist's own flags), as `mangle_sg_table()`; a second call
-/// undoes the first. Only with CONFIG_DMABUF_DEBUG.
+/// undoes the first. Only with CONFIG_DMABUF_DEBUG (nothing otherwise).
 ///
 /// # Safety
 ///
 /// `sgt` must be a valid scatterlist table with `orig_nents` entries that
 /// nobody else uses during the call.
-#[cfg(CONFIG_DMABUF_DEBUG)]
+#[inline]
 unsafe fn mangle(sgt: *mut sg_table) {
+    #[cfg(CONFIG_DMABUF_DEBUG)]
     // SAFETY: The table is valid with `orig_nents` entries (caller), walked
     // as `for_each_sgtable_sg()`: `sg_next` follows chain entries, which are
     // never visited themselves, so only page entries change.
@@ -45,15 +46,9 @@ unsafe fn mangle(sgt: *mut sg_table) {
             sg = bindings::sg_next(sg);
         }
     }
+    #[cfg(not(CONFIG_DMABUF_DEBUG))]
+    let _ = sgt;
 }
-
-/// Does nothing without CONFIG_DMABUF_DEBUG.
-///
-/// # Safety
-///
-/// None needed; `unsafe` so that both versions have one signature.
-#[cfg(not(CONFIG_DMABUF_DEBUG))]
-unsafe fn mangle(_sgt: *mut sg_table) {}
 
 /// `__map_dma_buf`: asks the exporter for a mapping of the attachment.
 ///
