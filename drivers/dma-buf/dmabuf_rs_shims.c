@@ -49,19 +49,6 @@ void dmabuf_rs_lockdep_assert_held(spinlock_t *lock)
 	lockdep_assert_held(lock);
 }
 
-unsigned long dmabuf_rs_spin_lock_irqsave(spinlock_t *lock)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(lock, flags);
-	return flags;
-}
-
-void dmabuf_rs_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
-{
-	spin_unlock_irqrestore(lock, flags);
-}
-
 void dmabuf_rs_spin_lock_irq(spinlock_t *lock)
 {
 	spin_lock_irq(lock);

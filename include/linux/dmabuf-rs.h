@@ -43,12 +43,11 @@ void dmabuf_rs_warn_fence_released(const char *driver, const char *timeline,
 void dmabuf_rs_lockdep_assert_held(spinlock_t *lock);
 
 /*
- * The spinlock macros, for kernels where one is not a call of an exported
- * function (inlined, uniprocessor or PREEMPT_RT); elsewhere Rust calls the
- * exported _raw_spin_*() functions itself.
+ * spin_lock_irq()/spin_unlock_irq(), for kernels where the macro is not a call
+ * of an exported function (inlined, uniprocessor or PREEMPT_RT); elsewhere
+ * Rust calls the exported _raw_spin_*() functions itself. The irqsave pair
+ * has its helpers in rust/helpers/irq.c.
  */
-unsigned long dmabuf_rs_spin_lock_irqsave(spinlock_t *lock);
-void dmabuf_rs_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 void dmabuf_rs_spin_lock_irq(spinlock_t *lock);
 void dmabuf_rs_spin_unlock_irq(spinlock_t *lock);
 

@@ -19,8 +19,9 @@
 //! line with UNINLINE_SPIN_UNLOCK). There the core calls the kernel's
 //! function itself: a shim would only add a call, and would make lockdep name
 //! the shim, not the core, as the lock's acquirer. Elsewhere the macro is
-//! only reachable through a C helper: the kernel crate's for `spin_lock` and
-//! `spin_unlock`, the core's (`dmabuf_rs_spin_*`) for the others.
+//! only reachable through a C helper: the kernel crate's for `spin_lock`,
+//! `spin_unlock` and the irqsave pair (`rust/helpers/irq.c`), the core's
+//! (`dmabuf_rs_spin_lock_irq`, `dmabuf_rs_spin_unlock_irq`) for the others.
 
 use kernel::bindings;
 use kernel::ffi::c_ulong;
@@ -101,7 +102,7 @@ impl SpinLock {
             not(CONFIG_INLINE_SPIN_LOCK_IRQSAVE)
         )))]
         // SAFETY: The lock is initialised (type invariant).
-        let flags = unsafe { bindings::dmabuf_rs_spin_lock_irqsave(self.as_ptr()) };
+        let flags = unsafe { bindings::spin_lock_irqsave(self.as_ptr()) };
         flags
     }
 
@@ -129,7 +130,7 @@ impl SpinLock {
         )))]
         // SAFETY: The caller holds the lock.
         unsafe {
-            bindings::dmabuf_rs_spin_unlock_irqrestore(self.as_ptr(), flags)
+            bindings::spin_unlock_irqrestore(self.as_ptr(), flags)
         };
     }
 
