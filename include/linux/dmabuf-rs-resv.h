@@ -3,7 +3,7 @@
  * C shims of the Rust reservation object core
  * (drivers/dma-buf/dmabuf_rs_resv_shims.c), and its lockdep priming entry
  * point, defined in Rust (drivers/dma-buf/dmabuf_rs/resv/lockdep.rs) and
- * called at subsys_initcall level from drivers/dma-buf/dmabuf_rs_initcalls.c.
+ * called at subsys_initcall level from the same shim file.
  *
  * Each shim wraps one macro or static inline that Rust cannot call directly.
  * include/linux/dmabuf-rs.h includes this header, so that bindgen sees it.

@@ -135,7 +135,7 @@ fn is_dma_buf_file(file: &File) -> bool {
 ///
 /// Returns 0, or the error of the statistics or the mount; a debugfs failure
 /// is not an error, as in C. Called once, at subsys_initcall level, from
-/// `dmabuf_rs_initcalls.c`, before any dma-buf can be exported.
+/// `dmabuf_rs_buf_shims.c`, before any dma-buf can be exported.
 #[no_mangle]
 pub(crate) extern "C" fn dmabuf_rs_buf_init() -> c_int {
     // SAFETY: No preconditions; called once at boot.

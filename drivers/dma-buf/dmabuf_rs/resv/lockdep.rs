@@ -24,7 +24,7 @@ use kernel::ffi::c_int;
 /// Records the allowed order of the reservation lock against the mm locks,
 /// reclaim and fence waits (the C core's `dma_resv_lockdep`).
 ///
-/// Called once, at subsys_initcall level, from `dmabuf_rs_initcalls.c`.
+/// Called once, at subsys_initcall level, from `dmabuf_rs_resv_shims.c`.
 /// Returns 0, or -ENOMEM if no `mm_struct` could be allocated. Sleeps.
 #[no_mangle]
 pub(crate) extern "C" fn dmabuf_rs_resv_lockdep() -> c_int {
