@@ -24,6 +24,8 @@ use kernel::ffi::{c_int, c_uint};
 pub(crate) mod array;
 #[path = "fence/chain.rs"]
 pub(crate) mod chain;
+#[path = "fence/entry.rs"]
+mod entry;
 #[path = "fence/lockdep.rs"]
 pub(crate) mod lockdep;
 #[path = "fence/methods.rs"]
@@ -37,6 +39,7 @@ pub(crate) mod unwrap;
 #[path = "fence/wait.rs"]
 mod wait;
 
+pub(crate) use entry::FenceEntry;
 /// Fence references (`dma_fence_get`/`_get_rcu`/`_put`): the kernel crate's,
 /// inline, the same code that counts the driver API's `ARef<Fence>`.
 pub(crate) use kernel::dma_buf::fence::refs::{get, get_rcu, put};
@@ -167,12 +170,11 @@ pub(crate) unsafe extern "C" fn dma_fence_init(
     context: u64,
     seqno: u64,
 ) {
-    // SAFETY: `ops` is only read when non-null, and then points to valid ops.
-    let bad_ops = ops.is_null()
-        || unsafe { (*ops).get_driver_name.is_none() || (*ops).get_timeline_name.is_none() };
-    if lock.is_null() || bad_ops {
-        // SAFETY: `BUG` has no preconditions; it does not return.
-        unsafe { bindings::BUG() };
+    // SAFETY: `ops` is NULL or valid ops (caller's contract).
+    let ops_ok = unsafe { ops.as_ref() }
+        .is_some_and(|ops| ops.get_driver_name.is_some() && ops.get_timeline_name.is_some());
+    if lock.is_null() || !ops_ok {
+        sys::bug();
     }
     // SAFETY: The refcount may be read concurrently even now: fences recycled
     // through SLAB_TYPESAFE_BY_RCU caches meet `dma_fence_get_rcu_safe` readers,

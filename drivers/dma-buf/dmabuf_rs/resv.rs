@@ -24,14 +24,14 @@
 //!
 //! C header: [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h).
 
-use crate::fence::{array, Fence, FenceCore};
+use crate::fence::{array, Fence, FenceCore, FenceEntry};
 use crate::logic::errno::EINVAL;
 use crate::logic::usage::{self, ListFill, Reserve, Usage};
 use crate::sys;
 use crate::vfs::SeqFile;
 use core::ffi::CStr;
-use core::mem::size_of;
 use core::ptr::{self, addr_of_mut};
+use kernel::alloc::KVec;
 use kernel::bindings::{self, dma_fence, dma_resv, dma_resv_usage, ktime_t};
 use kernel::dma_buf::resv::Resv;
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
@@ -339,68 +339,68 @@ pub(crate) unsafe extern "C" fn dma_resv_get_fences(
     num_fences: *mut c_uint,
     fences: *mut *mut *mut dma_fence,
 ) -> c_int {
-    // SAFETY: `obj` is initialised (caller's promise).
-    let obj = unsafe { Resv::from_raw(obj) };
-    let mut array: *mut *mut dma_fence = ptr::null_mut();
-    let (mut count, mut room) = (0usize, 0usize);
+    // SAFETY: `obj` is initialised, the out parameters writable (caller's
+    // promise).
+    let (obj, num_fences, fences) =
+        unsafe { (Resv::from_raw(obj), &mut *num_fences, &mut *fences) };
+    let Some(list) = get_fences(obj, usage) else {
+        *fences = ptr::null_mut();
+        *num_fences = 0;
+        return sys::neg(bindings::ENOMEM);
+    };
+    // The caller takes over the array and its references. `len` fits: it is
+    // at most one round's `num_fences`, a `u32`. Without a fence there is
+    // no array (NULL), as in C.
+    let (array, len, capacity) = list.into_raw_parts();
+    *fences = if capacity == 0 {
+        ptr::null_mut()
+    } else {
+        array.cast()
+    };
+    *num_fences = len as c_uint;
+    0
+}
 
+/// The body of [`dma_resv_get_fences`]: the references, in a kmalloc'ed
+/// array; `None` without memory.
+#[inline(never)]
+fn get_fences(obj: &Resv, usage: dma_resv_usage) -> Option<KVec<FenceEntry>> {
+    let mut list = KVec::<FenceEntry>::new();
     let body = |walk: &Unlocked, fence: &Fence| {
-        if walk.is_restarted() {
-            while count > 0 {
-                count -= 1;
-                // SAFETY: Entries `0..count` hold references we took.
-                unsafe { crate::fence::put(*array.add(count)) };
-            }
-            // One more than the round can return, as the C core asks for.
-            let want = (walk.num_fences() as usize).checked_add(1);
-            let bytes = want.and_then(|n| n.checked_mul(size_of::<*mut dma_fence>()));
-            let grown = match bytes {
-                // SAFETY: `array` is NULL or our own kmalloc'ed array;
-                // GFP_KERNEL in process context, where this may be called.
-                Some(bytes) => unsafe {
-                    bindings::krealloc(array.cast(), bytes, bindings::GFP_KERNEL)
-                },
-                None => ptr::null_mut(),
-            };
-            if grown.is_null() {
-                // SAFETY: The old array (or NULL) is ours and holds no
-                // references any more; the out parameters are writable.
-                unsafe {
-                    bindings::kfree(array.cast());
-                    *fences = ptr::null_mut();
-                    *num_fences = 0;
-                }
-                return ControlFlow::Break(());
-            }
-            array = grown.cast();
-            room = want.unwrap_or(0);
+        if walk.is_restarted() && !restart(&mut list, walk.num_fences()) {
+            return ControlFlow::Break(());
         }
         // As in `dma_resv_copy_fences`, the room cannot run out; the check
         // only keeps a broken walk from writing out of bounds.
-        if count >= room {
+        if sys::push_within_capacity(&mut list, FenceEntry::get(fence)).is_err() {
             sys::warn();
-            return ControlFlow::Continue(());
         }
-        // SAFETY: `count < room`, the array's length.
-        unsafe {
-            array
-                .add(count)
-                .write(ARef::into_raw(ARef::from(fence)).as_ptr().cast())
-        };
-        count += 1;
         ControlFlow::Continue(())
     };
     if for_each_unlocked(obj, usage, body).is_break() {
-        return sys::neg(bindings::ENOMEM);
+        sys::kvec_free(list);
+        return None;
     }
+    Some(list)
+}
 
-    // SAFETY: The out parameters are writable (caller's promise). `count`
-    // fits: it is at most one round's `num_fences`, a `u32`.
-    unsafe {
-        *num_fences = count as c_uint;
-        *fences = array;
+/// A new round of [`get_fences`]'s walk, of `num_fences` fences: drops the
+/// fences of the round before, and makes room for one more than the round
+/// can return, as the C core asks for. False without memory.
+///
+/// Out of line and cold: once per walk, kept off the registers of the loop.
+#[cold]
+#[inline(never)]
+fn restart(list: &mut KVec<FenceEntry>, num_fences: u32) -> bool {
+    sys::kvec_truncate(list, 0);
+    let want = (num_fences as usize).checked_add(1);
+    if list.capacity() < want.unwrap_or(usize::MAX) {
+        let Some(grown) = want.and_then(sys::kvec_with_capacity) else {
+            return false;
+        };
+        sys::kvec_free(core::mem::replace(list, grown));
     }
-    0
+    true
 }
 
 /// Returns in `*fence` one fence that signals once all the unsignalled fences
@@ -420,57 +420,36 @@ pub(crate) unsafe extern "C" fn dma_resv_get_singleton(
     usage: dma_resv_usage,
     fence: *mut *mut dma_fence,
 ) -> c_int {
-    let mut count: c_uint = 0;
-    let mut fences: *mut *mut dma_fence = ptr::null_mut();
-    // SAFETY: `obj` is initialised (caller's promise); the out parameters are
-    // local.
-    let ret = unsafe { dma_resv_get_fences(obj, usage, &mut count, &mut fences) };
-    if ret != 0 {
-        return ret;
-    }
-
-    // SAFETY: `fence` is writable (caller's promise); `fences` is NULL or our
-    // array of `count` references.
-    unsafe {
-        match count {
-            // `dma_resv_get_fences` allocates its array with the first fence
-            // it keeps (a restart puts the old ones but keeps one new), so
-            // with none there is no array to free, as in C.
-            0 => {
-                *fence = ptr::null_mut();
-                return 0;
-            }
-            1 => {
-                *fence = *fences;
-                bindings::kfree(fences.cast());
-                return 0;
-            }
-            _ => {}
+    // SAFETY: `obj` is initialised, `fence` writable (caller's promise).
+    let (obj, fence) = unsafe { (Resv::from_raw(obj), &mut *fence) };
+    match get_singleton(obj, usage) {
+        Ok(single) => {
+            *fence = single.map_or(ptr::null_mut(), |f| ARef::into_raw(f).as_ptr().cast());
+            0
         }
+        Err(err) => err,
     }
+}
 
-    let array = match c_int::try_from(count) {
-        // SAFETY: The array takes over `fences` and its `count` references
-        // on success; no preconditions for the context.
-        Ok(n) => unsafe {
+/// [`dma_resv_get_singleton`] for the core's callers: `Ok(None)` if there is
+/// no fence, or the errno (negative).
+pub(crate) fn get_singleton(
+    obj: &Resv,
+    usage: dma_resv_usage,
+) -> Result<Option<ARef<Fence>>, c_int> {
+    let enomem = sys::neg(bindings::ENOMEM);
+    let mut list = get_fences(obj, usage).ok_or(enomem)?;
+    match list.len() {
+        0 | 1 => {
+            let single = sys::kvec_pop(&mut list);
+            sys::kvec_free(list);
+            Ok(single.map(FenceEntry::into_ref))
+        }
+        _ => {
             let context = crate::fence::dma_fence_context_alloc(1);
-            array::dma_fence_array_create(n, fences, context, 1, false)
-        },
-        Err(_) => ptr::null_mut(),
-    };
-    if array.is_null() {
-        // SAFETY: Not taken over: the references and the array are still ours.
-        unsafe {
-            for i in (0..count as usize).rev() {
-                crate::fence::put(*fences.add(i));
-            }
-            bindings::kfree(fences.cast());
+            array::create(list, context, 1).map(Some).ok_or(enomem)
         }
-        return sys::neg(bindings::ENOMEM);
     }
-    // SAFETY: `array` is live; its fence is its `base`. `fence` is writable.
-    unsafe { *fence = addr_of_mut!((*array).base) };
-    0
 }
 
 /// Waits for the unsignalled fences of `obj` with `usage` or a stronger one,
@@ -511,22 +490,6 @@ pub(crate) unsafe extern "C" fn dma_resv_wait_timeout(
     };
     let _ = for_each_unlocked(obj, usage, body);
     ret
-}
-
-/// [`dma_resv_get_singleton`] for the core's callers: `Ok(None)` if there is
-/// no fence, or the errno (negative).
-pub(crate) fn get_singleton(
-    obj: &Resv,
-    usage: dma_resv_usage,
-) -> Result<Option<ARef<Fence>>, c_int> {
-    let mut fence: *mut dma_fence = ptr::null_mut();
-    // SAFETY: `obj` is initialised for the borrow; `fence` is ours to write.
-    let ret = unsafe { dma_resv_get_singleton(obj.as_raw(), usage, &mut fence) };
-    if ret != 0 {
-        return Err(ret);
-    }
-    // SAFETY: A fence returned is a new reference, ours.
-    Ok(core::ptr::NonNull::new(fence).map(|fence| unsafe { Fence::from_raw_owned(fence) }))
 }
 
 /// [`dma_resv_reserve_fences`] for a core caller that holds the lock.

@@ -19,7 +19,7 @@
 
 use crate::fence::{dma_fence_add_callback, dma_fence_remove_callback, Fence, FenceCore};
 use crate::sys;
-use crate::vfs::{FileRef, Table, COMPAT_IOCTL, EPOLLIN};
+use crate::vfs::{FileRef, PollTable, Table, COMPAT_IOCTL, EPOLLIN};
 use core::mem::size_of;
 use core::ptr::{self, addr_of_mut, NonNull};
 use core::sync::atomic::AtomicUsize;
@@ -46,9 +46,9 @@ static SYNC_FILE_FOPS: Table<bindings::file_operations> = Table(bindings::file_o
     poll: Some(sync_file_poll),
     unlocked_ioctl: Some(ioctl::sync_file_ioctl),
     compat_ioctl: COMPAT_IOCTL,
-    // SAFETY: The other members are optional callbacks, the owner and flags;
-    // all-zero leaves them NULL and 0, as the C core's designated initialiser.
-    ..unsafe { core::mem::zeroed() }
+    // The other members are optional callbacks, the owner and flags; all-zero
+    // leaves them NULL and 0, as the C core's designated initialiser.
+    ..crate::sys::zeroed()
 });
 
 /// A sync_file (`struct sync_file`), as the core sees it.
@@ -127,17 +127,37 @@ impl SyncFile {
 
     /// The wait queue of the pollers.
     #[inline]
-    fn wq(&self) -> *mut bindings::wait_queue_head {
-        // SAFETY: Taking a field's address reads nothing.
-        unsafe { addr_of_mut!((*self.raw()).wq) }
+    fn wq(&self) -> &sys::WaitQueue {
+        // SAFETY: The queue is initialised (type invariant) and lives as long
+        // as the sync_file.
+        unsafe { sys::WaitQueue::from_raw(addr_of_mut!((*self.raw()).wq)) }
     }
 
-    /// `wake_up_all` on the pollers' wait queue.
+    /// `poll_wait` on the pollers' queue, for the sync_file's own file.
     #[inline]
-    fn wake_up_all(&self) {
-        // SAFETY: The wait queue is initialised (type invariant); a NULL key
-        // is allowed.
-        unsafe { bindings::__wake_up(self.wq(), bindings::TASK_NORMAL, 0, ptr::null_mut()) };
+    fn poll_wait(&self, table: Option<&PollTable>) {
+        // SAFETY: The queue lives as long as the sync_file, whose file it is
+        // registered for: the VFS removes the entry before the file's
+        // release, which is what frees the sync_file.
+        unsafe {
+            bindings::dmabuf_rs_poll_wait(self.file(), self.wq().as_ptr(), PollTable::as_ptr(table))
+        };
+    }
+
+    /// The poll callback (`cb`), queued on the fence by the first poll.
+    #[inline]
+    fn cb(&self) -> *mut dma_fence_cb {
+        // SAFETY: Taking a field's address reads nothing.
+        unsafe { addr_of_mut!((*self.raw()).cb) }
+    }
+
+    /// Whether the poll callback is queued on the fence (its node is on
+    /// the fence's callback list): read locklessly, as by the C core's
+    /// `list_empty`.
+    #[inline]
+    fn cb_queued(&self) -> bool {
+        // SAFETY: The node was initialised at creation (type invariant).
+        !unsafe { sys::list_empty(addr_of_mut!((*self.cb()).node)) }
     }
 }
 
@@ -270,7 +290,7 @@ unsafe extern "C" fn fence_check_cb_func(_fence: *mut dma_fence, cb: *mut dma_fe
     // runs under) before freeing the sync_file.
     let sync_file =
         unsafe { SyncFile::from_raw(kernel::container_of!(cb, sync_file, cb).cast_mut()) };
-    sync_file.wake_up_all();
+    sync_file.wq().wake_up_all();
 }
 
 /// Creates a sync_file holding `fence`.
@@ -401,15 +421,8 @@ pub(crate) fn name<const N: usize>(sync_file: &SyncFile, buf: &mut [c_char; N]) 
 fn sync_file_merge(name: &[c_char; 32], a: &SyncFile, b: &SyncFile) -> Option<SyncFileRef> {
     let mut sync_file = NewSyncFile::alloc()?;
 
-    let mut fences = [a.fence().raw(), b.fence().raw()];
     let mut cursors = [crate::fence::unwrap::CURSOR_START; 2];
-    // SAFETY: `fences` holds two live fences and `cursors` two cursors; the
-    // result is NULL or a new fence reference, which becomes ours.
-    let fence = unsafe {
-        let fence =
-            bindings::__dma_fence_unwrap_merge(2, fences.as_mut_ptr(), cursors.as_mut_ptr());
-        Fence::from_raw_owned(NonNull::new(fence)?)
-    };
+    let fence = crate::fence::unwrap::merge_into(&[a.fence(), b.fence()], &mut cursors)?;
     sync_file.set_name(name);
     Some(sync_file.publish(fence))
 }
@@ -459,24 +472,21 @@ unsafe extern "C" fn sync_file_poll(
     file: *mut file,
     wait: *mut bindings::poll_table_struct,
 ) -> bindings::__poll_t {
-    // SAFETY: `file` is an open sync_file (only sync_files use these ops).
-    let sync_file = unsafe { SyncFile::of_file(file) };
-    // SAFETY: The open file keeps the sync_file and its wait queue alive;
-    // `wait` is the VFS's poll table (or NULL).
-    unsafe { bindings::dmabuf_rs_poll_wait(file, sync_file.wq(), wait) };
+    // SAFETY: `file` is an open sync_file (only sync_files use these ops),
+    // and `wait` the VFS's poll table or NULL.
+    let (sync_file, table) =
+        unsafe { (SyncFile::of_file(file), wait.cast::<PollTable>().as_ref()) };
+    sync_file.poll_wait(table);
 
-    // SAFETY: Taking a field's address reads nothing.
-    let cb = unsafe { addr_of_mut!((*sync_file.raw()).cb) };
-    // SAFETY: The node was initialised at creation; it is read locklessly,
-    // as by the C core's `list_empty`.
-    let idle = unsafe { sys::list_empty(addr_of_mut!((*cb).node)) };
     // Only when the callback is not queued does the bit get tested and set.
-    if idle && !sys::test_and_set_bit(sync_file.flags(), POLL_ENABLED) {
+    if !sync_file.cb_queued() && !sys::test_and_set_bit(sync_file.flags(), POLL_ENABLED) {
         let fence = sync_file.fence();
         // SAFETY: The fence is live and initialised; `cb` stays in place
         // until release removes it (POLL_ENABLED is now set).
-        if unsafe { dma_fence_add_callback(fence.raw(), cb, Some(fence_check_cb_func)) } < 0 {
-            sync_file.wake_up_all();
+        if unsafe { dma_fence_add_callback(fence.raw(), sync_file.cb(), Some(fence_check_cb_func)) }
+            < 0
+        {
+            sync_file.wq().wake_up_all();
         }
     }
 

@@ -23,6 +23,14 @@ pub(crate) use cstr::{strscpy, strscpy_array, CStrPtr, KString};
 mod list;
 pub(crate) use list::*;
 
+#[path = "sys/zeroed.rs"]
+mod zeroed;
+pub(crate) use zeroed::zeroed;
+
+#[path = "sys/waitqueue.rs"]
+mod waitqueue;
+pub(crate) use waitqueue::{init_waitqueue_head, WaitQueue};
+
 /// A lockdep class key in static storage: what C's lock-initialising macros
 /// (`init_waitqueue_head`, `spin_lock_init`) define at each call site, one
 /// class per site. Lockdep wants the key's memory static and untouched
@@ -39,27 +47,6 @@ impl LockClass {
     pub(crate) const fn new() -> Self {
         Self(kernel::types::Opaque::uninit())
     }
-}
-
-/// `init_waitqueue_head`: initialises the wait queue `wq`, its lock in the
-/// lockdep class `class`, named `name` (C names it after the macro's
-/// argument, such as `"&sync_file->wq"`; the core keeps those names).
-///
-/// The macro is one call of the exported `__init_waitqueue_head` with the
-/// site's static key, so this calls it directly, as C does.
-///
-/// # Safety
-///
-/// `wq` must be valid for writes and not in use.
-#[inline]
-pub(crate) unsafe fn init_waitqueue_head(
-    wq: *mut bindings::wait_queue_head,
-    name: &'static core::ffi::CStr,
-    class: &'static LockClass,
-) {
-    // SAFETY: `wq` is writable and unused (caller's promise); the name and
-    // the key are static, as lockdep requires.
-    unsafe { bindings::__init_waitqueue_head(wq, name.as_ptr().cast(), class.0.get()) }
 }
 
 /// `kvfree_call_rcu`: frees `ptr` (kmalloc'ed or vmalloc'ed) after an RCU
@@ -436,12 +423,20 @@ pub(crate) fn kvec_zeroed<T: crate::uaccess::UserData>(len: usize) -> Option<KVe
 /// `KVec`'s own drop frees through its allocator's `krealloc(ptr, 0)`, a
 /// helper call and `krealloc`'s checks before the `kfree` it comes to; a
 /// `Kmalloc` buffer is a slab block, which `kfree` frees directly. A vector
-/// without a buffer holds a dangling pointer of value `align_of::<T>()`, or
-/// kmalloc's `ZERO_SIZE_PTR` (16): `kfree` ignores both (`ZERO_OR_NULL_PTR`),
-/// so no capacity test is needed.
+/// without a buffer (capacity 0) holds a dangling pointer, or kmalloc's
+/// `ZERO_SIZE_PTR` (16) from a zero-sized allocation: `kfree` would ignore
+/// either (`ZERO_OR_NULL_PTR`), but the call is skipped, as C skips the
+/// `kfree` of an array it never allocated (`dma_resv_get_singleton` with no
+/// fence).
 #[inline]
 pub(crate) fn kvec_free<T>(mut vec: KVec<T>) {
     const { assert!(core::mem::align_of::<T>() <= 16) };
+    if vec.capacity() == 0 {
+        // No buffer, and so no element (zero-sized ones aside, which own
+        // nothing and need no drop of their own here).
+        core::mem::forget(vec);
+        return;
+    }
     // SAFETY: The elements are initialised and dropped once, here: the
     // vector forgets them when it becomes raw parts.
     unsafe { core::ptr::drop_in_place(vec.as_mut_slice()) };
@@ -461,13 +456,45 @@ pub(crate) fn kvec_free<T>(mut vec: KVec<T>) {
 #[inline]
 pub(crate) fn push_within_capacity<T>(vec: &mut KVec<T>, value: T) -> Result<(), T> {
     let len = vec.len();
-    let Some(slot) = vec.spare_capacity_mut().first_mut() else {
+    if len >= vec.capacity() {
         return Err(value);
-    };
-    slot.write(value);
-    // SAFETY: The element at `len`, within capacity, was just written.
-    unsafe { vec.set_len(len + 1) };
+    }
+    // SAFETY: `len < capacity`: the slot at `len` is in the buffer and
+    // unused; it is written, then counted.
+    unsafe {
+        vec.as_mut_ptr().add(len).write(value);
+        vec.set_len(len + 1);
+    }
     Ok(())
+}
+
+/// Takes the last element out of `vec` (`None` if it is empty).
+#[inline]
+pub(crate) fn kvec_pop<T>(vec: &mut KVec<T>) -> Option<T> {
+    let len = vec.len().checked_sub(1)?;
+    // SAFETY: Element `len` is initialised; the vector forgets it before it
+    // is read out, so it is owned once, by the caller.
+    unsafe {
+        vec.set_len(len);
+        Some(vec.as_mut_ptr().add(len).read())
+    }
+}
+
+/// Shortens `vec` to its first `len` elements, dropping the others
+/// (nothing if it is not longer).
+#[inline]
+pub(crate) fn kvec_truncate<T>(vec: &mut KVec<T>, len: usize) {
+    let old = vec.len();
+    if len >= old {
+        return;
+    }
+    // SAFETY: `len < old`: the vector keeps its first `len` elements; the
+    // others, no longer counted, are dropped in place, once.
+    unsafe {
+        let tail = core::ptr::slice_from_raw_parts_mut(vec.as_mut_ptr().add(len), old - len);
+        vec.set_len(len);
+        core::ptr::drop_in_place(tail);
+    }
 }
 
 /// `might_sleep()`: complains under DEBUG_ATOMIC_SLEEP if called in atomic
@@ -496,6 +523,18 @@ pub(crate) fn current() -> *mut bindings::task_struct {
 pub(crate) fn signal_pending() -> bool {
     // SAFETY: The current task is valid for as long as it runs this code.
     unsafe { bindings::signal_pending(current()) != 0 }
+}
+
+/// `schedule_timeout`: sleeps until woken, or for `timeout` jiffies
+/// (`MAX_SCHEDULE_TIMEOUT`: no limit), in the state set before; returns
+/// what is left of the timeout. Process context only (like the kernel
+/// crate's sleeping functions, sleeping in atomic context is a bug the
+/// scheduler reports, not a memory-safety matter).
+#[inline]
+pub(crate) fn schedule_timeout(timeout: c_long) -> c_long {
+    // SAFETY: Any timeout is accepted (negative ones are reported and
+    // treated as 0).
+    unsafe { bindings::schedule_timeout(timeout) }
 }
 
 /// `set_current_state` (with the barrier) or `__set_current_state` (without).

@@ -103,6 +103,23 @@ impl File {
         unsafe { (*self.as_ptr()).f_op }
     }
 
+    /// `get_file`: a new reference to the file.
+    #[inline]
+    pub(crate) fn get(&self) -> FileRef {
+        // SAFETY: The file is valid (type invariant), so its count is not
+        // zero; `get_file` takes a reference, which becomes the `FileRef`'s.
+        unsafe { kernel::bindings::dmabuf_rs_buf_get_file(self.as_ptr()) };
+        // INVARIANT: The reference just taken.
+        FileRef(core::ptr::NonNull::from(self))
+    }
+
+    /// `file_count`: the references to the file.
+    #[inline]
+    pub(crate) fn count(&self) -> c_long {
+        // SAFETY: The file is valid (type invariant).
+        unsafe { kernel::bindings::dmabuf_rs_buf_file_count(self.as_ptr()) }
+    }
+
     /// The file's private data, which its owner (the code of its `f_op`)
     /// sets before the file is shared and never changes after.
     #[inline]
@@ -134,6 +151,17 @@ impl FileRef {
         core::ptr::NonNull::new(file.cast()).map(Self)
     }
 
+    /// Takes over a file reference.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns one reference to the file `file`, and hands it over.
+    #[inline]
+    pub(crate) unsafe fn from_raw(file: core::ptr::NonNull<file>) -> Self {
+        // INVARIANT: The reference the caller hands over.
+        Self(file.cast())
+    }
+
     /// Takes over the file reference that a kernel function returning
     /// either a new file or an error pointer (`alloc_file_pseudo`,
     /// `anon_inode_getfile`) gave: the error, or the reference.
@@ -145,13 +173,10 @@ impl FileRef {
     #[inline]
     pub(crate) unsafe fn from_new(file: *mut file) -> kernel::error::Result<Self> {
         let file = crate::sys::from_err_ptr(file)?;
-        // INVARIANT: Not an error, so a file whose reference the caller
-        // hands over.
-        // SAFETY: Not an error, so a file (caller's promise): not NULL (the
-        // functions this is for return a file or an error, never NULL).
-        Ok(Self(unsafe {
-            core::ptr::NonNull::new_unchecked(file.cast())
-        }))
+        // SAFETY: Not an error, so a file whose reference the caller hands
+        // over: not NULL (the functions this is for return a file or an
+        // error, never NULL).
+        Ok(unsafe { Self::from_raw(core::ptr::NonNull::new_unchecked(file)) })
     }
 
     /// Gives up the reference without dropping it, for C that takes it
@@ -179,5 +204,30 @@ impl Drop for FileRef {
     fn drop(&mut self) {
         // SAFETY: We own the reference (type invariant).
         unsafe { kernel::bindings::fput(self.as_ptr()) };
+    }
+}
+
+/// The poll table of a `poll` call (`poll_table`), through which
+/// `poll_wait` registers the poller on wait queues.
+///
+/// # Invariants
+///
+/// The VFS's table for the running `poll` call.
+#[repr(transparent)]
+pub(crate) struct PollTable(kernel::types::Opaque<kernel::bindings::poll_table>);
+
+impl PollTable {
+    /// The C pointer of `table`, NULL for none.
+    #[inline]
+    pub(crate) fn as_ptr(table: Option<&Self>) -> *mut kernel::bindings::poll_table {
+        table.map_or(core::ptr::null_mut(), |table| table.0.get())
+    }
+
+    /// `poll_requested_events`: the events the poller asks for (all of
+    /// them without a table).
+    #[inline]
+    pub(crate) fn requested_events(table: Option<&Self>) -> __poll_t {
+        // SAFETY: NULL or the VFS's live table (type invariant).
+        unsafe { kernel::bindings::dmabuf_rs_buf_poll_requested_events(Self::as_ptr(table)) }
     }
 }

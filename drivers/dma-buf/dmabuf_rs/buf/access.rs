@@ -61,15 +61,10 @@ fn wait_for_cpu_access(dmabuf: &DmaBuf, direction: dma_data_direction) -> c_int 
 /// The checks both CPU access brackets open with: `WARN_ON(!dmabuf)`, then
 /// `might_lock()` of the reservation lock, which the exporter's op or the
 /// wait may take. Returns `None`, after the warning, for a NULL `dmabuf`.
-///
-/// # Safety
-///
-/// `dmabuf` must be NULL or a live dma-buf.
 #[track_caller]
 #[inline(always)]
-unsafe fn bracket_checks<'a>(dmabuf: *mut dma_buf) -> Option<&'a DmaBuf> {
-    // SAFETY: NULL or live (caller's promise).
-    let Some(dmabuf) = (unsafe { checked(dmabuf) }) else {
+fn bracket_checks(dmabuf: Option<&DmaBuf>) -> Option<&DmaBuf> {
+    let Some(dmabuf) = dmabuf else {
         sys::warn();
         return None;
     };
@@ -100,7 +95,7 @@ pub(crate) unsafe extern "C" fn dma_buf_begin_cpu_access(
     direction: dma_data_direction,
 ) -> c_int {
     // SAFETY: NULL or live (caller's promise).
-    match unsafe { bracket_checks(dmabuf) } {
+    match bracket_checks(unsafe { checked(dmabuf) }) {
         Some(dmabuf) => begin_body(dmabuf, direction),
         None => EINVAL.to_neg(),
     }
@@ -140,7 +135,7 @@ pub(crate) unsafe extern "C" fn dma_buf_end_cpu_access(
     direction: dma_data_direction,
 ) -> c_int {
     // SAFETY: NULL or live (caller's promise).
-    match unsafe { bracket_checks(dmabuf) } {
+    match bracket_checks(unsafe { checked(dmabuf) }) {
         Some(dmabuf) => dmabuf.end_cpu_access_op(direction),
         None => EINVAL.to_neg(),
     }
@@ -202,7 +197,7 @@ pub(crate) unsafe extern "C" fn dma_buf_mmap(
     // Then the exporter's own buffer and the prepared VMA, without the
     // reservation lock.
     unsafe {
-        bindings::vma_set_file(vma, dmabuf.file());
+        bindings::vma_set_file(vma, dmabuf.file().as_ptr());
         (*vma).vm_pgoff = pgoff;
         mmap(dmabuf.raw(), vma)
     }
@@ -271,19 +266,21 @@ fn vmap_failed(ret: c_int) -> c_int {
 /// reservation lock the caller holds.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_vmap(dmabuf: *mut dma_buf, map: *mut iosys_map) -> c_int {
-    // SAFETY: `map` is valid for writes (caller's promise); cleared
-    // (`iosys_map_clear`) before anything else.
-    let map = unsafe {
+    // SAFETY: `map` is valid for writes, and cleared (`iosys_map_clear`)
+    // before anything else; `dmabuf` is NULL or live, with its reservation
+    // lock held by the caller (caller's promises).
+    let (map, dmabuf) = unsafe {
         map.write(IOSYS_MAP_NULL);
-        &mut *map
+        (
+            &mut *map,
+            checked(dmabuf).map(|d| (d, Held::assume(d.resv()))),
+        )
     };
-    // SAFETY: NULL or live (caller's promise).
-    let Some(dmabuf) = (unsafe { checked(dmabuf) }) else {
+    let Some((dmabuf, held)) = dmabuf else {
         sys::warn();
         return EINVAL.to_neg();
     };
-    // SAFETY: The caller holds the buffer's reservation lock.
-    vmap(dmabuf, unsafe { Held::assume(dmabuf.resv()) }, map)
+    vmap(dmabuf, held, map)
 }
 
 /// The body of [`dma_buf_vmap`], with the lock held and `map` cleared.
@@ -296,16 +293,14 @@ fn vmap<'h>(dmabuf: &'h DmaBuf, held: Held<'h>, map: &mut iosys_map) -> c_int {
         return EINVAL.to_neg();
     };
     let old_count = state.count();
-    // SAFETY: The stored map is the buffer's, readable under the lock.
-    let old_map = iosys_map_value(unsafe { &*state.stored() });
+    let old_map = iosys_map_value(&state.stored());
     if old_count != 0 {
         let new_count = match access::vmap_again(old_count, old_map) {
             Ok(new_count) => new_count,
             Err(bug) => vmap_bug(bug),
         };
         state.set_count(new_count);
-        // SAFETY: As above.
-        *map = unsafe { *state.stored() };
+        *map = state.stored();
         return 0;
     }
     if let Err(bug) = access::vmap_first(old_map) {
@@ -319,8 +314,7 @@ fn vmap<'h>(dmabuf: &'h DmaBuf, held: Held<'h>, map: &mut iosys_map) -> c_int {
     if ret != 0 {
         return vmap_failed(ret);
     }
-    // SAFETY: The stored map is the buffer's, ours to write under the lock.
-    unsafe { state.stored().write(ptr) };
+    state.set_stored(ptr);
     state.set_count(1);
     *map = ptr;
     0
@@ -341,14 +335,13 @@ pub(crate) unsafe extern "C" fn dma_buf_vmap_unlocked(
     dmabuf: *mut dma_buf,
     map: *mut iosys_map,
 ) -> c_int {
-    // SAFETY: `map` is valid for writes (caller's promise); cleared
-    // (`iosys_map_clear`) before anything else.
-    let map = unsafe {
+    // SAFETY: `map` is valid for writes, and cleared (`iosys_map_clear`)
+    // before anything else; `dmabuf` is NULL or live (caller's promises).
+    let (map, dmabuf) = unsafe {
         map.write(IOSYS_MAP_NULL);
-        &mut *map
+        (&mut *map, checked(dmabuf))
     };
-    // SAFETY: NULL or live (caller's promise).
-    let Some(dmabuf) = (unsafe { checked(dmabuf) }) else {
+    let Some(dmabuf) = dmabuf else {
         sys::warn();
         return EINVAL.to_neg();
     };
@@ -368,14 +361,14 @@ pub(crate) unsafe extern "C" fn dma_buf_vmap_unlocked(
 /// holds; `map` valid for reads.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_vunmap(dmabuf: *mut dma_buf, map: *mut iosys_map) {
-    // SAFETY: NULL or live (caller's promise).
-    let Some(dmabuf) = (unsafe { checked(dmabuf) }) else {
+    // SAFETY: `dmabuf` is NULL or live, with its reservation lock held by
+    // the caller; `map` is readable (caller's promises).
+    let dmabuf = unsafe { checked(dmabuf).map(|d| (d, Held::assume(d.resv()), MapArg::new(map))) };
+    let Some((dmabuf, held, map)) = dmabuf else {
         sys::warn();
         return;
     };
-    // SAFETY: The caller holds the buffer's reservation lock; `map` is
-    // readable (caller's promise).
-    unsafe { vunmap(dmabuf, Held::assume(dmabuf.resv()), MapArg::new(map)) };
+    vunmap(dmabuf, held, map);
 }
 
 /// The body of [`dma_buf_vunmap`], with the lock held.
@@ -384,8 +377,7 @@ fn vunmap<'h>(dmabuf: &'h DmaBuf, held: Held<'h>, map: MapArg<'_>) {
     let Some(state) = dmabuf.vmap_state(held) else {
         return;
     };
-    // SAFETY: The stored map is the buffer's, readable under the lock.
-    let stored = iosys_map_value(unsafe { &*state.stored() });
+    let stored = iosys_map_value(&state.stored());
     match access::vunmap(state.count(), stored, map.value()) {
         Err(bug) => vmap_bug(bug),
         Ok(Vunmap::Keep(new_count)) => state.set_count(new_count),
@@ -394,9 +386,8 @@ fn vunmap<'h>(dmabuf: &'h DmaBuf, held: Held<'h>, map: MapArg<'_>) {
             // The exporter's own mapping (equal to the stored one, checked
             // above).
             state.vunmap_op(map);
-            // SAFETY: The stored map is ours to write under the lock
-            // (`iosys_map_clear`).
-            unsafe { state.stored().write(IOSYS_MAP_NULL) };
+            // `iosys_map_clear`.
+            state.set_stored(IOSYS_MAP_NULL);
         }
     }
 }
@@ -412,14 +403,14 @@ fn vunmap<'h>(dmabuf: &'h DmaBuf, held: Held<'h>, map: MapArg<'_>) {
 /// does not hold; `map` valid for reads.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_vunmap_unlocked(dmabuf: *mut dma_buf, map: *mut iosys_map) {
-    // SAFETY: NULL or live (caller's promise).
-    let Some(dmabuf) = (unsafe { checked(dmabuf) }) else {
+    // SAFETY: `dmabuf` is NULL or live, `map` readable (caller's promises).
+    let (dmabuf, map) = unsafe { (checked(dmabuf), MapArg::new(map)) };
+    let Some(dmabuf) = dmabuf else {
         sys::warn();
         return;
     };
     let mut lock = ResvGuard::lock(dmabuf.resv());
-    // SAFETY: `map` is readable (caller's promise).
-    vunmap(dmabuf, lock.held(), unsafe { MapArg::new(map) });
+    vunmap(dmabuf, lock.held(), map);
 }
 
 c_abi!(

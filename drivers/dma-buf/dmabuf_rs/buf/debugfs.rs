@@ -32,7 +32,7 @@ fn show_one(s: &SeqFile, dmabuf: &DmaBuf) -> Result<(), c_int> {
 
     {
         let name = NameGuard::lock(dmabuf);
-        let file = dmabuf.file();
+        let file = dmabuf.file().as_ptr();
         // SAFETY: The dma-buf and its file are live.
         let (flags, mode, ino) =
             unsafe { ((*file).f_flags, (*file).f_mode, (*(*file).f_inode).i_ino) };
@@ -130,9 +130,9 @@ static DMA_BUF_DEBUG_FOPS: Table<file_operations> = Table(file_operations {
     read: Some(bindings::seq_read),
     llseek: Some(bindings::seq_lseek),
     release: Some(bindings::single_release),
-    // SAFETY: The other members are optional callbacks, the owner and flags;
-    // all-zero leaves them NULL and 0, as the C macro's initialiser.
-    ..unsafe { core::mem::zeroed() }
+    // The other members are optional callbacks, the owner and flags; all-zero
+    // leaves them NULL and 0, as the C macro's initialiser.
+    ..crate::sys::zeroed()
 });
 
 /// Creates debugfs `dma_buf/bufinfo` (`dma_buf_init_debugfs()`).

@@ -28,9 +28,9 @@ static DMA_BUF_FOPS: Table<file_operations> = Table(file_operations {
     unlocked_ioctl: Some(ioctl::dma_buf_ioctl),
     compat_ioctl: COMPAT_IOCTL,
     show_fdinfo: Some(fdinfo::dma_buf_show_fdinfo),
-    // SAFETY: The other members are optional callbacks, the owner and flags;
-    // all-zero leaves them NULL and 0, as the C core's designated initialiser.
-    ..unsafe { core::mem::zeroed() }
+    // The other members are optional callbacks, the owner and flags; all-zero
+    // leaves them NULL and 0, as the C core's designated initialiser.
+    ..crate::sys::zeroed()
 });
 
 /// The dma-buf file operations.

@@ -18,7 +18,6 @@ use crate::logic::dma_buf::dname_shows_name;
 use crate::sys;
 use crate::sys::from_err_ptr;
 use crate::vfs::{FileRef, Table};
-use core::mem::zeroed;
 use core::ptr::{self, addr_of_mut};
 use core::sync::atomic::{AtomicI64, AtomicPtr, Ordering};
 use kernel::bindings::{self, dentry, dentry_operations, dma_buf, file_system_type, fs_context};
@@ -35,9 +34,9 @@ use kernel::uapi::DMA_BUF_NAME_LEN;
 static DMA_BUF_DENTRY_OPS: Table<dentry_operations> = Table(dentry_operations {
     d_dname: Some(dmabuffs_dname),
     d_release: Some(dma_buf_release),
-    // SAFETY: The other members are optional callbacks; all-zero leaves them
-    // NULL, as the C core's designated initialiser.
-    ..unsafe { zeroed() }
+    // The other members are optional callbacks; all-zero leaves them NULL, as
+    // the C core's designated initialiser.
+    ..crate::sys::zeroed()
 });
 
 /// The filesystem type: never registered, only mounted internally.
@@ -47,9 +46,9 @@ static DMA_BUF_FS_TYPE: KernelOwned<file_system_type> = KernelOwned::new(file_sy
     name: c"dmabuf".as_ptr().cast(),
     init_fs_context: Some(dma_buf_fs_init_context),
     kill_sb: Some(bindings::kill_anon_super),
-    // SAFETY: The other members are optional callbacks, flags, list heads and
-    // lockdep keys, all valid as zero (the C core's static initialiser).
-    ..unsafe { zeroed() }
+    // The other members are optional callbacks, flags, list heads and lockdep
+    // keys, all valid as zero (the C core's static initialiser).
+    ..crate::sys::zeroed()
 });
 
 /// The internal mount (`dma_buf_mnt`): NULL until [`mount`] at boot, then

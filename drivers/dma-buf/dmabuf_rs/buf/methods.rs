@@ -13,9 +13,10 @@
 use crate::logic::access::IosysMap;
 use crate::resv::Held;
 use crate::sys::CStrPtr;
+use crate::vfs::File;
 use core::marker::PhantomData;
 use core::ptr::addr_of_mut;
-use kernel::bindings::{self, dma_buf, dma_buf_ops, dma_data_direction, iosys_map};
+use kernel::bindings::{dma_buf, dma_buf_ops, dma_data_direction, iosys_map};
 use kernel::ffi::c_int;
 
 pub(crate) use kernel::dma_buf::buf::DmaBuf;
@@ -44,7 +45,7 @@ pub(crate) trait DmaBufCore {
     fn ops(&self) -> &dma_buf_ops;
 
     /// The buffer's file, which lives as long as the buffer.
-    fn file(&self) -> *mut bindings::file;
+    fn file(&self) -> &File;
 
     /// The exporter's name (`exp_name`), `(null)` if it gave none.
     fn exp_name(&self) -> CStrPtr<'_>;
@@ -91,9 +92,11 @@ impl DmaBufCore for DmaBuf {
     }
 
     #[inline]
-    fn file(&self) -> *mut bindings::file {
-        // SAFETY: The buffer is live; `file` is set at export and never changes.
-        unsafe { (*self.raw()).file }
+    fn file(&self) -> &File {
+        // SAFETY: The buffer is live; `file` is set at export, never changes,
+        // and stays valid as long as the buffer (the file's release is what
+        // frees it).
+        unsafe { &*(*self.raw()).file.cast::<File>() }
     }
 
     fn exp_name(&self) -> CStrPtr<'_> {
@@ -104,8 +107,7 @@ impl DmaBufCore for DmaBuf {
     }
 
     fn file_count(&self) -> kernel::ffi::c_long {
-        // SAFETY: The buffer's file lives as long as the buffer.
-        unsafe { bindings::dmabuf_rs_buf_file_count(self.file()) }
+        self.file().count()
     }
 
     #[inline]
@@ -180,11 +182,20 @@ impl VmapState<'_> {
         unsafe { (*self.dmabuf.raw()).vmapping_counter = count };
     }
 
-    /// The address of the stored mapping.
+    /// The stored mapping (`vmap_ptr`), a copy.
     #[inline]
-    pub(crate) fn stored(&self) -> *mut iosys_map {
-        // SAFETY: The buffer is live; taking a field's address reads nothing.
-        unsafe { addr_of_mut!((*self.dmabuf.raw()).vmap_ptr) }
+    pub(crate) fn stored(&self) -> iosys_map {
+        // SAFETY: The buffer is live; the field changes only under the lock,
+        // which is held (type invariant).
+        unsafe { addr_of_mut!((*self.dmabuf.raw()).vmap_ptr).read() }
+    }
+
+    /// Sets the stored mapping.
+    #[inline]
+    pub(crate) fn set_stored(&self, map: iosys_map) {
+        // SAFETY: As in `stored`; we hold the lock, so the write races with
+        // nothing.
+        unsafe { addr_of_mut!((*self.dmabuf.raw()).vmap_ptr).write(map) };
     }
 
     /// Calls the exporter's `vmap` (`-EINVAL` if it has none) to fill `map`.

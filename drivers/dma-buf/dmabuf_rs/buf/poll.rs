@@ -17,144 +17,189 @@
 
 use super::lock::ResvGuard;
 use super::methods::{DmaBuf, DmaBufCore};
-use crate::fence::{dma_fence_add_callback, FenceCore};
+use crate::fence::{dma_fence_add_callback, Fence, FenceCore};
 use crate::logic::usage::Usage;
 use crate::resv::Held;
-use crate::sys::SpinLock;
-use crate::vfs::{File, EPOLLERR, EPOLLIN, EPOLLOUT};
-use core::ptr::{self, addr_of_mut};
+use crate::sys::WaitQueue;
+use crate::vfs::{File, FileRef, PollTable, EPOLLERR, EPOLLIN, EPOLLOUT};
+use core::ptr::{addr_of_mut, NonNull};
 use kernel::bindings::{
     self, __poll_t, dma_buf, dma_buf_dma_buf_poll_cb_t, dma_fence, dma_fence_cb, file, poll_table,
 };
-use kernel::types::ARef;
+use kernel::types::{ARef, Opaque};
 
-/// One of the two poll callback slots of a dma-buf.
-type PollCb = dma_buf_dma_buf_poll_cb_t;
+/// One of the two poll callback slots of a dma-buf (`cb_in`, `cb_out`).
+///
+/// # Invariants
+///
+/// The slot is one of a live dma-buf's, whose wait queue its `poll` points
+/// to (both set at export); `active` is only accessed under that queue's
+/// lock. While `active` is not 0 the slot owns a reference to the dma-buf's
+/// file, which its callback (or the poll that armed it) drops.
+#[repr(transparent)]
+struct PollSlot(Opaque<dma_buf_dma_buf_poll_cb_t>);
 
 // The fence callback is the slot's first member, so the fence core's pointer
 // to it is a pointer to the slot.
-const _: () = assert!(core::mem::offset_of!(PollCb, cb) == 0);
+const _: () = assert!(core::mem::offset_of!(dma_buf_dma_buf_poll_cb_t, cb) == 0);
 
-/// The fence callback of a poll slot (and what a poll calls itself when no
-/// fence was waited for): wakes the pollers of the slot's event, marks the
-/// slot idle, and drops the fence (if any) and the file reference the poll
+impl PollSlot {
+    /// The slot of `dmabuf` for writers (`cb_out`) or readers (`cb_in`).
+    #[inline]
+    fn of(dmabuf: &DmaBuf, write: bool) -> &PollSlot {
+        let raw = dmabuf.raw();
+        // SAFETY: The slots of a live dma-buf, set up at export (taking a
+        // field's address reads nothing); `PollSlot` is `repr(transparent)`.
+        unsafe {
+            &*if write {
+                addr_of_mut!((*raw).cb_out)
+            } else {
+                addr_of_mut!((*raw).cb_in)
+            }
+            .cast::<PollSlot>()
+        }
+    }
+
+    #[inline]
+    fn raw(&self) -> *mut dma_buf_dma_buf_poll_cb_t {
+        self.0.get()
+    }
+
+    /// The dma-buf's wait queue, whose lock guards `active`.
+    #[inline]
+    fn queue(&self) -> &WaitQueue {
+        // SAFETY: `poll` points to the dma-buf's queue, initialised at export
+        // and live as long as the slot (type invariant).
+        unsafe { WaitQueue::from_raw((*self.raw()).poll) }
+    }
+
+    /// Marks the idle slot active for `event`; false if it already is.
+    #[inline]
+    fn try_activate(&self, event: __poll_t) -> bool {
+        // Interrupts off: the callback takes the lock from fence signalling.
+        let _guard = self.queue().lock().lock_irq();
+        // SAFETY: We hold the queue's lock, under which `active` is accessed
+        // (type invariant).
+        unsafe {
+            let active = addr_of_mut!((*self.raw()).active);
+            if *active != 0 {
+                return false;
+            }
+            *active = event;
+        }
+        true
+    }
+
+    /// Wakes the pollers of the slot's event and marks the slot idle. The
+    /// caller then drops the file reference the slot owned.
+    #[inline]
+    fn fire(&self) {
+        let queue = self.queue().lock_irqsave();
+        // SAFETY: We hold the queue's lock, under which `active` is accessed
+        // (type invariant).
+        let active = unsafe { core::mem::replace(&mut (*self.raw()).active, 0) };
+        queue.wake_up_locked_poll(active);
+    }
+
+    /// Queues the active slot's callback on the first fence of the locked
+    /// reservation object that a reader (`write == false`) or a writer must
+    /// wait for, handing it `file`, the slot's reference to the dma-buf's
+    /// file, and a reference to the fence. Gives `file` back if every such
+    /// fence has signalled (or there are none).
+    fn queue_on(&self, mut held: Held<'_>, write: bool, file: FileRef) -> Result<(), FileRef> {
+        let Some(list) = held.list() else {
+            return Err(file);
+        };
+        // `dma_resv_for_each_fence()`: the fences of the usage or a stronger one.
+        let query = Usage::rw(write);
+        for (slot, _) in list.fences().filter(|(_, usage)| query.covers(*usage)) {
+            let fence = ARef::from(slot.fence);
+            // SAFETY: The fence is live. The callback's storage stays in
+            // place until it has run: it is in the dma-buf, whose file
+            // reference the callback gets.
+            let queued = unsafe {
+                dma_fence_add_callback(
+                    fence.raw(),
+                    addr_of_mut!((*self.raw()).cb),
+                    Some(dma_buf_poll_cb),
+                )
+            };
+            if queued == 0 {
+                // The callback owns both references now.
+                let _ = ARef::into_raw(fence);
+                let _ = file.into_raw();
+                return Ok(());
+            }
+            // Already signalled: the callback was not queued.
+            crate::fence::put_ref(fence);
+        }
+        Err(file)
+    }
+}
+
+/// The fence callback of a poll slot: wakes the pollers of the slot's event,
+/// marks the slot idle, and drops the fence and the file reference the poll
 /// took.
 ///
 /// # Safety
 ///
-/// `cb` must be the `cb` of an active slot of a live dma-buf, for which the
-/// caller gives up one reference to the dma-buf's file and, if `fence` is not
-/// NULL, one to `fence`.
+/// `cb` must be the `cb` of an active slot of a live dma-buf, queued on
+/// `fence` by [`PollSlot::queue_on`] (which hands the callback a reference to
+/// `fence` and the slot's to the dma-buf's file).
 unsafe extern "C" fn dma_buf_poll_cb(fence: *mut dma_fence, cb: *mut dma_fence_cb) {
-    let dcb: *mut PollCb = cb.cast();
-    // SAFETY: The slot is one of a live dma-buf (caller), whose `poll` it
-    // points to since the export.
-    let (wq, dmabuf) = unsafe {
-        let wq = (*dcb).poll;
-        (wq, kernel::container_of!(wq, dma_buf, poll).cast_mut())
+    // SAFETY: `cb` is the first member of a slot of a live dma-buf (caller's
+    // promise), whose `poll` is the dma-buf's; the references to `fence` and
+    // to the dma-buf's file are the callback's.
+    let (slot, fence, file) = unsafe {
+        let slot = &*cb.cast::<PollSlot>();
+        let dmabuf = kernel::container_of!((*slot.raw()).poll, dma_buf, poll);
+        (
+            slot,
+            Fence::from_raw_owned(NonNull::new_unchecked(fence)),
+            FileRef::from_raw(NonNull::new_unchecked((*dmabuf).file)),
+        )
     };
-    {
-        // SAFETY: The wait queue is initialised and lives with the dma-buf.
-        let lock = unsafe { &*addr_of_mut!((*wq).lock).cast::<SpinLock>() };
-        let _guard = lock.lock_irqsave();
-        // SAFETY: We hold the wait queue's lock, under which `active` changes.
-        unsafe {
-            bindings::dmabuf_rs_buf_wake_up_locked_poll(wq, (*dcb).active);
-            (*dcb).active = 0;
-        }
-    }
-    // SAFETY: The references the caller gives up; the file's keeps the
-    // dma-buf alive up to here (its release may run now).
-    unsafe {
-        crate::fence::put(fence);
-        bindings::fput((*dmabuf).file);
-    }
+    slot.fire();
+    crate::fence::put_ref(fence);
+    // Last: the file's reference keeps the dma-buf alive up to here.
+    drop(file);
 }
 
-/// Queues the slot `dcb` on the first fence of the locked reservation object
-/// that a reader (`write == false`) or a writer must wait for, and returns
-/// whether it did; `false` means they are all signalled (or there are none).
-///
-/// A queued callback holds a reference to its fence.
-///
-/// # Safety
-///
-/// `dcb` must be an active slot of a live dma-buf for which the caller holds
-/// a file reference to give to the callback, if queued.
-unsafe fn dma_buf_poll_add_cb(mut held: Held<'_>, write: bool, dcb: *mut PollCb) -> bool {
-    let Some(list) = held.list() else {
-        return false;
-    };
-    // `dma_resv_for_each_fence()`: the fences of the usage or a stronger one.
-    let query = Usage::rw(write);
-    for (slot, _) in list.fences().filter(|(_, usage)| query.covers(*usage)) {
-        let fence = ARef::from(slot.fence);
-        // SAFETY: The fence is live; the slot's callback stays in place as
-        // long as the dma-buf (caller).
-        let queued = unsafe {
-            dma_fence_add_callback(fence.raw(), addr_of_mut!((*dcb).cb), Some(dma_buf_poll_cb))
-        };
-        if queued == 0 {
-            // The callback owns the reference now.
-            let _ = ARef::into_raw(fence);
-            return true;
-        }
-        // Already signalled: the callback was not queued.
-        crate::fence::put_ref(fence);
-    }
-    false
-}
-
-/// Arms the slot `dcb` for `event` (`EPOLLOUT` with `write`, `EPOLLIN`
-/// without) and returns whether the event is ready now.
+/// Arms the slot for `event` (`EPOLLOUT` with `write`, `EPOLLIN` without)
+/// and returns whether the event is ready now.
 ///
 /// A slot already armed is not ready (its callback will wake us). Otherwise
-/// it is armed with a file reference and queued; if there is no fence to
-/// wait for, the callback runs right away, waking the other pollers, and the
-/// event is ready.
-///
-/// # Safety
-///
-/// The caller holds the file of `dmabuf` open, and `dcb` is one of its slots.
-unsafe fn arm(
-    dmabuf: &DmaBuf,
-    held: Held<'_>,
-    write: bool,
-    dcb: *mut PollCb,
-    event: __poll_t,
-) -> bool {
-    // SAFETY: The dma-buf is live; its wait queue is initialised.
-    let lock = unsafe { &*addr_of_mut!((*dmabuf.raw()).poll.lock).cast::<SpinLock>() };
-    // `active` only changes under the wait queue's lock, taken with
-    // interrupts off (the callback runs from fence signalling).
-    let busy = {
-        let _guard = lock.lock_irq();
-        // SAFETY: `dcb` is a slot of the live dma-buf (caller); we hold the
-        // lock that guards `active`.
-        unsafe {
-            let busy = (*dcb).active != 0;
-            if !busy {
-                (*dcb).active = event;
-            }
-            busy
-        }
-    };
-    if busy {
+/// it is armed with a new reference to the dma-buf's file and queued; if
+/// there is no fence to wait for, it fires right away, waking the other
+/// pollers, and the event is ready.
+fn arm(dmabuf: &DmaBuf, held: Held<'_>, write: bool, event: __poll_t) -> bool {
+    let slot = PollSlot::of(dmabuf, write);
+    if !slot.try_activate(event) {
         return false;
     }
-
-    // SAFETY: The caller holds the file open, so its count is not zero; this
-    // reference is the slot's, dropped by the callback. The slot is then
-    // active with it, and given to the callback if queued; if not, the
-    // callback runs here, waking any other waiters and dropping it.
-    unsafe {
-        bindings::dmabuf_rs_buf_get_file(dmabuf.file());
-        if dma_buf_poll_add_cb(held, write, dcb) {
-            return false;
+    match slot.queue_on(held, write, dmabuf.file().get()) {
+        Ok(()) => false,
+        Err(file) => {
+            slot.fire();
+            drop(file);
+            true
         }
-        dma_buf_poll_cb(ptr::null_mut(), addr_of_mut!((*dcb).cb));
     }
-    true
+}
+
+/// `poll_wait` on the dma-buf's queue.
+#[inline]
+fn poll_wait(dmabuf: &DmaBuf, table: Option<&PollTable>) {
+    // SAFETY: The queue lives as long as the dma-buf, whose file it is
+    // registered for: the VFS removes the entry before the file's release,
+    // which is what frees the dma-buf.
+    unsafe {
+        bindings::dmabuf_rs_poll_wait(
+            dmabuf.file().as_ptr(),
+            addr_of_mut!((*dmabuf.raw()).poll),
+            PollTable::as_ptr(table),
+        )
+    };
 }
 
 /// `poll` of a dma-buf file: `EPOLLIN`/`EPOLLOUT` as described in the
@@ -164,43 +209,30 @@ unsafe fn arm(
 ///
 /// Called by the VFS only, for an open file with the dma-buf operations.
 pub(super) unsafe extern "C" fn dma_buf_poll(file: *mut file, poll: *mut poll_table) -> __poll_t {
-    // SAFETY: The file is open (VFS).
-    let dmabuf = super::private_dmabuf(unsafe { &*file.cast::<File>() });
-    // SAFETY: NULL or the live dma-buf the open file keeps alive.
-    if dmabuf.is_null() || unsafe { (*dmabuf).resv }.is_null() {
-        return EPOLLERR;
-    }
-    // SAFETY: As above, exported (its file is open), with its reservation
-    // object.
-    let dmabuf = unsafe { DmaBuf::from_raw(dmabuf) };
+    // SAFETY: The file is open and `poll` the VFS's table or NULL (VFS);
+    // the file's private data is NULL or the live dma-buf it keeps alive,
+    // exported (its file is open), with its reservation object unless that
+    // is NULL.
+    let (dmabuf, table) = unsafe {
+        let dmabuf = super::private_dmabuf(&*file.cast::<File>());
+        if dmabuf.is_null() || (*dmabuf).resv.is_null() {
+            return EPOLLERR;
+        }
+        (DmaBuf::from_raw(dmabuf), poll.cast::<PollTable>().as_ref())
+    };
 
-    // SAFETY: The wait queue lives with the dma-buf; `poll` is the VFS's
-    // table (or NULL).
-    unsafe { bindings::dmabuf_rs_poll_wait(file, addr_of_mut!((*dmabuf.raw()).poll), poll) };
-
-    // SAFETY: The VFS's table, or NULL.
-    let mut events =
-        unsafe { bindings::dmabuf_rs_buf_poll_requested_events(poll) } & (EPOLLIN | EPOLLOUT);
+    poll_wait(dmabuf, table);
+    let mut events = PollTable::requested_events(table) & (EPOLLIN | EPOLLOUT);
     if events == 0 {
         return 0;
     }
 
     // Poll does not hold the lock already.
     let mut guard = ResvGuard::lock(dmabuf.resv());
-
-    // SAFETY: Taking the slots' addresses reads nothing.
-    let (cb_out, cb_in) = unsafe {
-        (
-            addr_of_mut!((*dmabuf.raw()).cb_out),
-            addr_of_mut!((*dmabuf.raw()).cb_in),
-        )
-    };
-    // SAFETY: The file is open, and the slot the dma-buf's.
-    if events & EPOLLOUT != 0 && !unsafe { arm(dmabuf, guard.held(), true, cb_out, EPOLLOUT) } {
+    if events & EPOLLOUT != 0 && !arm(dmabuf, guard.held(), true, EPOLLOUT) {
         events &= !EPOLLOUT;
     }
-    // SAFETY: As above.
-    if events & EPOLLIN != 0 && !unsafe { arm(dmabuf, guard.held(), false, cb_in, EPOLLIN) } {
+    if events & EPOLLIN != 0 && !arm(dmabuf, guard.held(), false, EPOLLIN) {
         events &= !EPOLLIN;
     }
     events

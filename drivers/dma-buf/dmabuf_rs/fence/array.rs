@@ -25,19 +25,19 @@
 //!
 //! C header: [`include/linux/dma-fence-array.h`](srctree/include/linux/dma-fence-array.h).
 
-use super::ops::{ops_table, FenceImpl};
+use super::ops::{ops_table, FenceImpl, Unreferenced};
 use super::Locked;
-use super::{
-    dma_fence_add_callback, dma_fence_free, dma_fence_init, Fence, FenceCore, ENABLE_SIGNAL,
-};
+use super::{dma_fence_add_callback, dma_fence_init, Fence, FenceCore, FenceEntry, ENABLE_SIGNAL};
 use crate::sys;
 use core::mem::size_of;
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicI32, Ordering};
+use kernel::alloc::KVec;
 use kernel::bindings::{
     self, dma_fence, dma_fence_array, dma_fence_array_cb, dma_fence_cb, irq_work, ktime_t,
 };
 use kernel::ffi::{c_int, c_uint};
+use kernel::types::ARef;
 
 /// The value of `base.error` while the array has not signalled and no member
 /// has reported an error yet.
@@ -72,22 +72,9 @@ impl Array {
         }
         // SAFETY: The fence uses the array ops, which only
         // `dma_fence_array_init` installs, on the `base` of an array it
-        // initialises; the array lives as long as its base fence.
-        Some(unsafe { Self::of_base(fence.raw()) })
-    }
-
-    /// The array whose base is `fence`, without checking the ops: for the
-    /// array's own callbacks, which the core calls on arrays only.
-    ///
-    /// # Safety
-    ///
-    /// `fence` must be the base of an initialised fence array that lives for
-    /// `'a`.
-    #[inline]
-    unsafe fn of_base<'a>(fence: *mut dma_fence) -> &'a Array {
-        // SAFETY: The caller's promise; `Array` is `repr(transparent)` over
-        // the C struct.
-        unsafe { &*kernel::container_of!(fence, dma_fence_array, base).cast::<Array>() }
+        // initialises; the array lives as long as its base fence. `Array` is
+        // `repr(transparent)` over the C struct.
+        Some(unsafe { &*kernel::container_of!(fence.raw(), dma_fence_array, base).cast::<Array>() })
     }
 
     #[inline]
@@ -208,10 +195,7 @@ unsafe extern "C" fn signal_work(work: *mut irq_work) {
     // SAFETY: This function is only installed (by `dma_fence_array_init`) on
     // the `work` of a fence array, and only queued by the last member
     // callback, whose reference keeps the array alive until the put below.
-    let array = unsafe {
-        let raw = kernel::container_of!(work, dma_fence_array, work).cast_mut();
-        Array::of_base(addr_of_mut!((*raw).base))
-    };
+    let array = unsafe { &*kernel::container_of!(work, dma_fence_array, work).cast::<Array>() };
     array.clear_pending_error();
     array.base().signal();
     // SAFETY: The reference handed over by the member callback.
@@ -233,11 +217,7 @@ unsafe extern "C" fn member_signaled(fence: *mut dma_fence, cb: *mut dma_fence_c
     // member, live and initialised during its callbacks.
     let (array, member) = unsafe {
         let array_cb = kernel::container_of!(cb, dma_fence_array_cb, cb);
-        let raw = (*array_cb).array;
-        (
-            Array::of_base(addr_of_mut!((*raw).base)),
-            Fence::from_raw(fence),
-        )
+        (&*(*array_cb).array.cast::<Array>(), Fence::from_raw(fence))
     };
     array.set_pending_error(member_error(member));
     if array.count_down() {
@@ -250,15 +230,13 @@ unsafe extern "C" fn member_signaled(fence: *mut dma_fence, cb: *mut dma_fence_c
     }
 }
 
-impl FenceImpl for ArrayFence {
+// SAFETY: `Array` is `repr(transparent)` over `struct dma_fence_array`, whose
+// fence is at `BASE_OFFSET`; only `dma_fence_array_init` installs the array
+// ops, on the fence of the array it initialises.
+unsafe impl FenceImpl for ArrayFence {
     const DRIVER_NAME: &'static core::ffi::CStr = c"dma_fence_array";
     type Typed = Array;
-
-    #[inline(always)]
-    unsafe fn typed<'a>(fence: *mut dma_fence) -> &'a Array {
-        // SAFETY: A live array's base, for `'a` (caller's promise).
-        unsafe { Array::of_base(fence) }
-    }
+    const BASE_OFFSET: usize = core::mem::offset_of!(dma_fence_array, base);
 
     /// Adds a callback to every member, each holding a reference on the array.
     ///
@@ -322,21 +300,17 @@ impl FenceImpl for ArrayFence {
 
     /// Drops the references on the members, frees the member array the
     /// creator handed over, and frees the fence after an RCU grace period.
-    unsafe fn release(fence: *mut dma_fence) {
-        // SAFETY: The core calls this once the last reference is gone, on an
-        // initialised array.
-        let array = unsafe { Array::of_base(fence) };
+    fn release(this: Unreferenced<Self>) {
+        let array = this.get();
         for member in array.members() {
             // SAFETY: The array's reference to the member.
             unsafe { crate::fence::put(member.raw()) };
         }
         // SAFETY: `fences` was allocated with kmalloc by the creator, who gave
-        // it to us; the array itself came from `dma_fence_array_alloc`, and
-        // nothing refers to either any more.
-        unsafe {
-            bindings::kfree((*array.raw()).fences.cast());
-            dma_fence_free(fence);
-        }
+        // it to us, and nothing refers to it any more.
+        unsafe { bindings::kfree((*array.raw()).fences.cast()) };
+        // The array itself came from `dma_fence_array_alloc`.
+        this.free();
     }
 
     /// Passes the deadline on to every member.
@@ -453,6 +427,35 @@ pub(crate) unsafe extern "C" fn dma_fence_array_create(
     array
 }
 
+/// [`dma_fence_array_create`] for the core's callers: an array (signalling
+/// when all members have) that takes over `fences` and their references, or
+/// `None` without memory (the references are dropped then).
+pub(crate) fn create(fences: KVec<FenceEntry>, context: u64, seqno: c_uint) -> Option<ARef<Fence>> {
+    let Ok(count) = c_int::try_from(fences.len()) else {
+        sys::kvec_free(fences);
+        return None;
+    };
+    let Some(array) = core::ptr::NonNull::new(dma_fence_array_alloc(count)) else {
+        sys::kvec_free(fences);
+        return None;
+    };
+    // The array owns a kmalloc'ed array of fence pointers and kfree's it:
+    // the vector's own buffer is one (`KVec` allocates with kmalloc, and
+    // `FenceEntry` is a transparent fence pointer), so it is handed over as
+    // it is, references included, without a second allocation.
+    let (list, _, _) = fences.into_raw_parts();
+    // SAFETY: The array was just allocated for `count` members; `list` holds
+    // `count` live fence references, kmalloc'ed, now the array's. The new
+    // array's one reference is ours; its fence is its `base`.
+    unsafe {
+        let array = array.as_ptr();
+        dma_fence_array_init(array, count, list.cast(), context, seqno, false);
+        Some(Fence::from_raw_owned(core::ptr::NonNull::new_unchecked(
+            addr_of_mut!((*array).base),
+        )))
+    }
+}
+
 /// Checks that `fence`, or every member if it is an array, is on `context`.
 ///
 /// Returns false if any fence is on another context. Takes no lock.
@@ -483,17 +486,10 @@ pub(crate) unsafe extern "C" fn dma_fence_match_context(
 /// `head` must be NULL or point to a live, initialised fence.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_fence_array_first(head: *mut dma_fence) -> *mut dma_fence {
-    if head.is_null() {
-        return head;
-    }
-    // SAFETY: The caller's contract: a live, initialised fence.
-    match Array::from_fence(unsafe { Fence::from_raw(head) }) {
-        Some(array) => array
-            .members()
-            .first()
-            .map_or(core::ptr::null_mut(), |m| m.raw()),
-        None => head,
-    }
+    // SAFETY: The caller's contract: NULL or a live, initialised fence.
+    let head = unsafe { head.as_ref().map(|_| Fence::from_raw(head)) };
+    head.and_then(first)
+        .map_or(core::ptr::null_mut(), Fence::raw)
 }
 
 /// Steps `dma_fence_array_for_each()`: returns member `index` of an array.
@@ -509,13 +505,27 @@ pub(crate) unsafe extern "C" fn dma_fence_array_next(
     head: *mut dma_fence,
     index: c_uint,
 ) -> *mut dma_fence {
-    if head.is_null() {
-        return head;
+    // SAFETY: The caller's contract: NULL or a live, initialised fence.
+    let head = unsafe { head.as_ref().map(|_| Fence::from_raw(head)) };
+    head.and_then(|head| next(head, index))
+        .map_or(core::ptr::null_mut(), Fence::raw)
+}
+
+/// [`dma_fence_array_first`] on a fence: the first member of an array
+/// (`None` for an empty one), or `head` itself if it is not an array.
+#[inline]
+pub(crate) fn first(head: &Fence) -> Option<&Fence> {
+    match Array::from_fence(head) {
+        Some(array) => array.members().first().copied(),
+        None => Some(head),
     }
-    // SAFETY: The caller's contract: a live, initialised fence.
-    Array::from_fence(unsafe { Fence::from_raw(head) })
-        .and_then(|array| array.members().get(index as usize))
-        .map_or(core::ptr::null_mut(), |m| m.raw())
+}
+
+/// [`dma_fence_array_next`] on a fence: member `index` of an array, or
+/// `None` past its end or if `head` is not an array.
+#[inline]
+pub(crate) fn next(head: &Fence, index: c_uint) -> Option<&Fence> {
+    Array::from_fence(head).and_then(|array| array.members().get(index as usize).copied())
 }
 
 c_abi!(

@@ -20,17 +20,17 @@
 //!
 //! C header: [`include/linux/dma-fence-chain.h`](srctree/include/linux/dma-fence-chain.h).
 
-use super::ops::{ops_table, FenceImpl};
+use super::ops::{ops_table, FenceImpl, Unreferenced};
 use super::Locked;
 use super::{
-    dma_fence_add_callback, dma_fence_context_alloc, dma_fence_free, dma_fence_init,
-    dma_fence_signal, get_rcu, Fence, FenceCore,
+    dma_fence_add_callback, dma_fence_context_alloc, dma_fence_init, get_rcu, Fence, FenceCore,
 };
 use crate::logic::seqno::{
     chain_find_seqno_start, chain_find_seqno_stops, chain_init, ChainContext, FindSeqno,
 };
 use crate::sys;
 use core::ffi::CStr;
+use core::mem::ManuallyDrop;
 use core::ptr::{self, addr_of_mut, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings::{self, dma_fence, dma_fence_cb, dma_fence_chain, irq_work, ktime_t};
@@ -151,25 +151,10 @@ impl Chain {
     }
 }
 
-/// `dma_fence_chain_contained` (a header inline) on a pointer: the fence a
-/// chain node wraps, or `fence` itself if it is not a chain node (or NULL).
-///
-/// Returns a borrowed pointer: no reference is taken.
-///
-/// # Safety
-///
-/// `fence` must be NULL or point to a live, initialised fence.
-pub(crate) unsafe fn contained(fence: *mut dma_fence) -> *mut dma_fence {
-    if fence.is_null() {
-        return fence;
-    }
-    // SAFETY: A non-NULL `fence` is live (caller's promise).
-    contained_of(unsafe { Fence::from_raw(fence) }).raw()
-}
-
-/// `dma_fence_chain_contained` on a borrowed fence.
+/// `dma_fence_chain_contained` (a header inline): the fence a chain node
+/// wraps, or `fence` itself if it is not a chain node.
 #[inline]
-fn contained_of(fence: &Fence) -> &Fence {
+pub(crate) fn contained_of(fence: &Fence) -> &Fence {
     match Chain::from_fence(fence) {
         Some(chain) => chain.fence(),
         None => fence,
@@ -184,7 +169,7 @@ fn contained_of(fence: &Fence) -> &Fence {
 /// whose fence has not signalled yet, or `None` at the end of the chain or if
 /// `fence` is not a chain node. Signalled predecessors are unlinked with a
 /// compare-and-exchange, so concurrent walkers are safe.
-fn walk(fence: ARef<Fence>) -> Option<ARef<Fence>> {
+pub(crate) fn walk(fence: ARef<Fence>) -> Option<ARef<Fence>> {
     let chain = Chain::from_fence(&fence)?;
     loop {
         let prev = chain.get_prev()?;
@@ -330,9 +315,9 @@ unsafe extern "C" fn chain_irq_work(work: *mut irq_work) {
     // SAFETY: The callback has run and the work is running, so neither
     // uses `cb` now.
     if !unsafe { enable_signaling(chain) } {
-        // No unsignalled fence is left: the whole chain is done.
-        // SAFETY: The node is live and its lock is not held here.
-        unsafe { dma_fence_signal(head.raw()) };
+        // No unsignalled fence is left: the whole chain is done (its lock
+        // is not held here).
+        head.signal();
     }
     // `head` drops the reference owned by the finished callback.
 }
@@ -359,24 +344,18 @@ unsafe extern "C" fn chain_cb(f: *mut dma_fence, cb: *mut dma_fence_cb) {
     unsafe { crate::fence::put(f) };
 }
 
-impl FenceImpl for ChainFence {
+// SAFETY: `Chain` is `repr(transparent)` over `struct dma_fence_chain`,
+// whose fence is at `BASE_OFFSET`; only `dma_fence_chain_init` installs the
+// chain ops, on the fence of the node it initialises.
+unsafe impl FenceImpl for ChainFence {
     const DRIVER_NAME: &'static CStr = c"dma_fence_chain";
     const USE_64BIT_SEQNO: bool = true;
-    // The node is found from the fence where needed (`Chain::from_fence`).
-    type Typed = Fence;
-
-    #[inline(always)]
-    unsafe fn typed<'a>(fence: *mut dma_fence) -> &'a Fence {
-        // SAFETY: A live fence, for `'a` (caller's promise).
-        unsafe { Fence::from_raw(fence) }
-    }
+    type Typed = Chain;
+    const BASE_OFFSET: usize = core::mem::offset_of!(dma_fence_chain, base);
 
     /// Arms the signalling callback on the first unsignalled fence of the
     /// chain; false if the whole chain has signalled.
-    fn enable_signaling(fence: &Fence, _locked: &Locked<'_>) -> bool {
-        let Some(chain) = Chain::from_fence(fence) else {
-            return false;
-        };
+    fn enable_signaling(chain: &Chain, _locked: &Locked<'_>) -> bool {
         // SAFETY: The fence core calls this once per fence (ENABLE_SIGNAL
         // bit), so the node's `cb` and `work` are unused.
         unsafe { enable_signaling(chain) }
@@ -384,22 +363,14 @@ impl FenceImpl for ChainFence {
 
     /// Returns whether every fence of the chain, from this node back, has
     /// signalled.
-    fn signaled(fence: &Fence) -> bool {
-        all_contained(fence, |f| f.query_signaled())
+    fn signaled(chain: &Chain) -> bool {
+        all_contained(chain.base(), |f| f.query_signaled())
     }
 
     /// Frees the node, first unlinking the predecessors it holds the last
     /// reference to, so that a long chain is not freed by recursion.
-    ///
-    /// # Safety
-    ///
-    /// `fence` is a chain node with no references left.
-    unsafe fn release(fence: *mut dma_fence) {
-        // SAFETY: The node stays allocated until `dma_fence_free` below;
-        // borrowing it does not need a reference (nothing else can free it).
-        let Some(chain) = Chain::from_fence(unsafe { Fence::from_raw(fence) }) else {
-            return;
-        };
+    fn release(this: Unreferenced<Self>) {
+        let chain = this.get();
         // With no reference left, no walker touches the node's `prev` any
         // more, so relaxed accesses suffice (C: `rcu_dereference_protected`).
         let slot = chain.prev();
@@ -427,18 +398,18 @@ impl FenceImpl for ChainFence {
             unsafe { crate::fence::put(prev) };
         };
         // SAFETY: The node's references to its previous and contained fences
-        // are ours to drop (put accepts NULL); the node was kmalloc'ed by its
-        // creator and is unreferenced, so it is freed after a grace period.
+        // are ours to drop (put accepts NULL).
         unsafe {
             crate::fence::put(prev);
             crate::fence::put(chain.fence().raw());
-            dma_fence_free(fence);
         }
+        // The node was kmalloc'ed by its creator.
+        this.free();
     }
 
     /// Passes the deadline hint to every fence of the chain.
-    fn set_deadline(fence: &Fence, deadline: ktime_t) {
-        all_contained(fence, |f| {
+    fn set_deadline(chain: &Chain, deadline: ktime_t) {
+        all_contained(chain.base(), |f| {
             super::set_deadline(f, deadline);
             true
         });
@@ -461,19 +432,17 @@ impl FenceImpl for ChainFence {
 /// reference to.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_fence_chain_walk(fence: *mut dma_fence) -> *mut dma_fence {
-    let Some(owned) = NonNull::new(fence) else {
+    let Some(fence) = NonNull::new(fence) else {
         return ptr::null_mut();
     };
+    // SAFETY: The caller hands over its reference to a live fence.
+    let fence = unsafe { Fence::from_raw_owned(fence) };
     // Not a chain node (the end of every unwrap walk): drop the reference
     // here, inline, before the walk's frame is set up.
-    // SAFETY: A non-NULL `fence` is live (caller's promise).
-    if Chain::from_fence(unsafe { Fence::from_raw(fence) }).is_none() {
-        // SAFETY: The caller's reference is ours to drop.
-        unsafe { crate::fence::put(fence) };
+    if Chain::from_fence(&fence).is_none() {
+        crate::fence::put_ref(fence);
         return ptr::null_mut();
     }
-    // SAFETY: The caller hands over its reference to a live fence.
-    let fence = unsafe { Fence::from_raw_owned(owned) };
     walk(fence).map_or(ptr::null_mut(), |prev| ARef::into_raw(prev).as_ptr().cast())
 }
 
@@ -496,20 +465,21 @@ pub(crate) unsafe extern "C" fn dma_fence_chain_find_seqno(
     pfence: *mut *mut dma_fence,
     seqno: u64,
 ) -> c_int {
-    let head = if seqno == 0 {
-        None
-    } else {
-        // SAFETY: `*pfence` is readable (caller's promise).
-        let fence = unsafe { *pfence };
-        // SAFETY: Unless NULL, `fence` is a live fence the caller holds a
-        // reference to, which stays until the end.
-        (!fence.is_null())
-            .then(|| unsafe { Fence::from_raw(fence) })
-            .and_then(Chain::from_fence)
+    // SAFETY: `pfence` is valid for reads and writes; unless `seqno` is 0,
+    // `*pfence` is NULL or a live fence the caller holds a reference to,
+    // which it gives up on success (so it is taken as an owned reference,
+    // dropped only then).
+    let (pfence, head) = unsafe {
+        let head = match NonNull::new(*pfence) {
+            Some(fence) if seqno != 0 => Some(ManuallyDrop::new(Fence::from_raw_owned(fence))),
+            _ => None,
+        };
+        (&mut *pfence, head)
     };
-    let head = match (
-        chain_find_seqno_start(head.map(|c| c.base().seqno()), seqno),
-        head,
+    let chain = head.as_deref().and_then(|fence| Chain::from_fence(fence));
+    let chain = match (
+        chain_find_seqno_start(chain.map(|c| c.base().seqno()), seqno),
+        chain,
     ) {
         (Ok(FindSeqno::Noop), _) => return 0,
         (Err(errno), _) => return errno.to_neg(),
@@ -517,13 +487,11 @@ pub(crate) unsafe extern "C" fn dma_fence_chain_find_seqno(
         // Not reached: a walk needs the head's seqno, so the head is a node.
         (Ok(FindSeqno::Walk), None) => return sys::neg(bindings::EINVAL),
     };
-    let found =
-        find_seqno(head, seqno).map_or(ptr::null_mut(), |f| ARef::into_raw(f).as_ptr().cast());
-    // SAFETY: The caller's reference to the head is consumed, as documented;
-    // `pfence` is writable (caller's promise).
-    unsafe {
-        crate::fence::put(head.base().raw());
-        *pfence = found;
+    *pfence =
+        find_seqno(chain, seqno).map_or(ptr::null_mut(), |f| ARef::into_raw(f).as_ptr().cast());
+    // The caller's reference to the head is consumed, as documented.
+    if let Some(head) = head {
+        crate::fence::put_ref(ManuallyDrop::into_inner(head));
     }
     0
 }
@@ -551,19 +519,13 @@ pub(crate) unsafe extern "C" fn dma_fence_chain_init(
     seqno: u64,
 ) {
     // SAFETY: `prev` is NULL or live, `fence` live (caller's promise).
-    let prev_chain = (!prev.is_null())
-        .then(|| unsafe { Fence::from_raw(prev) })
-        .and_then(Chain::from_fence);
-    // SAFETY: As above.
-    let contained = unsafe { Fence::from_raw(fence) };
-
-    // SAFETY: The node is ours to write (caller's promise) and not shared
-    // yet, so `prev` is a plain write: `dma_fence_init` below publishes the node.
-    unsafe {
-        bindings::dmabuf_rs_chain_lock_init(chain);
-        addr_of_mut!((*chain).prev).write(prev);
-        (*chain).fence = fence;
-    }
+    let (prev_chain, contained) = unsafe {
+        (
+            prev.as_ref()
+                .and_then(|_| Chain::from_fence(Fence::from_raw(prev))),
+            Fence::from_raw(fence),
+        )
+    };
 
     // A chain node `prev` has our ops, with 64-bit seqnos: the plain compare
     // `chain_init` makes is `__dma_fence_is_later(seqno, prev->seqno, prev->ops)`.
@@ -574,9 +536,13 @@ pub(crate) unsafe extern "C" fn dma_fence_chain_init(
         _ => dma_fence_context_alloc(1),
     };
 
-    // SAFETY: The node is ours and not shared; the ops table is static and
-    // the lock lives as long as the node.
+    // SAFETY: The node is ours to write (caller's promise) and not shared
+    // yet, so `prev` is a plain write: `dma_fence_init` publishes the node.
+    // The ops table is static and the lock lives as long as the node.
     unsafe {
+        bindings::dmabuf_rs_chain_lock_init(chain);
+        addr_of_mut!((*chain).prev).write(prev);
+        (*chain).fence = fence;
         (*chain).prev_seqno = init.prev_seqno;
         dma_fence_init(
             addr_of_mut!((*chain).base),

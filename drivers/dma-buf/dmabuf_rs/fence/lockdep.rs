@@ -25,9 +25,9 @@ unsafe impl Sync for LockdepMap {}
 #[cfg(CONFIG_LOCKDEP)]
 static DMA_FENCE_MAP: LockdepMap = LockdepMap(Opaque::new(bindings::lockdep_map {
     name: c"dma_fence_map".as_ptr().cast(),
-    // SAFETY: An all-zero lockdep_map with a name is the static initialiser
-    // the C core uses (`{ .name = "dma_fence_map" }`).
-    ..unsafe { core::mem::zeroed() }
+    // An all-zero lockdep_map with a name is the static initialiser the C core
+    // uses (`{ .name = "dma_fence_map" }`).
+    ..crate::sys::zeroed()
 }));
 
 #[cfg(CONFIG_LOCKDEP)]

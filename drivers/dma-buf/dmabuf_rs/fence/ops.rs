@@ -10,6 +10,8 @@
 
 use super::{Fence, Locked};
 use core::ffi::CStr;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
 use kernel::bindings::{dma_fence, dma_fence_ops, ktime_t};
 use kernel::ffi::c_char;
 
@@ -17,8 +19,18 @@ use kernel::ffi::c_char;
 ///
 /// The methods are the C callbacks of the same names, called by the fence
 /// core with the documented locking (enable_signaling under the fence lock,
-/// release once the last reference is gone).
-pub(crate) trait FenceImpl {
+/// release once the last reference is gone). They get the fence as its
+/// container, [`FenceImpl::Typed`], found from the `struct dma_fence` the
+/// fence core passes as the kernel's `container_of` does, by the
+/// [`FenceImpl::BASE_OFFSET`] of the fence in it.
+///
+/// # Safety
+///
+/// `Typed` has the layout of a C struct that embeds its `struct dma_fence`
+/// at `BASE_OFFSET` (typically a `repr(transparent)` wrapper of the C
+/// struct), and [`ops_table::<Self>()`](ops_table) is installed only on
+/// fences embedded that way, in an initialised `Typed`.
+pub(crate) unsafe trait FenceImpl: Sized {
     /// `get_driver_name`.
     const DRIVER_NAME: &'static CStr;
     /// `get_timeline_name`: containers belong to no timeline of their own.
@@ -26,16 +38,11 @@ pub(crate) trait FenceImpl {
     /// `use_64bit_seqno`.
     const USE_64BIT_SEQNO: bool = false;
 
-    /// What the callbacks work on: the fence as its type's view.
+    /// The fence's container, which the callbacks work on.
     type Typed;
 
-    /// The view of a fence of this type.
-    ///
-    /// # Safety
-    ///
-    /// `fence` is a live fence of this type (whose ops are its table), that
-    /// stays live for `'a`.
-    unsafe fn typed<'a>(fence: *mut dma_fence) -> &'a Self::Typed;
+    /// The offset of the `struct dma_fence` in [`FenceImpl::Typed`].
+    const BASE_OFFSET: usize;
 
     /// `enable_signaling`: arm callbacks; false if already signalled. Called
     /// with the fence's lock held (`locked`).
@@ -45,14 +52,39 @@ pub(crate) trait FenceImpl {
     fn signaled(this: &Self::Typed) -> bool;
 
     /// `release`: free the fence; the last reference is gone.
-    ///
-    /// # Safety
-    ///
-    /// `fence` is a fence of this type with no references left.
-    unsafe fn release(fence: *mut dma_fence);
+    fn release(this: Unreferenced<Self>);
 
     /// `set_deadline`: pass the deadline hint on.
     fn set_deadline(this: &Self::Typed, deadline: ktime_t);
+}
+
+/// A fence of type `T` whose last reference is gone, given to
+/// [`FenceImpl::release`] to take apart and free.
+///
+/// # Invariants
+///
+/// `self.0` is the initialised container of a fence of type `T` with no
+/// references left, which this value owns: only RCU readers still reach
+/// it, and they neither free it nor take a reference to it.
+pub(crate) struct Unreferenced<T: FenceImpl>(NonNull<T::Typed>, PhantomData<T>);
+
+impl<T: FenceImpl> Unreferenced<T> {
+    /// The container, borrowed until it is freed.
+    #[inline]
+    pub(crate) fn get(&self) -> &T::Typed {
+        // SAFETY: Initialised and owned by us until `free` (type invariant).
+        unsafe { self.0.as_ref() }
+    }
+
+    /// `dma_fence_free`: frees the container after an RCU grace period
+    /// (for the readers that may still look at it).
+    #[inline]
+    pub(crate) fn free(self) {
+        // SAFETY: The fence is unreferenced and ours (type invariant); the
+        // containers are kmalloc'ed by their allocation functions, with the
+        // fence at `BASE_OFFSET`.
+        unsafe { super::dma_fence_free(self.0.as_ptr().byte_add(T::BASE_OFFSET).cast()) }
+    }
 }
 
 /// `get_driver_name`: [`FenceImpl::DRIVER_NAME`]. Safe, as the fence is not
@@ -75,8 +107,14 @@ extern "C" fn timeline_name<T: FenceImpl>(_fence: *mut dma_fence) -> *const c_ch
 /// this table), with its lock held.
 unsafe extern "C" fn enable_signaling<T: FenceImpl>(fence: *mut dma_fence) -> bool {
     // SAFETY: The fence core only calls this on a live fence of this table's
-    // type, under its lock.
-    let (this, locked) = unsafe { (T::typed(fence), Locked::assume(Fence::from_raw(fence))) };
+    // type, under its lock; such a fence is embedded at `BASE_OFFSET` in an
+    // initialised `T::Typed` (the trait's contract), live as long as it.
+    let (this, locked) = unsafe {
+        (
+            &*fence.byte_sub(T::BASE_OFFSET).cast::<T::Typed>(),
+            Locked::assume(Fence::from_raw(fence)),
+        )
+    };
     T::enable_signaling(this, &locked)
 }
 
@@ -86,8 +124,9 @@ unsafe extern "C" fn enable_signaling<T: FenceImpl>(fence: *mut dma_fence) -> bo
 ///
 /// Called by the fence core only, on a live fence of type `T`.
 unsafe extern "C" fn signaled<T: FenceImpl>(fence: *mut dma_fence) -> bool {
-    // SAFETY: The fence core only calls this on a live fence of this type.
-    T::signaled(unsafe { T::typed(fence) })
+    // SAFETY: The fence core only calls this on a live fence of this type,
+    // embedded in its container as for `enable_signaling`.
+    T::signaled(unsafe { &*fence.byte_sub(T::BASE_OFFSET).cast::<T::Typed>() })
 }
 
 /// `release`: [`FenceImpl::release`].
@@ -97,8 +136,12 @@ unsafe extern "C" fn signaled<T: FenceImpl>(fence: *mut dma_fence) -> bool {
 /// Called by the fence core only, once, on a fence of type `T` whose last
 /// reference is gone.
 unsafe extern "C" fn release<T: FenceImpl>(fence: *mut dma_fence) {
-    // SAFETY: The fence core calls this once, after the last reference.
-    unsafe { T::release(fence) }
+    // INVARIANT: The fence core calls this once, after the last reference,
+    // handing the fence over to be freed.
+    // SAFETY: The fence is still allocated, of this type, embedded in its
+    // container as for `enable_signaling`.
+    let this = unsafe { NonNull::new_unchecked(fence.byte_sub(T::BASE_OFFSET).cast::<T::Typed>()) };
+    T::release(Unreferenced(this, PhantomData))
 }
 
 /// `set_deadline`: [`FenceImpl::set_deadline`].
@@ -107,8 +150,12 @@ unsafe extern "C" fn release<T: FenceImpl>(fence: *mut dma_fence) {
 ///
 /// Called by the fence core only, on a live fence of type `T`.
 unsafe extern "C" fn set_deadline<T: FenceImpl>(fence: *mut dma_fence, deadline: ktime_t) {
-    // SAFETY: The fence core only calls this on a live fence of this type.
-    T::set_deadline(unsafe { T::typed(fence) }, deadline)
+    // SAFETY: The fence core only calls this on a live fence of this type,
+    // embedded in its container as for `enable_signaling`.
+    T::set_deadline(
+        unsafe { &*fence.byte_sub(T::BASE_OFFSET).cast::<T::Typed>() },
+        deadline,
+    )
 }
 
 /// The C operations table of the fence type `T`.
@@ -121,8 +168,8 @@ pub(crate) const fn ops_table<T: FenceImpl>() -> dma_fence_ops {
         signaled: Some(signaled::<T>),
         release: Some(release::<T>),
         set_deadline: Some(set_deadline::<T>),
-        // SAFETY: The remaining callbacks (wait, the value strings) are
-        // optional; all-zero leaves them NULL, as the C tables do.
-        ..unsafe { core::mem::zeroed() }
+        // The remaining callbacks (wait, the value strings) are optional;
+        // all-zero leaves them NULL, as the C tables do.
+        ..crate::sys::zeroed()
     }
 }

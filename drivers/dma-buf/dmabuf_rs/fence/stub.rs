@@ -26,9 +26,9 @@ extern "C" fn stub_name(_fence: *mut dma_fence) -> *const c_char {
 static STUB_OPS: bindings::dma_fence_ops = bindings::dma_fence_ops {
     get_driver_name: Some(stub_name),
     get_timeline_name: Some(stub_name),
-    // SAFETY: All-zero means no further callbacks and 32-bit seqnos, as the
-    // C core's designated initialiser leaves them.
-    ..unsafe { core::mem::zeroed() }
+    // All-zero means no further callbacks and 32-bit seqnos, as the C core's
+    // designated initialiser leaves them.
+    ..crate::sys::zeroed()
 };
 
 /// The shared stub fence, initialised by the first [`dma_fence_get_stub`].
@@ -39,9 +39,9 @@ struct StaticFence(Opaque<dma_fence>);
 unsafe impl Sync for StaticFence {}
 
 static STUB: StaticFence = StaticFence(Opaque::new(
-    // SAFETY: An all-zero fence is the C core's `static struct dma_fence`: its
-    // null `ops` marks it uninitialised.
-    unsafe { core::mem::zeroed() },
+    // An all-zero fence is the C core's `static struct dma_fence`: its null
+    // `ops` marks it uninitialised.
+    crate::sys::zeroed(),
 ));
 
 /// Returns a new reference to the shared, signalled stub fence (context 0).
@@ -69,19 +69,26 @@ pub(crate) extern "C" fn dma_fence_get_stub() -> *mut dma_fence {
 /// Allocates a new fence, signalled at `timestamp`; NULL without memory.
 #[no_mangle]
 pub(crate) extern "C" fn dma_fence_allocate_private_stub(timestamp: ktime_t) -> *mut dma_fence {
-    let fence: *mut dma_fence = sys::kzalloc(core::mem::size_of::<dma_fence>());
-    if fence.is_null() {
-        return fence;
-    }
+    private_stub(timestamp).map_or(core::ptr::null_mut(), |fence| {
+        kernel::types::ARef::into_raw(fence).as_ptr().cast()
+    })
+}
+
+/// [`dma_fence_allocate_private_stub`] for the core's callers: `None`
+/// without memory.
+pub(crate) fn private_stub(timestamp: ktime_t) -> Option<kernel::types::ARef<Fence>> {
+    let fence =
+        core::ptr::NonNull::new(sys::kzalloc::<dma_fence>(core::mem::size_of::<dma_fence>()))?;
     // SAFETY: The fence is freshly allocated and not shared; the ops and lock
     // are statics. It has no `release` op, so it is freed with kfree_rcu.
+    // Its one reference (from `dma_fence_init`) is ours.
     unsafe {
         let lock = core::ptr::addr_of_mut!(bindings::dma_fence_stub_lock);
-        dma_fence_init(fence, &STUB_OPS, lock, 0, 0);
-        sys::set_bit(Fence::from_raw(fence).flags(), ENABLE_SIGNAL);
-        dma_fence_signal_timestamp(fence, timestamp);
+        dma_fence_init(fence.as_ptr(), &STUB_OPS, lock, 0, 0);
+        sys::set_bit(Fence::from_raw(fence.as_ptr()).flags(), ENABLE_SIGNAL);
+        dma_fence_signal_timestamp(fence.as_ptr(), timestamp);
+        Some(Fence::from_raw_owned(fence))
     }
-    fence
 }
 
 c_abi!(dma_fence_get_stub, dma_fence_allocate_private_stub);

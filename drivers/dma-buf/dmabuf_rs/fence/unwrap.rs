@@ -9,35 +9,93 @@
 //!
 //! C header: [`include/linux/dma-fence-unwrap.h`](srctree/include/linux/dma-fence-unwrap.h).
 
-use super::{chain, Fence, FenceCore};
+use super::{array, chain, Fence, FenceCore, FenceEntry};
 use crate::logic::{
     merge::{self, Merged},
     seqno::SeqnoWidth,
     view::FenceView,
 };
-use kernel::alloc::KVec;
+use core::ptr::null_mut;
 use kernel::bindings::{self, dma_fence, dma_fence_unwrap};
 use kernel::ffi::c_uint;
+use kernel::types::ARef;
 
 /// An unwrap cursor before its first step (every field is set by it); a
 /// constant, where the bindgen `Default` would be a call into another crate.
-pub(crate) const CURSOR_START: dma_fence_unwrap = dma_fence_unwrap {
-    chain: core::ptr::null_mut(),
-    array: core::ptr::null_mut(),
+pub(crate) const CURSOR_START: Cursor = Cursor(dma_fence_unwrap {
+    chain: null_mut(),
+    array: null_mut(),
     index: 0,
-};
+});
 
-/// Starts the array level of the cursor on its current chain link.
+/// An unwrap cursor (`struct dma_fence_unwrap`): where a walk over the
+/// fences inside a container is.
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `cursor` must be valid; its `chain` NULL or a live fence it holds a reference to.
-unsafe fn unwrap_array(cursor: *mut dma_fence_unwrap) -> *mut dma_fence {
-    // SAFETY: The caller guarantees the cursor and its chain fence.
-    unsafe {
-        (*cursor).array = chain::contained((*cursor).chain);
-        (*cursor).index = 0;
-        bindings::dma_fence_array_first((*cursor).array)
+/// Once [`Cursor::first`] has run: `chain` is NULL (the walk is over) or
+/// the current link of the chain, to which the cursor holds a reference;
+/// `array` is the fence the link contains (`dma_fence_chain_contained`,
+/// NULL with `chain`), live as long as the link; `index` the position in
+/// it.
+#[repr(transparent)]
+pub(crate) struct Cursor(dma_fence_unwrap);
+
+impl Cursor {
+    /// The fence of the current link (the link itself, or its contained
+    /// fence), or `None` once the walk is over.
+    #[inline]
+    fn array(&self) -> Option<&Fence> {
+        // SAFETY: NULL or live as long as the link the cursor holds (type
+        // invariant), which the borrow of the cursor keeps.
+        unsafe { self.0.array.as_ref().map(|_| Fence::from_raw(self.0.array)) }
+    }
+
+    /// Starts the array level of the cursor on its current chain link
+    /// (`__dma_fence_unwrap_array`).
+    #[inline]
+    fn enter_link(&mut self) -> Option<&Fence> {
+        // SAFETY: NULL, or the link the cursor holds a reference to (type
+        // invariant).
+        let link = unsafe { self.0.chain.as_ref().map(|_| Fence::from_raw(self.0.chain)) };
+        self.0.array = link.map_or(null_mut(), |link| chain::contained_of(link).raw());
+        self.0.index = 0;
+        self.array().and_then(array::first)
+    }
+
+    /// Starts the walk over the fences inside `head`; returns the first.
+    ///
+    /// The cursor takes a reference to the current chain link, dropped as
+    /// the walk moves on (and by the last step, which returns `None`).
+    #[inline]
+    pub(crate) fn first(&mut self, head: Option<&Fence>) -> Option<&Fence> {
+        // INVARIANT: The reference taken here is the cursor's.
+        self.0.chain = head.map_or(null_mut(), |head| {
+            ARef::into_raw(ARef::from(head)).as_ptr().cast()
+        });
+        self.enter_link()
+    }
+
+    /// The next fence of the walk started by [`Cursor::first`], or `None`.
+    #[inline]
+    pub(crate) fn next(&mut self) -> Option<&Fence> {
+        self.0.index = self.0.index.wrapping_add(1);
+        let index = self.0.index;
+        if let Some(next) = self.array().and_then(|array| array::next(array, index)) {
+            // (Re-borrowed, so that the cursor is free to change below.)
+            let next = next.raw();
+            // SAFETY: A member of the current link, live as long as it.
+            return Some(unsafe { Fence::from_raw(next) });
+        }
+        // The walk consumes the cursor's reference to the link and gives one
+        // to the next (or none at the end).
+        let link = core::ptr::NonNull::new(self.0.chain)
+            // SAFETY: The reference the cursor holds (type invariant).
+            .map(|link| unsafe { Fence::from_raw_owned(link) });
+        self.0.chain = link
+            .and_then(chain::walk)
+            .map_or(null_mut(), |next| ARef::into_raw(next).as_ptr().cast());
+        self.enter_link()
     }
 }
 
@@ -54,12 +112,15 @@ pub(crate) unsafe extern "C" fn dma_fence_unwrap_first(
     head: *mut dma_fence,
     cursor: *mut dma_fence_unwrap,
 ) -> *mut dma_fence {
-    // SAFETY: `head` is NULL or live (dma_fence_get passes NULL through); the
-    // cursor is valid for writes.
-    unsafe {
-        (*cursor).chain = crate::fence::get(head);
-        unwrap_array(cursor)
-    }
+    // SAFETY: `head` is NULL or live, the cursor valid for writes and ours
+    // for the call (caller's promise); `first` sets every field.
+    let (head, cursor) = unsafe {
+        (
+            head.as_ref().map(|_| Fence::from_raw(head)),
+            &mut *cursor.cast::<Cursor>(),
+        )
+    };
+    cursor.first(head).map_or(null_mut(), Fence::raw)
 }
 
 /// Returns the next fence of the iteration started by [`dma_fence_unwrap_first`], or NULL.
@@ -72,68 +133,19 @@ pub(crate) unsafe extern "C" fn dma_fence_unwrap_first(
 pub(crate) unsafe extern "C" fn dma_fence_unwrap_next(
     cursor: *mut dma_fence_unwrap,
 ) -> *mut dma_fence {
-    // SAFETY: The cursor is valid and holds a reference to its chain link.
-    unsafe {
-        (*cursor).index += 1;
-        let next = bindings::dma_fence_array_next((*cursor).array, (*cursor).index);
-        if !next.is_null() {
-            return next;
-        }
-        (*cursor).chain = bindings::dma_fence_chain_walk((*cursor).chain);
-        unwrap_array(cursor)
-    }
+    // SAFETY: A cursor set up by `dma_fence_unwrap_first` (caller's promise),
+    // so with the invariants of `Cursor`, ours for the call.
+    let cursor = unsafe { &mut *cursor.cast::<Cursor>() };
+    cursor.next().map_or(null_mut(), Fence::raw)
+}
+
+/// The signal timestamp of a signalled fence (`dma_fence_timestamp`).
+fn timestamp(entry: &FenceEntry) -> bindings::ktime_t {
+    entry.fence().timestamp()
 }
 
 /// One fence found while unwrapping, with the reference the merge holds.
-///
-/// # Invariants
-///
-/// The pointer is a live fence this value holds a reference to.
-///
-/// Transparent, so that a vector of them is an array of fence pointers that
-/// can become a fence array's list (see [`into_array`]).
-#[repr(transparent)]
-struct Held(*mut dma_fence);
-
-impl Held {
-    /// Takes a reference to `fence`.
-    ///
-    /// # Safety
-    ///
-    /// `fence` must be live.
-    unsafe fn get(fence: *mut dma_fence) -> Self {
-        // SAFETY: The fence is live.
-        Self(unsafe { crate::fence::get(fence) })
-    }
-
-    /// Gives the reference to the caller.
-    fn into_raw(self) -> *mut dma_fence {
-        let fence = self.0;
-        core::mem::forget(self);
-        fence
-    }
-
-    /// The fence.
-    #[inline]
-    fn fence(&self) -> &Fence {
-        // SAFETY: By the type invariant the fence is live while we hold it.
-        unsafe { Fence::from_raw(self.0) }
-    }
-
-    /// The signal timestamp of a signalled fence (`dma_fence_timestamp`).
-    fn timestamp(&self) -> bindings::ktime_t {
-        self.fence().timestamp()
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant we hold a reference.
-        unsafe { crate::fence::put(self.0) };
-    }
-}
-
-impl FenceView for Held {
+impl FenceView for FenceEntry {
     #[inline]
     fn id(&self) -> usize {
         self.fence().id()
@@ -163,24 +175,13 @@ impl FenceView for Held {
 /// Calls `f` on every fence inside `head`, unwrapping containers, with
 /// `cursor` as the cursor (`dma_fence_unwrap_for_each`).
 ///
-/// Walking to the end drops the reference the cursor holds.
-///
-/// # Safety
-///
-/// `head` must be NULL or a live fence; `cursor` valid for writes.
-unsafe fn walk(
-    head: *mut dma_fence,
-    cursor: *mut dma_fence_unwrap,
-    f: &mut impl FnMut(*mut dma_fence),
-) {
-    // SAFETY: The caller guarantees the head and the cursor; each step is
-    // given the cursor the previous one left.
-    unsafe {
-        let mut fence = dma_fence_unwrap_first(head, cursor);
-        while !fence.is_null() {
-            f(fence);
-            fence = dma_fence_unwrap_next(cursor);
-        }
+/// Walking to the end drops the reference the cursor holds. Each fence is
+/// live during its call.
+fn walk(head: &Fence, cursor: &mut Cursor, f: &mut impl FnMut(&Fence)) {
+    let mut fence = cursor.first(Some(head));
+    while let Some(found) = fence {
+        f(found);
+        fence = cursor.next();
     }
 }
 
@@ -194,30 +195,14 @@ unsafe fn walk(
 #[cfg(CONFIG_SYNC_FILE)]
 pub(crate) fn for_each_unwrapped(head: &Fence, mut f: impl FnMut(&Fence)) {
     let mut cursor = CURSOR_START;
-    // SAFETY: `head` is live and the cursor ours; the walk holds a reference
-    // to the container of each fence it yields, which keeps it live.
-    unsafe {
-        walk(head.raw(), &mut cursor, &mut |fence| {
-            f(Fence::from_raw(fence))
-        })
-    };
+    walk(head, &mut cursor, &mut f);
 }
 
 /// Calls `f` on every fence inside each of the `fences` (unwrapping
-/// containers), the `i`-th walked with the `i`-th cursor of `iter`.
-///
-/// # Safety
-///
-/// `fences` must point to `num` live fences, and `iter` to `num` cursors.
-unsafe fn for_each_unwrapped_in(
-    num: c_uint,
-    fences: *mut *mut dma_fence,
-    iter: *mut dma_fence_unwrap,
-    mut f: impl FnMut(*mut dma_fence),
-) {
-    for i in 0..num as usize {
-        // SAFETY: `i < num`; the caller guarantees the fences and cursors.
-        unsafe { walk(*fences.add(i), iter.add(i), &mut f) };
+/// containers), the `i`-th walked with the `i`-th of `cursors`.
+fn for_each_unwrapped_in(fences: &[&Fence], cursors: &mut [Cursor], mut f: impl FnMut(&Fence)) {
+    for (fence, cursor) in fences.iter().zip(cursors) {
+        walk(fence, cursor, &mut f);
     }
 }
 
@@ -238,83 +223,67 @@ pub(crate) unsafe extern "C" fn __dma_fence_unwrap_merge(
     fences: *mut *mut dma_fence,
     iter: *mut dma_fence_unwrap,
 ) -> *mut dma_fence {
+    let num = num_fences as usize;
+    // SAFETY: `num` live (so non-NULL) fences, which `&Fence` has the layout
+    // of, and `num` cursors, ours for the call (caller's promise); empty
+    // slices for none, where the pointers may be anything.
+    let (fences, cursors) = unsafe {
+        if num == 0 {
+            (&[][..], &mut [][..])
+        } else {
+            (
+                core::slice::from_raw_parts(fences.cast::<&Fence>(), num),
+                core::slice::from_raw_parts_mut(iter.cast::<Cursor>(), num),
+            )
+        }
+    };
+    merge_into(fences, cursors).map_or(null_mut(), |fence| ARef::into_raw(fence).as_ptr().cast())
+}
+
+/// [`__dma_fence_unwrap_merge`] for the core's callers: the merged fence,
+/// or `None` without memory.
+pub(crate) fn merge_into(fences: &[&Fence], cursors: &mut [Cursor]) -> Option<ARef<Fence>> {
     // Count first, so that collecting cannot need to allocate mid-walk.
     let mut total = 0usize;
-    // SAFETY: The caller guarantees the fences and cursors.
-    unsafe { for_each_unwrapped_in(num_fences, fences, iter, |_| total += 1) };
+    for_each_unwrapped_in(fences, cursors, |_| total += 1);
 
-    let Some(mut held) = crate::sys::kvec_with_capacity::<Held>(total) else {
-        return core::ptr::null_mut();
-    };
+    let mut held = crate::sys::kvec_with_capacity::<FenceEntry>(total)?;
     let mut overflow = false;
-    // SAFETY: As above. Containers only ever lose signalled links while we
-    // walk them, so the second walk finds no more fences than the first.
-    unsafe {
-        for_each_unwrapped_in(num_fences, fences, iter, |fence| {
-            // The capacity is `total`, so a fence beyond it is an overflow (the
-            // reference taken for it is dropped with the refused value).
-            overflow |= held.len() == total
-                || crate::sys::push_within_capacity(&mut held, Held::get(fence)).is_err();
-        })
-    };
+    // Containers only ever lose signalled links while we walk them, so the
+    // second walk finds no more fences than the first.
+    for_each_unwrapped_in(fences, cursors, |fence| {
+        // The capacity is `total`, so a fence beyond it is an overflow (the
+        // reference taken for it is dropped with the refused value).
+        overflow |= held.len() == total
+            || crate::sys::push_within_capacity(&mut held, FenceEntry::get(fence)).is_err();
+    });
     if overflow {
         // A fence appeared between the walks: dropping it would let the merged
         // fence signal early, so fail instead.
         crate::sys::warn();
-        return core::ptr::null_mut();
+        return None;
     }
 
     match merge::merge(&mut held[..]) {
         Merged::Stub => {
             // Every fence has signalled: a stub with the latest of their times.
-            let stamp = merge::stub_timestamp(held.iter().map(Held::timestamp));
+            let stamp = merge::stub_timestamp(held.iter().map(timestamp));
             crate::sys::kvec_free(held);
-            // SAFETY: No preconditions.
-            unsafe { bindings::dma_fence_allocate_private_stub(stamp) }
+            super::stub::private_stub(stamp)
         }
         Merged::Single => {
             // The survivor is at the front; the others' references drop here.
-            let mut rest = held.into_iter();
-            rest.next().map_or(core::ptr::null_mut(), Held::into_raw)
+            crate::sys::kvec_truncate(&mut held, 1);
+            let single = crate::sys::kvec_pop(&mut held);
+            crate::sys::kvec_free(held);
+            single.map(FenceEntry::into_ref)
         }
-        Merged::Array(n) => into_array(held, n),
+        Merged::Array(n) => {
+            // The array takes the first `n`; the others' references drop.
+            crate::sys::kvec_truncate(&mut held, n);
+            array::create(held, super::dma_fence_context_alloc(1), 1)
+        }
     }
-}
-
-/// Makes a `dma_fence_array` (on a new context, seqno 1, signalling when all
-/// have) that takes over the references of the first `n` fences in `held`
-/// (the others are dropped); NULL without memory.
-fn into_array(mut held: KVec<Held>, n: usize) -> *mut dma_fence {
-    let Ok(count) = i32::try_from(n) else {
-        return core::ptr::null_mut();
-    };
-    let len = held.len();
-    if n > len {
-        return core::ptr::null_mut();
-    }
-    // SAFETY: `n <= len`: the vector keeps its first `n` fences, and the
-    // references of the others, no longer counted, are dropped in place.
-    unsafe {
-        let tail = core::ptr::slice_from_raw_parts_mut(held.as_mut_ptr().add(n), len - n);
-        held.set_len(n);
-        core::ptr::drop_in_place(tail);
-    }
-    // The array owns a kmalloc'ed array of fence pointers and kfree's it:
-    // the vector's own buffer is one (`KVec` allocates with kmalloc, and
-    // `Held` is a transparent fence pointer), so it is handed over as it is,
-    // references included, without a second allocation.
-    let (list, len, capacity) = held.into_raw_parts();
-    let context = super::dma_fence_context_alloc(1);
-    // SAFETY: `list` holds `n` fence references, kmalloc'ed, now the array's.
-    let array = unsafe { bindings::dma_fence_array_create(count, list.cast(), context, 1, false) };
-    if array.is_null() {
-        // SAFETY: The array was not created: the buffer and its references
-        // are still ours, exactly as `into_raw_parts` gave them.
-        drop(unsafe { KVec::from_raw_parts(list, len, capacity) });
-        return core::ptr::null_mut();
-    }
-    // SAFETY: `array` is a live dma_fence_array; its fence is its first field.
-    unsafe { core::ptr::addr_of_mut!((*array).base) }
 }
 
 c_abi!(

@@ -8,8 +8,7 @@
 //! if the fence signalled with none to spare), 0 on timeout, or -ERESTARTSYS.
 
 use super::{
-    dma_fence_add_callback, dma_fence_enable_sw_signaling, dma_fence_remove_callback, lockdep,
-    trace, Fence, FenceCore, SIGNALED,
+    dma_fence_add_callback, dma_fence_remove_callback, lockdep, trace, Fence, FenceCore, SIGNALED,
 };
 use crate::sys;
 use core::ptr::addr_of_mut;
@@ -73,9 +72,14 @@ pub(crate) unsafe extern "C" fn dma_fence_default_wait(
     intr: bool,
     timeout: c_long,
 ) -> c_long {
+    // SAFETY: The caller's contract: a live, initialised fence, its lock
+    // not held.
+    default_wait(unsafe { Fence::from_raw(fence) }, intr, timeout)
+}
+
+/// The body of [`dma_fence_default_wait`].
+fn default_wait(fence: &Fence, intr: bool, timeout: c_long) -> c_long {
     let mut ret = if timeout != 0 { timeout } else { 1 };
-    // SAFETY: The caller's contract: a live, initialised fence.
-    let fence = unsafe { Fence::from_raw(fence) };
     let mut guard = fence.lock();
     let flags = fence.flags();
     if sys::test_bit(flags, SIGNALED) {
@@ -103,8 +107,7 @@ pub(crate) unsafe extern "C" fn dma_fence_default_wait(
     while !sys::test_bit(flags, SIGNALED) && ret > 0 {
         sys::set_current_state(sleep_state(intr), false);
         drop(guard);
-        // SAFETY: Called in process context (the caller may sleep).
-        ret = unsafe { bindings::schedule_timeout(ret) };
+        ret = sys::schedule_timeout(ret);
         guard = fence.lock();
         if ret > 0 && intr && sys::signal_pending() {
             ret = ERESTARTSYS;
@@ -140,20 +143,25 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_timeout(
         sys::warn();
         return -(bindings::EINVAL as c_long);
     }
+    // SAFETY: The caller's contract: a live, initialised fence, its lock
+    // not held.
+    wait_timeout(unsafe { Fence::from_raw(fence) }, intr, timeout)
+}
+
+/// The body of [`dma_fence_wait_timeout`], for a valid timeout.
+fn wait_timeout(fence: &Fence, intr: bool, timeout: c_long) -> c_long {
     sys::might_sleep();
     lockdep::might_wait();
-    // SAFETY: The caller guarantees the fence is live, its lock not held.
-    unsafe { dma_fence_enable_sw_signaling(fence) };
+    fence.lock().enable_signaling();
 
-    trace!(wait_start, fence);
-    // SAFETY: The caller's contract: a live, initialised fence.
-    let ret = match unsafe { Fence::from_raw(fence) }.ops().wait {
-        // SAFETY: The exporter's wait takes a live fence of its own.
-        Some(wait) => unsafe { wait(fence, intr, timeout) },
-        // SAFETY: As for this function.
-        None => unsafe { dma_fence_default_wait(fence, intr, timeout) },
+    trace!(wait_start, fence.raw());
+    let ret = match fence.ops().wait {
+        // SAFETY: The exporter's wait takes a live fence of its own, its
+        // lock not held.
+        Some(wait) => unsafe { wait(fence.raw(), intr, timeout) },
+        None => default_wait(fence, intr, timeout),
     };
-    trace!(wait_end, fence);
+    trace!(wait_end, fence.raw());
     ret
 }
 
@@ -187,14 +195,19 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_any_timeout(
         return -(bindings::EINVAL as c_long);
     }
     // SAFETY: The caller guarantees `count` live, initialised fences at
-    // `fences`, for the call. A `&Fence` is a non-null pointer to the
-    // `struct dma_fence` (`Fence` is `repr(transparent)` over it), the same
-    // layout as the C array's `struct dma_fence *` elements.
-    let fences: &[&Fence] = unsafe { core::slice::from_raw_parts(fences.cast(), count as usize) };
-    let report = |i: u32| {
-        if !idx.is_null() {
-            // SAFETY: The caller guarantees `idx` is valid for writes.
-            unsafe { *idx = i };
+    // `fences`, for the call, and `idx` NULL or valid for writes. A `&Fence`
+    // is a non-null pointer to the `struct dma_fence` (`Fence` is
+    // `repr(transparent)` over it), the same layout as the C array's
+    // `struct dma_fence *` elements.
+    let (fences, mut idx): (&[&Fence], _) = unsafe {
+        (
+            core::slice::from_raw_parts(fences.cast(), count as usize),
+            idx.as_mut(),
+        )
+    };
+    let mut report = |i: u32| {
+        if let Some(idx) = idx.as_deref_mut() {
+            *idx = i;
         }
     };
 
@@ -244,8 +257,7 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_any_timeout(
                 report(i);
                 break;
             }
-            // SAFETY: Called in process context (the caller may sleep).
-            ret = unsafe { bindings::schedule_timeout(ret) };
+            ret = sys::schedule_timeout(ret);
             if ret > 0 && intr && sys::signal_pending() {
                 ret = ERESTARTSYS;
             }

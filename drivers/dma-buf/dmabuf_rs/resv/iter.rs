@@ -257,9 +257,7 @@ fn next_locked(cursor: &mut dma_resv_iter, held: &Held<'_>) -> *mut dma_fence {
 /// cursor in a temporary and copy it, on every walk.
 #[inline(always)]
 pub(crate) fn begin(obj: *mut dma_resv, usage: dma_resv_usage) -> dma_resv_iter {
-    // SAFETY: All zeroes is a valid `dma_resv_iter`: NULL pointers, zero
-    // counts, `false`.
-    let mut cursor: dma_resv_iter = unsafe { core::mem::zeroed() };
+    let mut cursor: dma_resv_iter = crate::sys::zeroed();
     cursor.obj = obj;
     cursor.usage = usage;
     cursor
