@@ -318,7 +318,7 @@ impl<'a> Held<'a> {
         let old = list_ptr(self.obj).swap(new, Ordering::Release);
         // INVARIANT: The old list is replaced, so unreachable for new readers,
         // and its references are now the value's.
-        NonNull::new(old).map(|ptr| Retired { ptr })
+        NonNull::new(old).map(|ptr| Retired { block: Block(ptr) })
     }
 }
 
@@ -558,7 +558,7 @@ impl FenceView for InUse<'_> {
 /// `max_fences`), `front <= back <= max`; slots `0..front` and `back..max` hold references
 /// owned by the value; the list's `num_fences` is 0 until [`Self::publish`].
 pub(crate) struct NewList {
-    ptr: NonNull<ResvList>,
+    block: Block,
     front: u32,
     back: u32,
 }
@@ -589,8 +589,9 @@ impl NewList {
             addr_of_mut!((*list).max_fences).write(AtomicU32::new(max));
             addr_of_mut!((*list).num_fences).write(AtomicU32::new(0));
         }
+        // INVARIANT of `Block`: new, so unreachable for any reader.
         Some(Self {
-            ptr,
+            block: Block(ptr),
             front: 0,
             back: max,
         })
@@ -600,11 +601,7 @@ impl NewList {
     #[inline]
     fn slots(&self) -> &[AtomicUsize] {
         // INVARIANT of `ListRef`: the list is ours and allocated while borrowed.
-        ListRef {
-            ptr: self.ptr,
-            _list: PhantomData,
-        }
-        .slots()
+        self.block.list().slots()
     }
 
     /// Adds `fence` with `usage` after the fences pushed so far, or hands it
@@ -652,10 +649,11 @@ impl NewList {
         // references. The release store (and the release of the publication)
         // orders them before the count.
         // SAFETY: The list is ours and allocated.
-        unsafe { this.ptr.as_ref() }
+        unsafe { this.block.0.as_ref() }
             .num_fences
             .store(this.front, Ordering::Release);
-        let old = held.swap(this.ptr.as_ptr());
+        // The block is the object's from here on: `this` is never dropped.
+        let old = held.swap(this.block.0.as_ptr());
         for slot in &this.slots()[this.back as usize..] {
             // SAFETY: Parked slots hold references of ours (invariant), beyond
             // the published count, so no reader follows them.
@@ -670,8 +668,9 @@ impl NewList {
     /// references still belong to the list they were moved from.
     fn discard_moved(self) {
         let this = core::mem::ManuallyDrop::new(self);
-        // SAFETY: The list was never published: no reader can reach it.
-        unsafe { kfree_rcu(this.ptr) };
+        // INVARIANT of `Block`: the list was never published, and `this`,
+        // which is not dropped, gives its block up to this one.
+        drop(Block(this.block.0));
     }
 }
 
@@ -685,22 +684,39 @@ impl Drop for NewList {
             // SAFETY: These slots hold references of ours (type invariant).
             unsafe { crate::fence::put(entry(slot).0) };
         }
-        // SAFETY: The list was never published: no reader can reach it.
-        unsafe { kfree_rcu(self.ptr) };
+        // `self.block` frees the list after this.
     }
 }
 
-/// Frees `list` after an RCU grace period, without touching its fences.
+/// The memory of a list that no new reader can reach, owned: freed after
+/// an RCU grace period (for the readers that may still look at it) when
+/// dropped, without touching its fences.
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `list` must be a list that no new reader can reach, never used again by
-/// the caller.
-unsafe fn kfree_rcu(list: NonNull<ResvList>) {
-    let list = list.as_ptr();
-    // SAFETY: The list was kmalloc'ed, its header holds the RCU head, and no
-    // new reader can find it (caller's promise): `kfree_rcu(list, rcu)`.
-    unsafe { sys::kvfree_rcu(addr_of_mut!((*list).rcu).cast(), list.cast()) };
+/// `self.0` is a kmalloc'ed list that no new reader can reach (never
+/// published, or replaced), owned by the value.
+struct Block(NonNull<ResvList>);
+
+impl Block {
+    /// The list, allocated while the value lives.
+    #[inline]
+    fn list(&self) -> ListRef<'_> {
+        // INVARIANT of `ListRef`: freed only when the value is dropped.
+        ListRef {
+            ptr: self.0,
+            _list: PhantomData,
+        }
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        let list = self.0.as_ptr();
+        // SAFETY: The list was kmalloc'ed, its header holds the RCU head, and
+        // no new reader can find it (type invariant): `kfree_rcu(list, rcu)`.
+        unsafe { sys::kvfree_rcu(addr_of_mut!((*list).rcu).cast(), list.cast()) };
+    }
 }
 
 impl Held<'_> {
@@ -721,7 +737,7 @@ pub(crate) unsafe fn retire_unshared(obj: &Resv) -> Option<Retired> {
     let ptr = NonNull::new(list_ptr(obj).load(Ordering::Relaxed))?;
     // INVARIANT: No reader can reach the object, hence the list; its
     // references become the value's (caller's promise).
-    Some(Retired { ptr })
+    Some(Retired { block: Block(ptr) })
 }
 
 /// A list that was replaced (or whose object is being torn down): no new
@@ -734,26 +750,23 @@ pub(crate) unsafe fn retire_unshared(obj: &Resv) -> Option<Retired> {
 /// `ptr` is a list that no new reader can reach; its references in use are
 /// owned by the value.
 pub(crate) struct Retired {
-    ptr: NonNull<ResvList>,
+    block: Block,
 }
 
 impl Retired {
     /// The list, which stays allocated while the value lives.
     #[inline]
     fn list(&self) -> ListRef<'_> {
-        // INVARIANT of `ListRef`: freed only when the value is dropped.
-        ListRef {
-            ptr: self.ptr,
-            _list: PhantomData,
-        }
+        self.block.list()
     }
 
     /// Frees the list after a grace period without dropping its fences, whose
     /// references the caller has moved elsewhere.
     pub(crate) fn free_moved(self) {
         let this = core::mem::ManuallyDrop::new(self);
-        // SAFETY: By the type invariant no new reader reaches the list.
-        unsafe { kfree_rcu(this.ptr) };
+        // INVARIANT of `Block`: `this`, which is not dropped, gives its block
+        // up to this one.
+        drop(Block(this.block.0));
     }
 }
 
@@ -763,8 +776,7 @@ impl Drop for Retired {
             // SAFETY: The references in use are ours (type invariant).
             unsafe { crate::fence::put(entry(slot).0) };
         }
-        // SAFETY: By the type invariant no new reader reaches the list.
-        unsafe { kfree_rcu(self.ptr) };
+        // `self.block` frees the list after this.
     }
 }
 
