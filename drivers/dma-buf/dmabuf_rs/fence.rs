@@ -264,44 +264,62 @@ pub(crate) unsafe extern "C" fn dma_fence_signal(fence: *mut dma_fence) -> c_int
 /// `kref` must be the refcount of a live fence that just dropped to zero.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_fence_release(kref: *mut bindings::kref) {
-    // SAFETY: The caller guarantees `kref` is embedded in a dma_fence.
-    let fence = unsafe { kernel::container_of!(kref, dma_fence, refcount).cast_mut() };
-    trace!(destroy, fence);
+    // SAFETY: `kref` is the refcount of a live, initialised fence that just
+    // dropped to zero (caller's promise): the fence stays allocated until
+    // its release op or `dma_fence_free` below, and nothing takes a
+    // reference to it any more (the methods used here do not touch the
+    // count).
+    let (raw, fence) = unsafe {
+        let raw = kernel::container_of!(kref, dma_fence, refcount).cast_mut();
+        (raw, Fence::from_raw(raw))
+    };
+    trace!(destroy, raw);
 
-    // SAFETY: The fence is live and initialised until its release op or
-    // `dma_fence_free` below; its count is 0, so nothing here takes a
-    // reference (the methods used do not touch the count).
-    let typed = unsafe { Fence::from_raw(fence) };
-    let ops = typed.ops();
-    // Callbacks still queued on an unsignalled fence: a refcounting bug. The
-    // list is looked at without the lock, as C does: the lock of a fence
-    // being released may belong to an object already gone, so it is only
-    // taken when there is something to signal.
-    // SAFETY: The fence is live; nobody else holds a reference to add to or
-    // take from its list.
-    let pending = !typed.signaled_flag()
-        && !unsafe { sys::list_empty(addr_of_mut!((*fence).__bindgen_anon_1.cb_list)) };
-    if pending {
-        // SAFETY: The fence is live and initialised; the names live as long
-        // as it does.
-        unsafe {
-            bindings::dmabuf_rs_warn_fence_released(
-                typed.driver_name().as_ptr(),
-                typed.timeline_name().as_ptr(),
-                (*fence).context,
-                (*fence).seqno,
-            );
-            (*fence).error = sys::neg(bindings::EDEADLK);
+    // Callbacks still queued on an unsignalled fence: a refcounting bug.
+    if !fence.signaled_flag() && callbacks_queued_unlocked(fence) {
+        released_pending(fence);
+    }
+
+    let release = fence.ops().release;
+    // SAFETY: The fence is unreferenced: the exporter's release takes it
+    // over, or, without one, it was kmalloc'ed and is freed here.
+    unsafe {
+        match release {
+            Some(release) => release(raw),
+            None => dma_fence_free(raw),
         }
-        typed.lock().signal(ktime_get());
     }
+}
 
-    match ops.release {
-        // SAFETY: The exporter's release takes over the unreferenced fence.
-        Some(release) => unsafe { release(fence) },
-        // SAFETY: The fence was kmalloc'ed (no release op) and is unreferenced.
-        None => unsafe { dma_fence_free(fence) },
+/// Whether callbacks are queued on the unsignalled fence, looked at without
+/// the lock, as C does in `dma_fence_release`: the lock of a fence being
+/// released may belong to an object already gone, so it is only taken when
+/// there is something to signal.
+#[inline]
+fn callbacks_queued_unlocked(fence: &Fence) -> bool {
+    // SAFETY: The fence is live and unsignalled, so the union holds its
+    // callback list; nobody holds a reference to add to it or take from it.
+    !unsafe { sys::list_empty(addr_of_mut!((*fence.raw()).__bindgen_anon_1.cb_list)) }
+}
+
+/// A fence released with callbacks still queued: warns, and signals it with
+/// -EDEADLK so that no waiter is left hanging.
+#[cold]
+#[inline(never)]
+fn released_pending(fence: &Fence) {
+    // SAFETY: The fence is live and initialised; the names live as long as
+    // it does. Nobody else holds a reference, so its error is ours to set
+    // before it signals.
+    unsafe {
+        bindings::dmabuf_rs_warn_fence_released(
+            fence.driver_name().as_ptr(),
+            fence.timeline_name().as_ptr(),
+            fence.context(),
+            fence.seqno(),
+        );
+        (*fence.raw()).error = sys::neg(bindings::EDEADLK);
     }
+    fence.lock().signal(ktime_get());
 }
 
 /// Frees a fence after an RCU grace period, for `dma_fence_get_rcu_safe` readers.
