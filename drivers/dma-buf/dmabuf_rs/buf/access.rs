@@ -293,7 +293,7 @@ fn vmap<'h>(dmabuf: &'h DmaBuf, held: Held<'h>, map: &mut iosys_map) -> c_int {
         return EINVAL.to_neg();
     };
     let old_count = state.count();
-    let old_map = iosys_map_value(&state.stored());
+    let old_map = state.stored_value();
     if old_count != 0 {
         let new_count = match access::vmap_again(old_count, old_map) {
             Ok(new_count) => new_count,
@@ -377,7 +377,7 @@ fn vunmap<'h>(dmabuf: &'h DmaBuf, held: Held<'h>, map: MapArg<'_>) {
     let Some(state) = dmabuf.vmap_state(held) else {
         return;
     };
-    let stored = iosys_map_value(&state.stored());
+    let stored = state.stored_value();
     match access::vunmap(state.count(), stored, map.value()) {
         Err(bug) => vmap_bug(bug),
         Ok(Vunmap::Keep(new_count)) => state.set_count(new_count),

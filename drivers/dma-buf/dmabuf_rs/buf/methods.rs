@@ -190,6 +190,16 @@ impl VmapState<'_> {
         unsafe { addr_of_mut!((*self.dmabuf.raw()).vmap_ptr).read() }
     }
 
+    /// The value of the stored mapping, for the rules of
+    /// [`crate::logic::access`].
+    #[inline]
+    pub(crate) fn stored_value(&self) -> IosysMap {
+        // SAFETY: As in `stored`. Read in place, member by member, as C's
+        // helpers do (a copy of the whole map first costs an instruction in
+        // the compare of `is_iomem` that `vunmap` makes).
+        super::access::iosys_map_value(unsafe { &*addr_of_mut!((*self.dmabuf.raw()).vmap_ptr) })
+    }
+
     /// Sets the stored mapping.
     #[inline]
     pub(crate) fn set_stored(&self, map: iosys_map) {

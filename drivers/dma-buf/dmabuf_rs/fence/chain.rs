@@ -527,6 +527,15 @@ pub(crate) unsafe extern "C" fn dma_fence_chain_init(
         )
     };
 
+    // SAFETY: The node is ours to write (caller's promise) and not shared
+    // yet, so `prev` is a plain write: `dma_fence_init` below publishes the
+    // node.
+    unsafe {
+        bindings::dmabuf_rs_chain_lock_init(chain);
+        addr_of_mut!((*chain).prev).write(prev);
+        (*chain).fence = fence;
+    }
+
     // A chain node `prev` has our ops, with 64-bit seqnos: the plain compare
     // `chain_init` makes is `__dma_fence_is_later(seqno, prev->seqno, prev->ops)`.
     let init = chain_init(prev_chain.map(|c| c.base().seqno()), seqno);
@@ -536,13 +545,9 @@ pub(crate) unsafe extern "C" fn dma_fence_chain_init(
         _ => dma_fence_context_alloc(1),
     };
 
-    // SAFETY: The node is ours to write (caller's promise) and not shared
-    // yet, so `prev` is a plain write: `dma_fence_init` publishes the node.
-    // The ops table is static and the lock lives as long as the node.
+    // SAFETY: As above; the ops table is static and the lock lives as long
+    // as the node.
     unsafe {
-        bindings::dmabuf_rs_chain_lock_init(chain);
-        addr_of_mut!((*chain).prev).write(prev);
-        (*chain).fence = fence;
         (*chain).prev_seqno = init.prev_seqno;
         dma_fence_init(
             addr_of_mut!((*chain).base),
