@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
 //! Small building blocks over the C kernel the core is written against:
-//! spinlocks with guards ([`SpinLock`]), RCU read sections, atomic flag bits, intrusive list operations and
-//! warnings. Each wraps a C shim (`include/linux/dmabuf-rs.h`) or a plain
-//! memory operation, so the modules above read like the C core they replace.
+//! spinlocks with guards ([`SpinLock`]), wait queues ([`WaitQueue`]), RCU
+//! read sections, atomic flag bits, intrusive list operations, all-zero C
+//! structs ([`zeroed`]), `KVec` helpers and warnings. Each wraps a C shim
+//! (`include/linux/dmabuf-rs.h`) or a plain memory operation, so the modules
+//! above read like the C core they replace.
 
 use core::ptr::addr_of_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
