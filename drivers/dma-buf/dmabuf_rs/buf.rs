@@ -130,6 +130,19 @@ fn is_dma_buf_file(file: &File) -> bool {
     ptr::eq(file.f_op(), file_ops::table())
 }
 
+/// The dma-buf of `file`, or `None` if it is not a dma-buf file or one whose
+/// export failed (and has no dma-buf).
+fn dmabuf_of_file(file: &File) -> Option<&methods::DmaBuf> {
+    if !is_dma_buf_file(file) {
+        return None;
+    }
+    let dmabuf = private_dmabuf(file);
+    // SAFETY: The private data of a dma-buf file is NULL or its exported
+    // dma-buf, which the file's dentry frees only after the file is gone:
+    // it lives as long as the file is borrowed.
+    (!dmabuf.is_null()).then(|| unsafe { methods::DmaBuf::from_raw(dmabuf) })
+}
+
 /// `dma_buf_init()`: sets up the sysfs statistics, mounts the dmabuf
 /// pseudo-filesystem and creates debugfs `dma_buf/bufinfo`.
 ///

@@ -44,6 +44,7 @@ pub(crate) use entry::FenceEntry;
 /// inline, the same code that counts the driver API's `ARef<Fence>`.
 pub(crate) use kernel::dma_buf::fence::refs::{get, get_rcu, put};
 pub(crate) use methods::{ktime_get, Fence, FenceCore, Locked};
+pub(crate) use wait::wait_timeout;
 
 /// Drops a fence reference inline: `drop()` of an `ARef` calls its drop glue
 /// out of line at opt-level=s (a call and a spill on hot paths such as
@@ -366,11 +367,9 @@ pub(crate) unsafe extern "C" fn dma_fence_add_callback(
         sys::warn();
         return sys::neg(bindings::EINVAL);
     }
-    // SAFETY: The caller's contract: a live, initialised fence.
-    let fence = unsafe { Fence::from_raw(fence) };
-    // SAFETY: `cb` is valid for writes (caller); taking its field's address
-    // reads nothing.
-    let node = unsafe { addr_of_mut!((*cb).node) };
+    // SAFETY: The caller's contract: a live, initialised fence, and `cb`
+    // valid for writes (taking its field's address reads nothing).
+    let (fence, node) = unsafe { (Fence::from_raw(fence), addr_of_mut!((*cb).node)) };
     if fence.signaled_flag() {
         // SAFETY: `cb` is valid for writes.
         unsafe { sys::init_list_head(node) };

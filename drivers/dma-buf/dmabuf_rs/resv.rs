@@ -111,9 +111,10 @@ pub(crate) unsafe extern "C" fn dma_resv_init(obj: *mut dma_resv) {
 /// `obj` must be initialised, unlocked, and no longer used by anyone else.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_resv_fini(obj: *mut dma_resv) {
-    // SAFETY: The object is initialised and ours alone (caller's promise), so
-    // its list and the references in it are ours to release.
-    drop(unsafe { list::retire_unshared(Resv::from_raw(obj)) });
+    // SAFETY: The object is initialised and ours alone (caller's promise):
+    // `Resv` is `repr(transparent)` over it, and no other reference exists.
+    let resv = unsafe { &mut *obj.cast::<Resv>() };
+    drop(list::retire_unshared(resv));
     // SAFETY: As above; the ww_mutex is initialised and unlocked.
     unsafe { bindings::dmabuf_rs_ww_mutex_destroy(addr_of_mut!((*obj).lock)) };
 }
@@ -477,8 +478,10 @@ pub(crate) unsafe extern "C" fn dma_resv_wait_timeout(
     // SAFETY: `obj` is initialised (caller's promise).
     let obj = unsafe { Resv::from_raw(obj) };
     let body = |_: &Unlocked, fence: &Fence| {
-        // SAFETY: The walk holds a reference to the fence; no lock of ours is held.
-        ret = unsafe { bindings::dma_fence_wait_timeout(fence.raw(), intr, timeout as c_long) };
+        // The walk holds a reference to the fence; no lock of ours is held.
+        // As in C, the unsigned timeout converts to the signed one (a huge
+        // one becomes negative, which warns).
+        ret = crate::fence::wait_timeout(fence, intr, timeout as c_long);
         if ret <= 0 {
             return ControlFlow::Break(());
         }

@@ -18,8 +18,9 @@
 //! ioctls: [`include/uapi/linux/sync_file.h`](srctree/include/uapi/linux/sync_file.h).
 
 use crate::fence::{dma_fence_add_callback, dma_fence_remove_callback, Fence, FenceCore};
-use crate::sys;
-use crate::vfs::{FileRef, PollTable, Table, COMPAT_IOCTL, EPOLLIN};
+use crate::sys::{self, CStrPtr};
+use crate::vfs::{File, FileRef, PollTable, Table, COMPAT_IOCTL, EPOLLIN};
+use core::fmt::Write;
 use core::mem::size_of;
 use core::ptr::{self, addr_of_mut, NonNull};
 use core::sync::atomic::AtomicUsize;
@@ -76,16 +77,19 @@ impl SyncFile {
         unsafe { &*sync_file.cast() }
     }
 
-    /// The sync_file of an open file whose operations are [`SYNC_FILE_FOPS`].
-    ///
-    /// # Safety
-    ///
-    /// `file` must be an open sync_file, kept open for `'a`.
+    /// The sync_file of `file`, or `None` if it is not a sync_file's (its
+    /// operations are not [`SYNC_FILE_FOPS`]).
     #[inline]
-    pub(crate) unsafe fn of_file<'a>(file: *mut file) -> &'a Self {
-        // SAFETY: A sync_file's private data is set at creation and never
-        // changes; the open file keeps it alive and published (caller).
-        unsafe { Self::from_raw((*file).private_data.cast()) }
+    fn of_file(file: &File) -> Option<&Self> {
+        if !ptr::eq(file.f_op(), &SYNC_FILE_FOPS.0) {
+            return None;
+        }
+        // SAFETY: A file with these operations is a sync_file's, whose
+        // private data it is, set before the file is shared and never
+        // changed; the borrowed file keeps the sync_file alive. It is
+        // published: until then its file is only reachable through the
+        // `NewSyncFile` that made it, which never borrows it out.
+        Some(unsafe { Self::from_raw(file.private_data().cast()) })
     }
 
     /// The C pointer.
@@ -111,9 +115,11 @@ impl SyncFile {
 
     /// The name userspace gave a merged sync_file (empty otherwise).
     #[inline]
-    pub(crate) fn user_name(&self) -> &[c_char; 32] {
-        // SAFETY: Written only before publication (type invariant).
-        unsafe { &(*self.raw()).user_name }
+    pub(crate) fn user_name(&self) -> CStrPtr<'_> {
+        // SAFETY: Zeroed at creation and written only with `strscpy` before
+        // publication (type invariant), so terminated within the array and
+        // unchanged while the sync_file lives.
+        unsafe { CStrPtr::from_ptr((*self.raw()).user_name.as_ptr()) }
     }
 
     /// The flags word (`POLL_ENABLED`), used through bitops.
@@ -163,18 +169,21 @@ impl SyncFile {
 
 /// A reference to a sync_file's file, dropped with `fput(sync_file->file)`.
 ///
+/// The sync_file's address is kept beside the file, so that reaching it
+/// costs no load of the file's private data.
+///
 /// # Invariants
 ///
-/// `self.0` is a live sync_file whose file this value holds a reference to.
-pub(crate) struct SyncFileRef(NonNull<SyncFile>);
+/// `sync_file` is a published sync_file, and `file` a reference to its file.
+pub(crate) struct SyncFileRef {
+    file: FileRef,
+    sync_file: NonNull<SyncFile>,
+}
 
 impl SyncFileRef {
-    /// Gives up the reference without dropping it, and returns the file it
-    /// is a reference to.
-    pub(crate) fn into_file(self) -> *mut file {
-        let file = self.file();
-        core::mem::forget(self);
-        file
+    /// The reference to the file, for a descriptor or C to take over.
+    pub(crate) fn into_file(self) -> FileRef {
+        self.file
     }
 }
 
@@ -184,14 +193,7 @@ impl core::ops::Deref for SyncFileRef {
     #[inline]
     fn deref(&self) -> &SyncFile {
         // SAFETY: The file reference keeps the sync_file alive (type invariant).
-        unsafe { self.0.as_ref() }
-    }
-}
-
-impl Drop for SyncFileRef {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant we hold a reference to the file.
-        unsafe { bindings::fput(self.file()) };
+        unsafe { self.sync_file.as_ref() }
     }
 }
 
@@ -204,10 +206,14 @@ static WQ_CLASS: sys::LockClass = sys::LockClass::new();
 ///
 /// # Invariants
 ///
-/// `self.0` was allocated by [`NewSyncFile::alloc`]: zeroed, with its file
-/// (whose reference this value owns), wait queue and callback node set up,
-/// no fence, and reachable by nobody else.
-struct NewSyncFile(NonNull<sync_file>);
+/// `sync_file` was allocated by [`NewSyncFile::alloc`]: zeroed, with its
+/// file `file`, wait queue and callback node set up, no fence, and
+/// reachable by nobody else. The file is not borrowed out (so
+/// [`SyncFile::of_file`] never sees it before it is published).
+struct NewSyncFile {
+    file: FileRef,
+    sync_file: NonNull<sync_file>,
+}
 
 impl NewSyncFile {
     /// Allocates a zeroed sync_file with its anon-inode file; `None` without
@@ -233,17 +239,16 @@ impl NewSyncFile {
             unsafe { bindings::kfree(sync_file.cast()) };
             return None;
         };
-        let file = file.into_raw();
 
         // SAFETY: The sync_file is valid and zeroed; the file is in no fd
         // table yet, so nothing else can reach it.
         unsafe {
-            (*sync_file).file = file;
+            (*sync_file).file = file.as_ptr();
             sys::init_waitqueue_head(addr_of_mut!((*sync_file).wq), c"&sync_file->wq", &WQ_CLASS);
             sys::init_list_head(addr_of_mut!((*sync_file).cb.node));
         }
-        // INVARIANT: Set up as documented; the file reference is ours.
-        NonNull::new(sync_file).map(Self)
+        // INVARIANT: Set up as documented.
+        NonNull::new(sync_file).map(|sync_file| Self { file, sync_file })
     }
 
     /// Names the sync_file (`strscpy` of `name`, which may lack a
@@ -251,30 +256,21 @@ impl NewSyncFile {
     fn set_name(&mut self, name: &[c_char; 32]) {
         // SAFETY: Nobody else can reach the unpublished sync_file (type
         // invariant), so its name is ours to write.
-        sys::strscpy_array(unsafe { &mut (*self.0.as_ptr()).user_name }, name);
+        sys::strscpy_array(unsafe { &mut (*self.sync_file.as_ptr()).user_name }, name);
     }
 
     /// Publishes the sync_file with `fence`, whose reference it takes over,
     /// and returns the file reference.
     fn publish(self, fence: ARef<Fence>) -> SyncFileRef {
-        let sync_file = self.0;
-        core::mem::forget(self);
-        // SAFETY: Nobody else can reach the sync_file yet; once it holds its
-        // fence it is published, and our file reference becomes the
-        // returned one (`SyncFileRef`'s invariant).
-        unsafe {
-            (*sync_file.as_ptr()).fence = ARef::into_raw(fence).as_ptr().cast();
-            SyncFileRef(sync_file.cast())
+        let Self { file, sync_file } = self;
+        // SAFETY: Nobody else can reach the sync_file yet (type invariant).
+        unsafe { (*sync_file.as_ptr()).fence = ARef::into_raw(fence).as_ptr().cast() };
+        // INVARIANT: Holding its fence, the sync_file is published; `file`
+        // is a reference to its file.
+        SyncFileRef {
+            file,
+            sync_file: sync_file.cast(),
         }
-    }
-}
-
-impl Drop for NewSyncFile {
-    fn drop(&mut self) {
-        // SAFETY: We own the file reference (type invariant); its release
-        // frees the sync_file, which has no fence and never had a callback
-        // queued.
-        unsafe { bindings::fput((*self.0.as_ptr()).file) };
     }
 }
 
@@ -309,7 +305,7 @@ pub(crate) unsafe extern "C" fn sync_file_create(fence: *mut dma_fence) -> *mut 
     create(unsafe { Fence::from_raw(fence) }).map_or(ptr::null_mut(), |sync_file| {
         // The caller owns the file reference now.
         let raw = sync_file.raw();
-        let _ = sync_file.into_file();
+        let _ = sync_file.into_file().into_raw();
         raw
     })
 }
@@ -330,15 +326,9 @@ pub(crate) fn get_fence(fd: c_int) -> Option<ARef<Fence>> {
 /// sync_file.
 fn sync_file_fdget(fd: c_int) -> Option<SyncFileRef> {
     let file = FileRef::fget(fd)?;
-    if !ptr::eq(file.f_op(), &SYNC_FILE_FOPS.0) {
-        return None;
-    }
-    // SAFETY: The file is an open sync_file, hence published.
-    let sync_file = unsafe { SyncFile::of_file(file.as_ptr()) };
-    // INVARIANT: `sync_file->file` is `file`, whose reference we hand over.
-    let sync_file = SyncFileRef(NonNull::from(sync_file));
-    let _ = file.into_raw();
-    Some(sync_file)
+    let sync_file = NonNull::from(SyncFile::of_file(&file)?);
+    // INVARIANT: `file` is a reference to the sync_file's file.
+    Some(SyncFileRef { file, sync_file })
 }
 
 /// Returns a new reference to the fence of the sync_file `fd`, or NULL if
@@ -371,46 +361,48 @@ pub(crate) unsafe extern "C" fn sync_file_get_name(
     buf: *mut c_char,
     len: c_int,
 ) -> *mut c_char {
-    // SAFETY: The caller's promises. As in C, the int length converts to the
-    // size_t of the string functions.
-    unsafe { name_into(SyncFile::from_raw(sync_file), buf, len as usize) };
+    // C's `strscpy` and `snprintf` take the length as a `size_t`: for a
+    // negative one (a caller bug) they warn once and write nothing, and for
+    // 0 they write nothing.
+    let Ok(size @ 1..) = usize::try_from(len) else {
+        if len < 0 && !NEGATIVE_LEN_WARNED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+            sys::warn();
+        }
+        return buf;
+    };
+    // SAFETY: The caller's promises: a published sync_file, and `buf`
+    // valid (so not NULL) for `len` bytes, which nothing else uses meanwhile.
+    let (sync_file, out) = unsafe {
+        (
+            SyncFile::from_raw(sync_file),
+            core::slice::from_raw_parts_mut(buf, size),
+        )
+    };
+    name(sync_file, out);
     buf
 }
 
-/// The body of [`sync_file_get_name`].
-///
-/// # Safety
-///
-/// `buf` must be valid for `size` bytes.
-unsafe fn name_into(sync_file: &SyncFile, buf: *mut c_char, size: usize) {
-    let user_name = sync_file.user_name();
-    if user_name[0] != 0 {
-        // SAFETY: `buf` has `size` bytes (caller); the user name is
-        // NUL-terminated (copied in with strscpy).
-        unsafe { bindings::sized_strscpy(buf, user_name.as_ptr(), size) };
-    } else {
-        let fence = sync_file.fence();
-        // SAFETY: The name callbacks of the live fence return strings; `buf`
-        // has `size` bytes (caller); the arguments match the conversions
-        // (`%lld` takes the u64 seqno's bits, as in C).
-        unsafe {
-            bindings::snprintf(
-                buf,
-                size,
-                c"%s-%s%llu-%lld".as_ptr().cast(),
-                fence.driver_name().as_ptr(),
-                fence.timeline_name().as_ptr(),
-                fence.context(),
-                fence.seqno(),
-            )
-        };
-    }
-}
+/// Whether [`sync_file_get_name`] has warned of a negative length, which C
+/// does once (`WARN_ON_ONCE`).
+static NEGATIVE_LEN_WARNED: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
 
-/// The name of a sync_file, into an array (`SYNC_IOC_FILE_INFO`).
-pub(crate) fn name<const N: usize>(sync_file: &SyncFile, buf: &mut [c_char; N]) {
-    // SAFETY: The array has `N` bytes.
-    unsafe { name_into(sync_file, buf.as_mut_ptr(), N) };
+/// The body of [`sync_file_get_name`], also the name of `SYNC_IOC_FILE_INFO`.
+pub(crate) fn name(sync_file: &SyncFile, buf: &mut [c_char]) {
+    let user_name = sync_file.user_name();
+    if !user_name.is_empty() {
+        sys::strscpy(buf, user_name);
+        return;
+    }
+    // C's `snprintf(buf, len, "%s-%s%llu-%lld", ...)`, the seqno printed
+    // as its signed bits.
+    let fence = sync_file.fence();
+    let mut out = sys::BufWriter::new(buf);
+    out.push(fence.driver_name().to_bytes());
+    out.push(b"-");
+    out.push(fence.timeline_name().to_bytes());
+    let _ = write!(out, "{}-{}", fence.context(), fence.seqno() as i64);
+    out.finish();
 }
 
 /// Creates a sync_file named `name` whose fence signals once the fences of
@@ -436,21 +428,17 @@ fn sync_file_merge(name: &[c_char; 32], a: &SyncFile, b: &SyncFile) -> Option<Sy
 ///
 /// Called by the VFS only, once, for a sync_file's file.
 unsafe extern "C" fn sync_file_release(_inode: *mut bindings::inode, file: *mut file) -> c_int {
-    // SAFETY: `file` is the sync_file's file (only sync_files use these ops);
-    // it may be a failed merge's, without a fence, so it stays a pointer.
-    let sync_file: *mut sync_file = unsafe { (*file).private_data.cast() };
-    let poll_enabled = {
-        // SAFETY: The sync_file is live until the kfree below; its flags are
-        // only used through bitops.
-        let flags = unsafe { AtomicUsize::from_ptr(addr_of_mut!((*sync_file).flags).cast()) };
-        sys::test_bit(flags, POLL_ENABLED)
-    };
-    // SAFETY: No one else can reach the sync_file any more. With POLL_ENABLED
-    // it has a fence (poll ran on it), on whose list the callback is queued or
-    // was; removing it under the fence lock waits out a running callback.
-    // `dma_fence_put` takes NULL (a failed merge's sync_file).
+    // SAFETY: `file` is the sync_file's file (only sync_files use these
+    // ops), whose release makes the sync_file ours alone. It may be an
+    // unpublished one (a failed merge's, without a fence), so it stays a
+    // pointer, live until the kfree. Its flags are only used through bitops.
+    // With POLL_ENABLED it has a fence (poll ran on it), on whose list the
+    // callback is queued or was: removing it under the fence lock waits out
+    // a running callback. `dma_fence_put` takes NULL.
     unsafe {
-        if poll_enabled {
+        let sync_file: *mut sync_file = (*file).private_data.cast();
+        let flags = AtomicUsize::from_ptr(addr_of_mut!((*sync_file).flags).cast());
+        if sys::test_bit(flags, POLL_ENABLED) {
             dma_fence_remove_callback((*sync_file).fence, addr_of_mut!((*sync_file).cb));
         }
         crate::fence::put((*sync_file).fence);
@@ -472,10 +460,14 @@ unsafe extern "C" fn sync_file_poll(
     file: *mut file,
     wait: *mut bindings::poll_table_struct,
 ) -> bindings::__poll_t {
-    // SAFETY: `file` is an open sync_file (only sync_files use these ops),
-    // and `wait` the VFS's poll table or NULL.
-    let (sync_file, table) =
-        unsafe { (SyncFile::of_file(file), wait.cast::<PollTable>().as_ref()) };
+    // SAFETY: `file` is an open sync_file's (only sync_files use these
+    // ops), whose private data it is, and `wait` the VFS's poll table or NULL.
+    let (sync_file, table) = unsafe {
+        (
+            SyncFile::from_raw((*file).private_data.cast()),
+            wait.cast::<PollTable>().as_ref(),
+        )
+    };
     sync_file.poll_wait(table);
 
     // Only when the callback is not queued does the bit get tested and set.

@@ -19,7 +19,7 @@ pub(crate) use spinlock::{SpinGuard, SpinLock};
 
 #[path = "sys/cstr.rs"]
 mod cstr;
-pub(crate) use cstr::{strscpy, strscpy_array, CStrPtr, KString};
+pub(crate) use cstr::{strscpy, strscpy_array, BufWriter, CStrPtr, KString};
 
 #[path = "sys/list.rs"]
 mod list;

@@ -9,7 +9,7 @@
 
 use crate::logic::errno::{Errno, EFAULT};
 use core::mem::size_of;
-use kernel::bindings::{self, file};
+use kernel::bindings;
 use kernel::ffi::{c_int, c_uint, c_void};
 use kernel::uapi::dma_buf_sync;
 #[cfg(CONFIG_SYNC_FILE)]
@@ -189,15 +189,12 @@ impl UnusedFd {
     }
 
     /// Installs `file` at this descriptor (`fd_install`), which takes over
-    /// the caller's reference to it.
-    ///
-    /// # Safety
-    ///
-    /// `file` must be a file the caller holds a reference to, and gives up.
-    pub(crate) unsafe fn install(self, file: *mut file) {
+    /// the reference.
+    pub(crate) fn install(self, file: crate::vfs::FileRef) {
         // SAFETY: By the type invariants the fd is reserved and free (a
-        // non-negative int converts losslessly); the reference is given to us.
-        unsafe { bindings::fd_install(self.0 as c_uint, file) };
+        // non-negative int converts losslessly); `fd_install` takes over the
+        // file reference that `into_raw` gives up.
+        unsafe { bindings::fd_install(self.0 as c_uint, file.into_raw()) };
         core::mem::forget(self);
     }
 }

@@ -270,7 +270,7 @@ pub(crate) unsafe extern "C" fn dma_buf_detach(
         let locked = guard.locked();
         let (sgt, dir) = locked.cached();
         if !sgt.is_null() {
-            map::unmap_dma_buf(locked, sgt, dir);
+            map::unmap_cached(locked, sgt, dir);
             if detach_unpins(dmabuf.exporter_dynamic()) {
                 locked.unpin_op();
             }

@@ -14,7 +14,7 @@ use crate::sys;
 use crate::uaccess::UnusedFd;
 use crate::vfs::FileRef;
 use core::mem::size_of;
-use core::ptr::addr_of_mut;
+use core::ptr::{addr_of_mut, NonNull};
 use kernel::bindings::{self, dma_buf, dma_buf_export_info, dma_buf_ops, dma_resv};
 use kernel::error::code::{EBADF, EINVAL, ENOENT, ENOMEM};
 use kernel::error::Error;
@@ -80,8 +80,9 @@ pub(crate) unsafe extern "C" fn dma_buf_export(
         return ENOENT.to_ptr();
     }
 
-    // SAFETY: We hold the module reference we just took.
-    match unsafe { create(info) } {
+    // INVARIANT: The caller's promises, checked as above, and the module
+    // reference just taken.
+    match create(Checked(info)) {
         Ok(dmabuf) => dmabuf,
         Err(err) => {
             // SAFETY: The reference taken above, not handed to any dma-buf.
@@ -91,16 +92,22 @@ pub(crate) unsafe extern "C" fn dma_buf_export(
     }
 }
 
+/// The export info of a [`dma_buf_export`] call that passed its checks, with
+/// the module reference taken.
+///
+/// # Invariants
+///
+/// The info keeps the promises of [`dma_buf_export`]'s caller, its ops have
+/// every callback a dma-buf needs, and a reference to its `owner` is held
+/// for the dma-buf to be made.
+struct Checked<'a>(&'a dma_buf_export_info);
+
 /// The part of [`dma_buf_export`] after the checks and the module reference:
 /// the file, the struct and its reservation object, the sysfs statistics.
 ///
 /// On success the dma-buf owns the module reference; on error the caller
 /// still does, and everything else is undone.
-///
-/// # Safety
-///
-/// As [`dma_buf_export`], with its checks passed and the module reference held.
-unsafe fn create(info: &dma_buf_export_info) -> Result<*mut dma_buf, Error> {
+fn create(Checked(info): Checked<'_>) -> Result<*mut dma_buf, Error> {
     let file = fs::getfile(info.size, info.flags)?;
 
     let resv = info.resv;
@@ -119,9 +126,10 @@ unsafe fn create(info: &dma_buf_export_info) -> Result<*mut dma_buf, Error> {
     }
 
     // SAFETY: The dma-buf is new, zeroed and ours; nothing else can see it
-    // yet. An embedded reservation object fits in the allocation, right after
-    // the struct, and is suitably aligned (the struct's size is a multiple of
-    // its 8-byte alignment, which is the object's too).
+    // yet. The info's pointers are valid for the dma-buf's life (invariant
+    // of `Checked`). An embedded reservation object fits in the allocation,
+    // right after the struct, and is suitably aligned (the struct's size is a
+    // multiple of its 8-byte alignment, which is the object's too).
     unsafe {
         (*dmabuf).priv_ = info.priv_;
         (*dmabuf).ops = info.ops;
@@ -184,19 +192,23 @@ unsafe fn create(info: &dma_buf_export_info) -> Result<*mut dma_buf, Error> {
 /// `dmabuf` must be NULL or a live dma-buf whose reference the caller owns.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn dma_buf_fd(dmabuf: *mut dma_buf, flags: c_int) -> c_int {
-    // SAFETY: NULL or live (caller).
-    if dmabuf.is_null() || unsafe { (*dmabuf).file }.is_null() {
+    let file = if dmabuf.is_null() {
+        None
+    } else {
+        // SAFETY: Not NULL, so live (caller); `file` is set at export.
+        NonNull::new(unsafe { (*dmabuf).file })
+    };
+    let Some(file) = file else {
         return EINVAL.to_errno();
-    }
+    };
     // As in C, the int flags convert to unsigned.
     let fd = match UnusedFd::new(flags as c_uint) {
         Ok(fd) => fd,
         Err(ret) => return ret,
     };
     let number = fd.number();
-    // SAFETY: The dma-buf is live with a file (checked above); the reference
-    // to it is the caller's to give.
-    unsafe { fd.install((*dmabuf).file) };
+    // SAFETY: The caller gives the descriptor its reference to the file.
+    fd.install(unsafe { FileRef::from_raw(file) });
     number
 }
 

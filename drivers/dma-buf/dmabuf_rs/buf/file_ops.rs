@@ -7,8 +7,8 @@
 //! operations live beside this file ([`super::poll`], [`super::ioctl`],
 //! [`super::fdinfo`]).
 
-use super::methods::{DmaBuf, DmaBufCore};
-use super::{fdinfo, ioctl, is_dma_buf_file, list, poll, private_dmabuf};
+use super::methods::DmaBufCore;
+use super::{dmabuf_of_file, fdinfo, ioctl, is_dma_buf_file, list, poll, private_dmabuf};
 use crate::logic::dma_buf::mmap_fits;
 use crate::logic::llseek::llseek;
 use crate::sys;
@@ -66,14 +66,11 @@ unsafe extern "C" fn dma_buf_file_release(_inode: *mut inode, file: *mut file) -
 /// Called by the VFS only, with the mmap lock held, for an open file with
 /// these operations and a new VMA.
 unsafe extern "C" fn dma_buf_mmap_internal(file: *mut file, vma: *mut vm_area_struct) -> c_int {
-    // SAFETY: The file is open (VFS).
-    let file = unsafe { &*file.cast::<File>() };
-    if !is_dma_buf_file(file) {
+    // SAFETY: The file is open (VFS). An open file mapped into an address
+    // space came from a descriptor, so its export succeeded.
+    let Some(dmabuf) = dmabuf_of_file(unsafe { &*file.cast::<File>() }) else {
         return sys::neg(bindings::EINVAL);
-    }
-    // SAFETY: The open file of an exported dma-buf (one in an address
-    // space's VMA came from a descriptor) keeps it alive.
-    let dmabuf = unsafe { DmaBuf::from_raw(private_dmabuf(file)) };
+    };
 
     let Some(mmap) = dmabuf.ops().mmap else {
         return sys::neg(bindings::EINVAL);
@@ -107,14 +104,12 @@ unsafe extern "C" fn dma_buf_mmap_internal(file: *mut file, vma: *mut vm_area_st
 ///
 /// Called by the VFS only, for an open file with these operations.
 unsafe extern "C" fn dma_buf_llseek(file: *mut file, offset: loff_t, whence: c_int) -> loff_t {
-    // SAFETY: The file is open (VFS).
-    let file = unsafe { &*file.cast::<File>() };
-    if !is_dma_buf_file(file) {
+    // SAFETY: The file is open (VFS), from a descriptor, so its export
+    // succeeded.
+    let Some(dmabuf) = dmabuf_of_file(unsafe { &*file.cast::<File>() }) else {
         return sys::neg(bindings::EBADF).into();
-    }
-    // SAFETY: The open file of an exported dma-buf keeps it alive.
-    let size = unsafe { (*private_dmabuf(file)).size };
-    match llseek(size, offset, whence) {
+    };
+    match llseek(dmabuf.size(), offset, whence) {
         Ok(pos) => pos,
         Err(errno) => errno.to_neg().into(),
     }

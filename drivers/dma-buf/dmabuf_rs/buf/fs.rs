@@ -95,10 +95,9 @@ unsafe extern "C" fn dmabuffs_dname(
     let mut name = [0 as c_char; DMA_BUF_NAME_LEN as usize];
     // SAFETY: A dentry reachable through an open file of an exported dma-buf
     // points to that live dma-buf.
-    let dmabuf: *mut dma_buf = unsafe { (*dentry).d_fsdata.cast() };
+    let dmabuf = unsafe { DmaBuf::from_raw((*dentry).d_fsdata.cast()) };
     let copied = {
-        // SAFETY: The dma-buf is live and exported.
-        let guard = NameGuard::lock(unsafe { DmaBuf::from_raw(dmabuf) });
+        let guard = NameGuard::lock(dmabuf);
         guard
             .name()
             .map_or(0, |current| sys::strscpy(&mut name, current))
@@ -200,17 +199,16 @@ pub(super) fn getfile(size: usize, flags: c_int) -> Result<FileRef> {
 
     // The size as `loff_t`; a buffer is never near 2^63 bytes.
     let bytes = size as bindings::loff_t;
-    // SAFETY: The inode is new and ours.
-    unsafe {
-        (*inode).i_size = bytes;
-        bindings::inode_set_bytes(inode, bytes);
-    }
-
     // `get_next_ino()` numbers are not unique, so the sysfs statistics could
     // not name their directories after them: dma-bufs count on their own.
     let ino = DMABUF_INODE.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
-    // SAFETY: The inode is new and ours; as C, the s64 converts to unsigned long.
-    unsafe { (*inode).i_ino = ino as c_ulong };
+    // SAFETY: The inode is new and ours. As in C, the s64 number converts to
+    // unsigned long.
+    unsafe {
+        (*inode).i_size = bytes;
+        bindings::inode_set_bytes(inode, bytes);
+        (*inode).i_ino = ino as c_ulong;
+    }
 
     let flags = flags & (bindings::O_ACCMODE | bindings::O_NONBLOCK) as c_int;
     // SAFETY: The inode is ours to hand over, the mount lives forever, the

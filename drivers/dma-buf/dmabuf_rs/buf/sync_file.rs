@@ -77,8 +77,8 @@ pub(super) fn export_sync_file(dmabuf: &DmaBuf, arg: c_ulong) -> c_long {
         return errno.to_neg() as c_long;
     }
 
-    // SAFETY: The descriptor takes over our reference to the file.
-    unsafe { fd.install(sync_file.into_file()) };
+    // The descriptor takes over our reference to the file.
+    fd.install(sync_file.into_file());
     0
 }
 

@@ -30,7 +30,7 @@ use super::Locked;
 use super::{dma_fence_add_callback, dma_fence_init, Fence, FenceCore, FenceEntry, ENABLE_SIGNAL};
 use crate::sys;
 use core::mem::size_of;
-use core::ptr::addr_of_mut;
+use core::ptr::{addr_of_mut, NonNull};
 use core::sync::atomic::{AtomicI32, Ordering};
 use kernel::alloc::KVec;
 use kernel::bindings::{
@@ -194,12 +194,18 @@ fn member_error(fence: &Fence) -> c_int {
 unsafe extern "C" fn signal_work(work: *mut irq_work) {
     // SAFETY: This function is only installed (by `dma_fence_array_init`) on
     // the `work` of a fence array, and only queued by the last member
-    // callback, whose reference keeps the array alive until the put below.
-    let array = unsafe { &*kernel::container_of!(work, dma_fence_array, work).cast::<Array>() };
+    // callback, which hands its reference over to us: it keeps the array
+    // alive until dropped, after the last use of `array`.
+    let (array, reference) = unsafe {
+        let array = &*kernel::container_of!(work, dma_fence_array, work).cast::<Array>();
+        (
+            array,
+            Fence::from_raw_owned(NonNull::from(array.base()).cast()),
+        )
+    };
     array.clear_pending_error();
     array.base().signal();
-    // SAFETY: The reference handed over by the member callback.
-    unsafe { crate::fence::put(array.base().raw()) };
+    crate::fence::put_ref(reference);
 }
 
 /// A member's callback: records its error and counts down; the last one
@@ -212,21 +218,24 @@ unsafe extern "C" fn signal_work(work: *mut irq_work) {
 /// over; `fence` the member that signals, live during its callbacks.
 unsafe extern "C" fn member_signaled(fence: *mut dma_fence, cb: *mut dma_fence_cb) {
     // SAFETY: This callback is only added (by `enable_signaling`) as the `cb`
-    // of one of the array's `callbacks`, whose `array` was set first; the
-    // reference taken for it keeps the array alive. `fence` is the signalling
-    // member, live and initialised during its callbacks.
-    let (array, member) = unsafe {
+    // of one of the array's `callbacks`, whose `array` was set first, with a
+    // reference to the array that is now ours: it keeps the array alive
+    // until handed on or dropped, after the last use of `array`. `fence` is
+    // the signalling member, live and initialised during its callbacks.
+    let (array, member, reference) = unsafe {
         let array_cb = kernel::container_of!(cb, dma_fence_array_cb, cb);
-        (&*(*array_cb).array.cast::<Array>(), Fence::from_raw(fence))
+        let array = &*(*array_cb).array.cast::<Array>();
+        let reference = Fence::from_raw_owned(NonNull::from(array.base()).cast());
+        (array, Fence::from_raw(fence), reference)
     };
     array.set_pending_error(member_error(member));
     if array.count_down() {
-        // SAFETY: The work was set up by `dma_fence_array_init`; it takes
-        // over this callback's reference.
+        // The irq work takes the reference over.
+        let _ = ARef::into_raw(reference);
+        // SAFETY: The work was set up by `dma_fence_array_init`.
         unsafe { bindings::irq_work_queue(addr_of_mut!((*array.raw()).work)) };
     } else {
-        // SAFETY: This callback's reference.
-        unsafe { crate::fence::put(array.base().raw()) };
+        crate::fence::put_ref(reference);
     }
 }
 

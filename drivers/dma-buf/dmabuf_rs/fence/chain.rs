@@ -128,12 +128,13 @@ impl Chain {
             // SAFETY: Inside the RCU read section a fence that was `prev` stays
             // allocated (fences are freed after a grace period), even if it
             // is being released; `get_rcu` takes a reference only on a fence
-            // whose count is not zero.
-            if unsafe { get_rcu(prev.as_ptr()) }.is_null() {
+            // whose count is not zero, and returns it (ours) or NULL.
+            let prev_ref = unsafe {
+                NonNull::new(get_rcu(prev.as_ptr())).map(|prev| Fence::from_raw_owned(prev))
+            };
+            let Some(prev_ref) = prev_ref else {
                 continue;
-            }
-            // SAFETY: `get_rcu` took a reference, which is ours.
-            let prev_ref = unsafe { Fence::from_raw_owned(prev) };
+            };
             // `rcu_access_pointer`: only compared.
             if self.prev().load(Ordering::Relaxed) == prev.as_ptr() {
                 return Some(prev_ref);
@@ -248,25 +249,29 @@ fn find_seqno(head: &Chain, seqno: u64) -> Option<ARef<Fence>> {
     None
 }
 
+/// A chain node whose callback storage (`cb`, shared with `work`) is free:
+/// no callback queued, no irq work pending.
+///
+/// # Invariants
+///
+/// The node's `cb` and `work` are not in use while the value lives, and
+/// only the value's owner may arm them.
+struct Unarmed<'a>(&'a Chain);
+
 /// Arms the node's callback on the first unsignalled fence of the chain.
 ///
 /// Returns true with the callback queued, holding an extra reference to the
 /// head (dropped by [`chain_irq_work`]) and one to the fence the callback is
 /// on (dropped by [`chain_cb`]); false, with no reference kept, if every
-/// fence of the chain has signalled.
-///
-/// # Safety
-///
-/// The node's `cb` and `work` must not be in use (no callback queued, no irq
-/// work pending). The node's lock may or may not be held.
-unsafe fn enable_signaling(head: &Chain) -> bool {
+/// fence of the chain has signalled. The node's lock may or may not be held.
+fn enable_signaling(Unarmed(head): Unarmed<'_>) -> bool {
     // This reference lives as long as the callback.
     let head_ref = ARef::from(head.base());
     let mut iter = Some(ARef::from(head.base()));
     while let Some(node) = iter {
         let f = ARef::from(contained_of(&node));
-        // SAFETY: `f` is live; `cb` is unused (caller's promise) and lives in
-        // the head, which `head_ref` keeps alive until it has run.
+        // SAFETY: `f` is live; `cb` is unused (invariant of `Unarmed`) and
+        // lives in the head, which `head_ref` keeps alive until it has run.
         if unsafe { dma_fence_add_callback(f.raw(), head.cb(), Some(chain_cb)) } == 0 {
             // The references on the head and on `f` stay with the queued
             // callback; the iteration's own goes.
@@ -312,9 +317,9 @@ unsafe extern "C" fn chain_irq_work(work: *mut irq_work) {
     // storage that may now be the callback's. The C core reuses the storage
     // the same way and shares that window; a freed node at least waits for a
     // grace period.
-    // SAFETY: The callback has run and the work is running, so neither
+    // INVARIANT: The callback has run and the work is running, so neither
     // uses `cb` now.
-    if !unsafe { enable_signaling(chain) } {
+    if !enable_signaling(Unarmed(chain)) {
         // No unsignalled fence is left: the whole chain is done (its lock
         // is not held here).
         head.signal();
@@ -333,15 +338,15 @@ unsafe extern "C" fn chain_irq_work(work: *mut irq_work) {
 unsafe extern "C" fn chain_cb(f: *mut dma_fence, cb: *mut dma_fence_cb) {
     // SAFETY: The callback is embedded in a chain node (caller's promise),
     // live through the reference `enable_signaling` took; `cb` has been
-    // unlinked by the signaller, so its storage may become `work`.
+    // unlinked by the signaller, so its storage may become `work`. The
+    // reference on `f` taken when the callback was added is ours to drop.
     unsafe {
         let chain = kernel::container_of!(cb, dma_fence_chain, __bindgen_anon_1.cb).cast_mut();
         let work = addr_of_mut!((*chain).__bindgen_anon_1.work);
         bindings::dmabuf_rs_init_irq_work(work, Some(chain_irq_work));
         bindings::irq_work_queue(work);
+        crate::fence::put(f);
     }
-    // SAFETY: The reference on `f` taken when the callback was added is ours.
-    unsafe { crate::fence::put(f) };
 }
 
 // SAFETY: `Chain` is `repr(transparent)` over `struct dma_fence_chain`,
@@ -356,9 +361,9 @@ unsafe impl FenceImpl for ChainFence {
     /// Arms the signalling callback on the first unsignalled fence of the
     /// chain; false if the whole chain has signalled.
     fn enable_signaling(chain: &Chain, _locked: &Locked<'_>) -> bool {
-        // SAFETY: The fence core calls this once per fence (ENABLE_SIGNAL
-        // bit), so the node's `cb` and `work` are unused.
-        unsafe { enable_signaling(chain) }
+        // INVARIANT: The fence core calls this once per fence (ENABLE_SIGNAL
+        // bit), before anything else arms the node's `cb` and `work`.
+        enable_signaling(Unarmed(chain))
     }
 
     /// Returns whether every fence of the chain, from this node back, has

@@ -98,11 +98,14 @@ fn default_wait(fence: &Fence, intr: bool, timeout: c_long) -> c_long {
     // node, and the waker reads `task` through it. A pointer made from the
     // `node` field alone would not be allowed to reach `task`.
     let whole = addr_of_mut!(cb);
-    // SAFETY: `whole` points to the live local `cb`.
-    let node = unsafe { addr_of_mut!((*whole).base.node) };
-    // SAFETY: We hold the lock. `cb` stays in place on this stack frame and is
-    // unlinked below before the frame goes away.
-    unsafe { crate::sys::list_add(node, guard.cb_list()) };
+    // SAFETY: `whole` points to the live local `cb`, whose node is on no
+    // list. We hold the lock. `cb` stays in place on this stack frame and
+    // is unlinked below before the frame goes away.
+    let node = unsafe {
+        let node = addr_of_mut!((*whole).base.node);
+        crate::sys::list_add(node, guard.cb_list());
+        node
+    };
 
     while !sys::test_bit(flags, SIGNALED) && ret > 0 {
         sys::set_current_state(sleep_state(intr), false);
@@ -139,17 +142,23 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_timeout(
     intr: bool,
     timeout: c_long,
 ) -> c_long {
-    if timeout < 0 {
-        sys::warn();
-        return -(bindings::EINVAL as c_long);
-    }
     // SAFETY: The caller's contract: a live, initialised fence, its lock
     // not held.
     wait_timeout(unsafe { Fence::from_raw(fence) }, intr, timeout)
 }
 
-/// The body of [`dma_fence_wait_timeout`], for a valid timeout.
-fn wait_timeout(fence: &Fence, intr: bool, timeout: c_long) -> c_long {
+/// The body of [`dma_fence_wait_timeout`], for the core's callers too.
+#[track_caller]
+pub(crate) fn wait_timeout(fence: &Fence, intr: bool, timeout: c_long) -> c_long {
+    if timeout < 0 {
+        sys::warn();
+        return -(bindings::EINVAL as c_long);
+    }
+    wait_valid(fence, intr, timeout)
+}
+
+/// [`wait_timeout`] for a valid timeout.
+fn wait_valid(fence: &Fence, intr: bool, timeout: c_long) -> c_long {
     sys::might_sleep();
     lockdep::might_wait();
     fence.lock().enable_signaling();
@@ -237,11 +246,14 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_any_timeout(
     let mut added = 0;
     let mut all_added = true;
     for (i, fence) in fences.iter().enumerate() {
-        // SAFETY: `i < count`, the length of `cbs`.
-        let cb = unsafe { addr_of_mut!((*cbs_ptr.add(i)).base) };
-        // SAFETY: The fence is live; `cbs` is not moved or freed until every
-        // callback added here has been removed below.
-        if unsafe { dma_fence_add_callback(fence.raw(), cb, Some(wake_waiter)) } != 0 {
+        // SAFETY: `i < count`, the length of `cbs`. The fence is live; `cbs`
+        // is not moved or freed until every callback added here has been
+        // removed below.
+        let ret = unsafe {
+            let cb = addr_of_mut!((*cbs_ptr.add(i)).base);
+            dma_fence_add_callback(fence.raw(), cb, Some(wake_waiter))
+        };
+        if ret != 0 {
             // Already signalled.
             report(i as u32);
             all_added = false;

@@ -408,12 +408,16 @@ impl<'h> LockedList<'h> {
     /// fences in use (`dma_resv_add_fence`), or after them if it picks none.
     /// Returns the replaced fence's reference, or hands `fence` back if it
     /// was to be appended and no slot is left.
+    ///
+    /// `rule` works for any lifetime of the fences it is shown, so it cannot
+    /// keep one of them past its return: the fence it picks may be dropped
+    /// by the caller right after.
     #[inline(always)]
-    pub(crate) fn add<'l>(
-        &'l mut self,
+    pub(crate) fn add(
+        &mut self,
         fence: ARef<Fence>,
         usage: Usage,
-        rule: impl FnOnce(Fences<'l>) -> Option<InUse<'l>>,
+        rule: impl for<'f> FnOnce(Fences<'f>) -> Option<InUse<'f>>,
     ) -> Result<Option<ARef<Fence>>, ARef<Fence>> {
         // INVARIANT: The slots in use of this list, borrowed with it.
         let fences = Fences {
@@ -654,11 +658,9 @@ impl NewList {
             .store(this.front, Ordering::Release);
         // The block is the object's from here on: `this` is never dropped.
         let old = held.swap(this.block.0.as_ptr());
-        for slot in &this.slots()[this.back as usize..] {
-            // SAFETY: Parked slots hold references of ours (invariant), beyond
-            // the published count, so no reader follows them.
-            unsafe { crate::fence::put(entry(slot).0) };
-        }
+        // INVARIANT of `Owned`: parked slots hold references of ours (type
+        // invariant), beyond the published count, so no reader follows them.
+        drop(Owned(&this.slots()[this.back as usize..]));
         old
     }
 }
@@ -677,14 +679,29 @@ impl NewList {
 impl Drop for NewList {
     fn drop(&mut self) {
         let slots = self.slots();
-        for slot in slots[..self.front as usize]
-            .iter()
-            .chain(&slots[self.back as usize..])
-        {
-            // SAFETY: These slots hold references of ours (type invariant).
+        // INVARIANT of `Owned`: the pushed and the parked slots hold
+        // references of ours (type invariant), and the list is never published.
+        drop(Owned(&slots[..self.front as usize]));
+        drop(Owned(&slots[self.back as usize..]));
+        // `self.block` frees the list after this.
+    }
+}
+
+/// Slots whose fence references are the value's: dropping it drops them.
+///
+/// # Invariants
+///
+/// Each slot holds a fence reference that the value owns, and nobody
+/// follows the slot to its fence once the value is dropped.
+struct Owned<'a>(&'a [AtomicUsize]);
+
+impl Drop for Owned<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        for slot in self.0 {
+            // SAFETY: The reference is ours (type invariant).
             unsafe { crate::fence::put(entry(slot).0) };
         }
-        // `self.block` frees the list after this.
     }
 }
 
@@ -728,15 +745,20 @@ impl Held<'_> {
 }
 
 /// Takes the fence list of an object that is being torn down, for dropping
-/// (C's `rcu_dereference_protected(obj->fences, true)` in `dma_resv_fini`).
+/// (C's `rcu_dereference_protected(obj->fences, true)` in `dma_resv_fini`),
+/// and leaves the object without one.
 ///
-/// # Safety
-///
-/// No one else uses `obj` any more, and its list is not used after this.
-pub(crate) unsafe fn retire_unshared(obj: &Resv) -> Option<Retired> {
-    let ptr = NonNull::new(list_ptr(obj).load(Ordering::Relaxed))?;
-    // INVARIANT: No reader can reach the object, hence the list; its
-    // references become the value's (caller's promise).
+/// The exclusive borrow is the proof that no one else uses the object: no
+/// lock holder, no new reader. Readers from before may still look at the
+/// list, which [`Retired`] frees only after a grace period.
+pub(crate) fn retire_unshared(obj: &mut Resv) -> Option<Retired> {
+    // A load and a store, not an exchange: nobody else writes the pointer.
+    // Clearing it keeps a second call from freeing the list again.
+    let fences = list_ptr(obj);
+    let ptr = NonNull::new(fences.load(Ordering::Relaxed))?;
+    fences.store(ptr::null_mut(), Ordering::Relaxed);
+    // INVARIANT: No new reader can reach the list, now off the object; its
+    // references become the value's.
     Some(Retired { block: Block(ptr) })
 }
 
@@ -772,10 +794,9 @@ impl Retired {
 
 impl Drop for Retired {
     fn drop(&mut self) {
-        for slot in self.list().in_use() {
-            // SAFETY: The references in use are ours (type invariant).
-            unsafe { crate::fence::put(entry(slot).0) };
-        }
+        // INVARIANT of `Owned`: the references in use are ours (type
+        // invariant), and no new reader can reach the list.
+        drop(Owned(self.list().in_use()));
         // `self.block` frees the list after this.
     }
 }

@@ -54,9 +54,9 @@ pub(super) unsafe extern "C" fn sync_file_ioctl(
     cmd: c_uint,
     arg: c_ulong,
 ) -> c_long {
-    // SAFETY: `file` is an open sync_file (only sync_files use these ops),
-    // which the VFS keeps open during the call.
-    let sync_file = unsafe { SyncFile::of_file(file) };
+    // SAFETY: `file` is an open sync_file's (only sync_files use these ops),
+    // whose private data it is; the VFS keeps it open during the call.
+    let sync_file = unsafe { SyncFile::from_raw((*file).private_data.cast()) };
     match cmd {
         SYNC_IOC_MERGE => ioctl_merge(sync_file, arg),
         SYNC_IOC_FILE_INFO => to_ret(ioctl_fence_info(sync_file, arg)),
@@ -100,8 +100,8 @@ fn merge_into(sync_file: &SyncFile, arg: c_ulong, fd: UnusedFd) -> Result<(), Er
     data.fence = fd.number();
     copy_one_to_user(arg, &data)?;
 
-    // SAFETY: The reference to the merged sync_file's file is ours to give.
-    unsafe { fd.install(merged.into_file()) };
+    // The descriptor takes over our reference to the file.
+    fd.install(merged.into_file());
     drop(other);
     Ok(())
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! C strings the core reads but does not own: [`CStrPtr`], and `strscpy`
-//! into fixed-size arrays.
+//! C strings the core reads but does not own ([`CStrPtr`]), and the two
+//! ways it writes text into C buffers: the kernel's `strscpy`, and
+//! [`BufWriter`], which formats with Rust's typed `write!` as `snprintf`
+//! would with a format string.
 //!
 //! The names of a fence (from its ops), a dma-buf's name (under its name
 //! lock) and an exporter's name are NUL-terminated strings that C hands out
@@ -70,6 +72,21 @@ impl<'a> CStrPtr<'a> {
     pub(crate) fn as_ptr(self) -> *const c_char {
         self.ptr.as_ptr()
     }
+
+    /// Whether the string is empty (its first byte is the terminator).
+    #[inline]
+    pub(crate) fn is_empty(self) -> bool {
+        // SAFETY: A terminated string has at least its terminator (type
+        // invariant).
+        unsafe { *self.ptr.as_ptr() == 0 }
+    }
+
+    /// The string's bytes, without the terminator (this is the `strlen`).
+    #[inline]
+    pub(crate) fn to_bytes(self) -> &'a [u8] {
+        // SAFETY: A terminated string, unchanged for `'a` (type invariant).
+        unsafe { CStr::from_ptr(self.ptr.as_ptr().cast()) }.to_bytes()
+    }
 }
 
 impl<'a> From<&'a CStr> for CStrPtr<'a> {
@@ -83,15 +100,19 @@ impl<'a> From<&'a CStr> for CStrPtr<'a> {
     }
 }
 
-/// `strscpy(dst, src, N)`: copies `src` into `dst`, truncating and always
-/// NUL-terminating (the bytes after the terminator are left as they were).
-/// Returns the length copied, or `-E2BIG` if it was truncated.
+/// `strscpy(dst, src, dst.len())`: copies `src` into `dst`, truncating and
+/// NUL-terminating unless `dst` is empty. Returns the length copied, or
+/// `-E2BIG` if it was truncated (or `dst` is empty).
+///
+/// The kernel's own `strscpy`, not a copy: it may zero the bytes after the
+/// terminator up to the end of its last word, and callers that hand the
+/// buffer to userspace must show the same bytes as the C core.
 #[inline]
-pub(crate) fn strscpy<const N: usize>(dst: &mut [c_char; N], src: CStrPtr<'_>) -> isize {
-    // SAFETY: `dst` has room for `N` bytes; `src` is a string (type
+pub(crate) fn strscpy(dst: &mut [c_char], src: CStrPtr<'_>) -> isize {
+    // SAFETY: `dst` has room for its length; `src` is a string (type
     // invariant), and `strscpy` reads no further than its terminator or
-    // `N` bytes.
-    unsafe { bindings::sized_strscpy(dst.as_mut_ptr(), src.as_ptr(), N) }
+    // `dst.len()` bytes.
+    unsafe { bindings::sized_strscpy(dst.as_mut_ptr(), src.as_ptr(), dst.len()) }
 }
 
 /// [`strscpy`] from an array that may lack a terminator (a name from
@@ -147,5 +168,57 @@ impl Drop for KString {
     fn drop(&mut self) {
         // SAFETY: We own the `kmalloc`ed string (type invariant).
         unsafe { bindings::kfree(self.0.as_ptr().cast()) };
+    }
+}
+
+/// Text written into a C buffer the way `snprintf` writes it: cut off where
+/// it no longer fits, then NUL-terminated (unless the buffer has no room at
+/// all); the bytes after the terminator are left as they were.
+///
+/// Formatting with Rust's typed `write!` instead of a C format string means
+/// no conversion can disagree with its argument.
+///
+/// # Invariants
+///
+/// `len < buf.len()`, or `len == 0` for an empty buffer.
+pub(crate) struct BufWriter<'a> {
+    buf: &'a mut [c_char],
+    len: usize,
+}
+
+impl<'a> BufWriter<'a> {
+    /// An empty text at the start of `buf`.
+    #[inline]
+    pub(crate) fn new(buf: &'a mut [c_char]) -> Self {
+        // INVARIANT: Nothing written.
+        Self { buf, len: 0 }
+    }
+
+    /// Appends what fits of `bytes`, keeping a byte for the terminator.
+    #[inline]
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
+        let room = self.buf.len().saturating_sub(1) - self.len;
+        let take = bytes.len().min(room);
+        for (dst, src) in self.buf[self.len..][..take].iter_mut().zip(bytes) {
+            *dst = *src as c_char;
+        }
+        // INVARIANT: At most `room` more, so still below the buffer's end.
+        self.len += take;
+    }
+
+    /// Terminates the text.
+    #[inline]
+    pub(crate) fn finish(self) {
+        if let Some(end) = self.buf.get_mut(self.len) {
+            *end = 0;
+        }
+    }
+}
+
+impl core::fmt::Write for BufWriter<'_> {
+    #[inline]
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        self.push(text.as_bytes());
+        Ok(())
     }
 }

@@ -25,29 +25,62 @@ use kernel::ffi::c_long;
 /// mapped buffers (else each mapping of a dynamic exporter pins it).
 const MOVE_NOTIFY: bool = cfg!(CONFIG_DMABUF_MOVE_NOTIFY);
 
-/// Flips the bits of every entry's `page_link` above its low byte (which
-/// holds the scatterlist's own flags), as `mangle_sg_table()`; a second call
-/// undoes the first. Only with CONFIG_DMABUF_DEBUG (nothing otherwise).
+/// A mapping that nobody else uses while the value lives: one the exporter
+/// has just made, before anyone else has it, or one on its way back to the
+/// exporter, which nobody uses any more.
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `sgt` must be a valid scatterlist table with `orig_nents` entries that
-/// nobody else uses during the call.
-#[inline]
-unsafe fn mangle(sgt: *mut sg_table) {
-    #[cfg(CONFIG_DMABUF_DEBUG)]
-    // SAFETY: The table is valid with `orig_nents` entries (caller), walked
-    // as `for_each_sgtable_sg()`: `sg_next` follows chain entries, which are
-    // never visited themselves, so only page entries change.
-    unsafe {
-        let mut sg = (*sgt).sgl;
-        for _ in 0..(*sgt).orig_nents {
-            (*sg).page_link ^= !0xff;
-            sg = bindings::sg_next(sg);
+/// `self.0` is a valid scatterlist table (not NULL, not an error pointer)
+/// that nobody else reads or writes while the value lives.
+struct Exclusive(Mapped);
+
+impl Exclusive {
+    /// Flips the bits of every entry's `page_link` above its low byte (which
+    /// holds the scatterlist's own flags), as `mangle_sg_table()`; a second
+    /// call undoes the first. Only with CONFIG_DMABUF_DEBUG (nothing
+    /// otherwise).
+    #[inline]
+    fn mangle(&mut self) {
+        #[cfg(CONFIG_DMABUF_DEBUG)]
+        // SAFETY: The table is valid, with `orig_nents` entries, and ours
+        // alone (type invariant); walked as `for_each_sgtable_sg()`:
+        // `sg_next` follows chain entries, which are never visited
+        // themselves, so only page entries change.
+        unsafe {
+            let sgt = self.0.as_ptr();
+            let mut sg = (*sgt).sgl;
+            for _ in 0..(*sgt).orig_nents {
+                (*sg).page_link ^= !0xff;
+                sg = bindings::sg_next(sg);
+            }
         }
     }
-    #[cfg(not(CONFIG_DMABUF_DEBUG))]
-    let _ = sgt;
+
+    /// With CONFIG_DMA_API_DEBUG, logs (`pr_debug`) each entry of the
+    /// mapping whose DMA address or length is not page aligned.
+    #[cfg(CONFIG_DMA_API_DEBUG)]
+    fn check_alignment(&self) {
+        const PAGE_MASK: u64 = (1 << bindings::PAGE_SHIFT) - 1;
+        // SAFETY: The table is valid, with `nents` DMA entries, and nobody
+        // writes it (type invariant); walked as `for_each_sgtable_dma_sg()`.
+        unsafe {
+            let sgt = self.0.as_ptr();
+            let mut sg = (*sgt).sgl;
+            for _ in 0..(*sgt).nents {
+                let addr = (*sg).dma_address;
+                // `sg_dma_len()`, read into an `int` as C does.
+                #[cfg(CONFIG_NEED_SG_DMA_LENGTH)]
+                let len = (*sg).dma_length as kernel::ffi::c_int;
+                #[cfg(not(CONFIG_NEED_SG_DMA_LENGTH))]
+                let len = (*sg).length as kernel::ffi::c_int;
+                if addr & PAGE_MASK != 0 || (len as u64) & PAGE_MASK != 0 {
+                    bindings::dmabuf_rs_map_debug_unaligned(addr, len);
+                }
+                sg = bindings::sg_next(sg);
+            }
+        }
+    }
 }
 
 /// `__map_dma_buf`: asks the exporter for a mapping of the attachment.
@@ -86,47 +119,27 @@ pub(super) fn map_dma_buf(locked: AttachLocked<'_>, direction: dma_data_directio
         }
     }
 
-    // SAFETY: The mapping is new, and the importer has not got it yet.
-    unsafe { mangle(sgt.as_ptr()) };
-    sgt
+    // INVARIANT: A table (checked above), new, which the importer has not
+    // got yet.
+    let mut new = Exclusive(sgt);
+    new.mangle();
+    new.0
 }
 
 /// `__unmap_dma_buf`: gives `sgt`, a mapping of the attachment made by
 /// [`map_dma_buf`] with `direction` that nobody uses any more, back to the
-/// exporter, unmangled first.
-pub(super) fn unmap_dma_buf(locked: AttachLocked<'_>, sgt: Mapped, direction: dma_data_direction) {
-    // SAFETY: The mapping is the caller's to give back, so ours to change;
-    // flipping the bits again restores them.
-    unsafe { mangle(sgt.as_ptr()) };
-    locked.unmap_op(sgt, direction);
+/// exporter, unmangled first (flipping the bits again restores them).
+fn unmap_dma_buf(locked: AttachLocked<'_>, mut sgt: Exclusive, direction: dma_data_direction) {
+    sgt.mangle();
+    locked.unmap_op(sgt.0, direction);
 }
 
-/// With CONFIG_DMA_API_DEBUG, logs (`pr_debug`) each entry of a new mapping
-/// whose DMA address or length is not page aligned.
-///
-/// # Safety
-///
-/// `sgt` must be a valid scatterlist table with `nents` DMA entries.
-#[cfg(CONFIG_DMA_API_DEBUG)]
-unsafe fn check_alignment(sgt: *mut sg_table) {
-    const PAGE_MASK: u64 = (1 << bindings::PAGE_SHIFT) - 1;
-    // SAFETY: The table is valid with `nents` DMA entries (caller), walked
-    // as `for_each_sgtable_dma_sg()`.
-    unsafe {
-        let mut sg = (*sgt).sgl;
-        for _ in 0..(*sgt).nents {
-            let addr = (*sg).dma_address;
-            // `sg_dma_len()`, read into an `int` as C does.
-            #[cfg(CONFIG_NEED_SG_DMA_LENGTH)]
-            let len = (*sg).dma_length as kernel::ffi::c_int;
-            #[cfg(not(CONFIG_NEED_SG_DMA_LENGTH))]
-            let len = (*sg).length as kernel::ffi::c_int;
-            if addr & PAGE_MASK != 0 || (len as u64) & PAGE_MASK != 0 {
-                bindings::dmabuf_rs_map_debug_unaligned(addr, len);
-            }
-            sg = bindings::sg_next(sg);
-        }
-    }
+/// Gives `sgt`, the attachment's cached mapping (not NULL), made with
+/// `direction`, back to the exporter at detach.
+pub(super) fn unmap_cached(locked: AttachLocked<'_>, sgt: Mapped, direction: dma_data_direction) {
+    // INVARIANT: A table (not NULL, and the cache never holds an error);
+    // with the attachment being detached, nobody uses it any more.
+    unmap_dma_buf(locked, Exclusive(sgt), direction);
 }
 
 /// The checks every map and unmap call opens with: `might_sleep()`, then
@@ -144,13 +157,18 @@ unsafe fn check_alignment(sgt: *mut sg_table) {
 unsafe fn checked<'a>(attach: *mut dma_buf_attachment, no_table: bool) -> Option<&'a Attachment> {
     sys::might_sleep();
 
-    // SAFETY: A non-NULL attachment is live (caller's promise).
-    if attach.is_null() || unsafe { (*attach).dmabuf }.is_null() || no_table {
-        sys::warn();
-        return None;
+    // SAFETY: A non-NULL attachment is live, and so is its dma-buf if it
+    // has one (caller's promise).
+    let attach = unsafe {
+        (!attach.is_null() && !(*attach).dmabuf.is_null()).then(|| Attachment::from_raw(attach))
+    };
+    match attach {
+        Some(attach) if !no_table => Some(attach),
+        _ => {
+            sys::warn();
+            None
+        }
     }
-    // SAFETY: As above, with a live dma-buf.
-    Some(unsafe { Attachment::from_raw(attach) })
 }
 
 /// Maps an attachment into its device's DMA address space, for `direction`.
@@ -182,12 +200,14 @@ pub(crate) unsafe extern "C" fn dma_buf_map_attachment(
     attach: *mut dma_buf_attachment,
     direction: dma_data_direction,
 ) -> *mut sg_table {
-    // SAFETY: NULL or live (caller's promise).
-    let Some(attach) = (unsafe { checked(attach, false) }) else {
+    // SAFETY: NULL or live (caller's promise); if live, the caller holds the
+    // buffer's reservation lock.
+    let checked = unsafe {
+        checked(attach, false).map(|attach| (attach, Held::assume(attach.dmabuf().resv())))
+    };
+    let Some((attach, held)) = checked else {
         return errno_ptr(EINVAL);
     };
-    // SAFETY: The caller holds the buffer's reservation lock.
-    let held = unsafe { Held::assume(attach.dmabuf().resv()) };
     match attach.locked(held) {
         Some(locked) => map_attachment(locked, direction).as_ptr(),
         None => errno_ptr(EINVAL),
@@ -233,11 +253,10 @@ fn map_attachment(locked: AttachLocked<'_>, direction: dma_data_direction) -> Ma
     if plan.cache {
         locked.set_cached(sgt, direction);
     }
+    // INVARIANT: A table (checked above), new: the importer has not got it
+    // yet, and only the attachment caches it.
     #[cfg(CONFIG_DMA_API_DEBUG)]
-    {
-        // SAFETY: The exporter made the table for this attachment.
-        unsafe { check_alignment(sgt.as_ptr()) };
-    }
+    Exclusive(sgt).check_alignment();
     sgt
 }
 
@@ -283,17 +302,16 @@ pub(crate) unsafe extern "C" fn dma_buf_unmap_attachment(
     sg_table: *mut sg_table,
     direction: dma_data_direction,
 ) {
-    // SAFETY: NULL or live (caller's promise).
-    let Some(attach) = (unsafe { checked(attach, sg_table.is_null()) }) else {
-        return;
+    // SAFETY: NULL or live (caller's promise); if live, the caller holds the
+    // buffer's reservation lock, and gives back a mapping of the attachment.
+    let checked = unsafe {
+        checked(attach, sg_table.is_null()).map(|attach| {
+            let held = Held::assume(attach.dmabuf().resv());
+            (attach, held, Mapped::from_raw(sg_table))
+        })
     };
-    // SAFETY: The caller holds the buffer's reservation lock, and gives back
-    // a mapping of this attachment.
-    let (held, sgt) = unsafe {
-        (
-            Held::assume(attach.dmabuf().resv()),
-            Mapped::from_raw(sg_table),
-        )
+    let Some((attach, held, sgt)) = checked else {
+        return;
     };
     if let Some(locked) = attach.locked(held) {
         unmap_attachment(locked, sgt, direction);
@@ -308,7 +326,10 @@ fn unmap_attachment(locked: AttachLocked<'_>, sgt: Mapped, direction: dma_data_d
     match unmap_plan(is_cached, attach.dmabuf().exporter_dynamic(), MOVE_NOTIFY) {
         UnmapPlan::Keep => {}
         UnmapPlan::Unmap { unpin } => {
-            unmap_dma_buf(locked, sgt, direction);
+            // INVARIANT: Not NULL (the adapters refuse it); not the cached
+            // mapping, which the attachment would still hand out; the caller
+            // gives it back (adapters' contract), so nobody uses it.
+            unmap_dma_buf(locked, Exclusive(sgt), direction);
             if unpin {
                 // The map call pinned.
                 super::unpin(locked);
@@ -332,13 +353,15 @@ pub(crate) unsafe extern "C" fn dma_buf_unmap_attachment_unlocked(
     sg_table: *mut sg_table,
     direction: dma_data_direction,
 ) {
-    // SAFETY: NULL or live (caller's promise).
-    let Some(attach) = (unsafe { checked(attach, sg_table.is_null()) }) else {
+    // SAFETY: NULL or live (caller's promise); if live, the caller gives back
+    // a mapping of the attachment.
+    let checked = unsafe {
+        checked(attach, sg_table.is_null()).map(|attach| (attach, Mapped::from_raw(sg_table)))
+    };
+    let Some((attach, sgt)) = checked else {
         return;
     };
     let guard = attach.lock();
-    // SAFETY: The caller gives back a mapping of this attachment.
-    let sgt = unsafe { Mapped::from_raw(sg_table) };
     unmap_attachment(guard.locked(), sgt, direction);
 }
 
