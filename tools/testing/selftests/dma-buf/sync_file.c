@@ -2,8 +2,8 @@
 /*
  * The sync_file uapi: no seeking, SYNC_IOC_MERGE (name, de-duplication,
  * argument errors), SYNC_IOC_FILE_INFO (count-only query, too-small array,
- * per-fence status), SYNC_IOC_SET_DEADLINE argument checks, poll, and
- * unknown ioctls. Fences come from sw_sync timelines (debugfs).
+ * per-fence status, the generated name), SYNC_IOC_SET_DEADLINE argument
+ * checks, poll, and unknown ioctls. Fences come from sw_sync timelines (debugfs).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -147,6 +147,26 @@ TEST_F(sync_file, file_info_rules)
 	EXPECT_EQ(-1, ioctl(m, SYNC_IOC_FILE_INFO, &info));
 	EXPECT_EQ(EFAULT, errno);
 	close(m);
+}
+
+/*
+ * An unmerged sync_file is named after its fence when asked,
+ * "<driver>-<timeline><context>-<seqno>", written as snprintf writes it: the
+ * bytes of the name field past the terminator stay as userspace passed them.
+ */
+TEST_F(sync_file, file_info_generated_name)
+{
+	struct sync_file_info info = { 0 };
+	size_t len, i;
+
+	memset(info.name, 'Z', sizeof(info.name));
+	ASSERT_EQ(0, ioctl(self->f[1], SYNC_IOC_FILE_INFO, &info));
+	len = strnlen(info.name, sizeof(info.name));
+	ASSERT_LT(len, sizeof(info.name));
+	EXPECT_EQ(0, strncmp(info.name, "sw_sync-", 8)) TH_LOG("name %s", info.name);
+	EXPECT_STREQ("-2", info.name + len - 2);
+	for (i = len + 1; i < sizeof(info.name); i++)
+		EXPECT_EQ('Z', info.name[i]) TH_LOG("byte %zu of \"%s\"", i, info.name);
 }
 
 TEST_F(sync_file, status_and_poll_follow_signalling)
