@@ -84,12 +84,18 @@ impl SyncFile {
         if !ptr::eq(file.f_op(), &SYNC_FILE_FOPS.0) {
             return None;
         }
+        let sync_file = file.private_data();
         // SAFETY: A file with these operations is a sync_file's, whose
-        // private data it is, set before the file is shared and never
-        // changed; the borrowed file keeps the sync_file alive. It is
-        // published: until then its file is only reachable through the
-        // `NewSyncFile` that made it, which never borrows it out.
-        Some(unsafe { Self::from_raw(file.private_data().cast()) })
+        // private data it is (so not NULL), set before the file is shared
+        // and never changed; the borrowed file keeps the sync_file alive. It
+        // is published: until then its file is only reachable through the
+        // `NewSyncFile` that made it, which never lends it out. (Telling
+        // the compiler that the pointer is not NULL spares the callers a
+        // test of the `Option`.)
+        Some(unsafe {
+            core::hint::assert_unchecked(!sync_file.is_null());
+            Self::from_raw(sync_file.cast())
+        })
     }
 
     /// The C pointer.
@@ -169,21 +175,24 @@ impl SyncFile {
 
 /// A reference to a sync_file's file, dropped with `fput(sync_file->file)`.
 ///
-/// The sync_file's address is kept beside the file, so that reaching it
-/// costs no load of the file's private data.
+/// One pointer, to the sync_file, which knows its file: a `FileRef` beside
+/// it would make every value two words, and cost registers (and
+/// instructions) on the merge and export paths.
 ///
 /// # Invariants
 ///
-/// `sync_file` is a published sync_file, and `file` a reference to its file.
-pub(crate) struct SyncFileRef {
-    file: FileRef,
-    sync_file: NonNull<SyncFile>,
-}
+/// `self.0` is a published sync_file whose file this value holds a
+/// reference to.
+pub(crate) struct SyncFileRef(NonNull<SyncFile>);
 
 impl SyncFileRef {
     /// The reference to the file, for a descriptor or C to take over.
     pub(crate) fn into_file(self) -> FileRef {
-        self.file
+        let file = self.file();
+        core::mem::forget(self);
+        // SAFETY: The reference this value held (type invariant), handed
+        // over; a sync_file's file is never NULL.
+        unsafe { FileRef::from_raw(NonNull::new_unchecked(file)) }
     }
 }
 
@@ -193,7 +202,14 @@ impl core::ops::Deref for SyncFileRef {
     #[inline]
     fn deref(&self) -> &SyncFile {
         // SAFETY: The file reference keeps the sync_file alive (type invariant).
-        unsafe { self.sync_file.as_ref() }
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for SyncFileRef {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we hold a reference to the file.
+        unsafe { bindings::fput(self.file()) };
     }
 }
 
@@ -206,14 +222,11 @@ static WQ_CLASS: sys::LockClass = sys::LockClass::new();
 ///
 /// # Invariants
 ///
-/// `sync_file` was allocated by [`NewSyncFile::alloc`]: zeroed, with its
-/// file `file`, wait queue and callback node set up, no fence, and
-/// reachable by nobody else. The file is not borrowed out (so
+/// `self.0` was allocated by [`NewSyncFile::alloc`]: zeroed, with its file
+/// (whose reference this value owns), wait queue and callback node set up,
+/// no fence, and reachable by nobody else. The file is not lent out (so
 /// [`SyncFile::of_file`] never sees it before it is published).
-struct NewSyncFile {
-    file: FileRef,
-    sync_file: NonNull<sync_file>,
-}
+struct NewSyncFile(NonNull<sync_file>);
 
 impl NewSyncFile {
     /// Allocates a zeroed sync_file with its anon-inode file; `None` without
@@ -241,14 +254,15 @@ impl NewSyncFile {
         };
 
         // SAFETY: The sync_file is valid and zeroed; the file is in no fd
-        // table yet, so nothing else can reach it.
+        // table yet, so nothing else can reach it. The sync_file keeps our
+        // reference to it.
         unsafe {
-            (*sync_file).file = file.as_ptr();
+            (*sync_file).file = file.into_raw();
             sys::init_waitqueue_head(addr_of_mut!((*sync_file).wq), c"&sync_file->wq", &WQ_CLASS);
             sys::init_list_head(addr_of_mut!((*sync_file).cb.node));
         }
-        // INVARIANT: Set up as documented.
-        NonNull::new(sync_file).map(|sync_file| Self { file, sync_file })
+        // INVARIANT: Set up as documented; the file reference is ours.
+        NonNull::new(sync_file).map(Self)
     }
 
     /// Names the sync_file (`strscpy` of `name`, which may lack a
@@ -256,21 +270,28 @@ impl NewSyncFile {
     fn set_name(&mut self, name: &[c_char; 32]) {
         // SAFETY: Nobody else can reach the unpublished sync_file (type
         // invariant), so its name is ours to write.
-        sys::strscpy_array(unsafe { &mut (*self.sync_file.as_ptr()).user_name }, name);
+        sys::strscpy_array(unsafe { &mut (*self.0.as_ptr()).user_name }, name);
     }
 
     /// Publishes the sync_file with `fence`, whose reference it takes over,
     /// and returns the file reference.
     fn publish(self, fence: ARef<Fence>) -> SyncFileRef {
-        let Self { file, sync_file } = self;
+        let sync_file = self.0;
+        core::mem::forget(self);
         // SAFETY: Nobody else can reach the sync_file yet (type invariant).
         unsafe { (*sync_file.as_ptr()).fence = ARef::into_raw(fence).as_ptr().cast() };
-        // INVARIANT: Holding its fence, the sync_file is published; `file`
-        // is a reference to its file.
-        SyncFileRef {
-            file,
-            sync_file: sync_file.cast(),
-        }
+        // INVARIANT: Holding its fence, the sync_file is published; our file
+        // reference becomes the returned one.
+        SyncFileRef(sync_file.cast())
+    }
+}
+
+impl Drop for NewSyncFile {
+    fn drop(&mut self) {
+        // SAFETY: We own the file reference (type invariant); its release
+        // frees the sync_file, which has no fence and never had a callback
+        // queued.
+        unsafe { bindings::fput((*self.0.as_ptr()).file) };
     }
 }
 
@@ -327,8 +348,9 @@ pub(crate) fn get_fence(fd: c_int) -> Option<ARef<Fence>> {
 fn sync_file_fdget(fd: c_int) -> Option<SyncFileRef> {
     let file = FileRef::fget(fd)?;
     let sync_file = NonNull::from(SyncFile::of_file(&file)?);
-    // INVARIANT: `file` is a reference to the sync_file's file.
-    Some(SyncFileRef { file, sync_file })
+    // INVARIANT: `sync_file->file` is `file`, whose reference we hand over.
+    let _ = file.into_raw();
+    Some(SyncFileRef(sync_file))
 }
 
 /// Returns a new reference to the fence of the sync_file `fd`, or NULL if
@@ -394,9 +416,15 @@ pub(crate) fn name(sync_file: &SyncFile, buf: &mut [c_char]) {
         sys::strscpy(buf, user_name);
         return;
     }
-    // C's `snprintf(buf, len, "%s-%s%llu-%lld", ...)`, the seqno printed
-    // as its signed bits.
-    let fence = sync_file.fence();
+    generated_name(sync_file.fence(), buf);
+}
+
+/// The name of a sync_file without a user name, after its fence: C's
+/// `snprintf(buf, len, "%s-%s%llu-%lld", ...)`, the seqno printed as its
+/// signed bits. Out of line, so that the formatting's registers cost the
+/// user-name path nothing.
+#[inline(never)]
+fn generated_name(fence: &Fence, buf: &mut [c_char]) {
     let mut out = sys::BufWriter::new(buf);
     out.push(fence.driver_name().to_bytes());
     out.push(b"-");

@@ -121,32 +121,61 @@ pub(crate) unsafe extern "C" fn dma_buf_dynamic_attach(
     importer_ops: *const dma_buf_attach_ops,
     importer_priv: *mut c_void,
 ) -> *mut dma_buf_attachment {
-    // SAFETY: NULL or live (caller's promise).
-    let dmabuf_ref = unsafe { checked(dmabuf) };
-    let Some(dmabuf) = dmabuf_ref.filter(|_| !dev.is_null()) else {
+    // SAFETY: NULL or live (caller's promise), and non-NULL importer ops
+    // valid until detach, with `importer_priv`.
+    let (dmabuf, importer) = unsafe { (checked(dmabuf), importer_ops.as_ref()) };
+    let Some(dmabuf) = dmabuf.filter(|_| !dev.is_null()) else {
         sys::warn();
         return errno_ptr(EINVAL);
     };
-    // SAFETY: Non-NULL importer ops are valid (caller's promise).
-    let importer = unsafe { importer_ops.as_ref() };
     if importer.is_some_and(|ops| ops.move_notify.is_none()) {
         sys::warn();
         return errno_ptr(EINVAL);
     }
+    // INVARIANT: The caller's promises, and the checks above.
+    match attach(Importer {
+        dmabuf,
+        dev,
+        ops: importer,
+        private: importer_priv,
+    }) {
+        Ok(attach) => attach,
+        Err(err) => err_ptr(err),
+    }
+}
 
+/// An importer's request to attach, checked by [`dma_buf_dynamic_attach`].
+///
+/// # Invariants
+///
+/// `dev` is a device; `ops` is `None` or importer ops with a `move_notify`,
+/// valid with `private` until the attachment is detached.
+struct Importer<'a> {
+    dmabuf: &'a DmaBuf,
+    dev: *mut device,
+    ops: Option<&'a dma_buf_attach_ops>,
+    private: *mut c_void,
+}
+
+/// The body of [`dma_buf_dynamic_attach`]: the new attachment, or the error
+/// (negative) of the allocation, the exporter's `attach` or the mapping made
+/// at attach time.
+fn attach(importer: Importer<'_>) -> Result<*mut dma_buf_attachment, c_long> {
+    let dmabuf = importer.dmabuf;
     // Attaching happens in process context.
     let raw: *mut dma_buf_attachment =
         sys::kzalloc_fixed::<_, { size_of::<dma_buf_attachment>() }>();
     if raw.is_null() {
-        return errno_ptr(ENOMEM);
+        return Err(ENOMEM.to_neg() as c_long);
     }
-    // SAFETY: The attachment is ours and zeroed.
+    // SAFETY: The attachment is ours and zeroed; the importer's fields are
+    // as `Attachment` needs them (invariant of `Importer`).
     unsafe {
-        (*raw).dev = dev;
+        (*raw).dev = importer.dev;
         (*raw).dmabuf = dmabuf.raw();
-        (*raw).peer2peer = importer.is_some_and(|ops| ops.allow_peer2peer);
-        (*raw).importer_ops = importer_ops;
-        (*raw).importer_priv = importer_priv;
+        (*raw).peer2peer = importer.ops.is_some_and(|ops| ops.allow_peer2peer);
+        (*raw).importer_ops = importer.ops.map_or(ptr::null(), ptr::from_ref);
+        (*raw).importer_priv = importer.private;
     }
 
     if let Some(attach_op) = dmabuf.ops().attach {
@@ -156,7 +185,7 @@ pub(crate) unsafe extern "C" fn dma_buf_dynamic_attach(
         if ret != 0 {
             // SAFETY: The attachment is unpublished and ours to free.
             unsafe { bindings::kfree(raw.cast()) };
-            return err_ptr(ret as c_long);
+            return Err(ret as c_long);
         }
     }
     // SAFETY: Made here, as `dma_buf_dynamic_attach()`, on a live dma-buf;
@@ -187,10 +216,10 @@ pub(crate) unsafe extern "C" fn dma_buf_dynamic_attach(
             // mapping (and holds no pin): detach undoes the rest, and frees
             // it; it is not used after.
             unsafe { dma_buf_detach(dmabuf.raw(), raw) };
-            return err_ptr(ret);
+            return Err(ret);
         }
     }
-    raw
+    Ok(raw)
 }
 
 /// The mapping made at attach time: pins the buffer first if `sides` says

@@ -199,16 +199,19 @@ pub(super) fn getfile(size: usize, flags: c_int) -> Result<FileRef> {
 
     // The size as `loff_t`; a buffer is never near 2^63 bytes.
     let bytes = size as bindings::loff_t;
-    // `get_next_ino()` numbers are not unique, so the sysfs statistics could
-    // not name their directories after them: dma-bufs count on their own.
-    let ino = DMABUF_INODE.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
-    // SAFETY: The inode is new and ours. As in C, the s64 number converts to
-    // unsigned long.
+    // SAFETY: The inode is new and ours.
     unsafe {
         (*inode).i_size = bytes;
         bindings::inode_set_bytes(inode, bytes);
-        (*inode).i_ino = ino as c_ulong;
     }
+
+    // `get_next_ino()` numbers are not unique, so the sysfs statistics could
+    // not name their directories after them: dma-bufs count on their own.
+    // (Taken after the size is written, as in C: before, the size would
+    // have to be kept on the stack across the atomic.)
+    let ino = DMABUF_INODE.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
+    // SAFETY: The inode is new and ours; as C, the s64 converts to unsigned long.
+    unsafe { (*inode).i_ino = ino as c_ulong };
 
     let flags = flags & (bindings::O_ACCMODE | bindings::O_NONBLOCK) as c_int;
     // SAFETY: The inode is ours to hand over, the mount lives forever, the

@@ -208,12 +208,18 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_any_timeout(
     // is a non-null pointer to the `struct dma_fence` (`Fence` is
     // `repr(transparent)` over it), the same layout as the C array's
     // `struct dma_fence *` elements.
-    let (fences, mut idx): (&[&Fence], _) = unsafe {
+    let (fences, idx): (&[&Fence], _) = unsafe {
         (
             core::slice::from_raw_parts(fences.cast(), count as usize),
             idx.as_mut(),
         )
     };
+    wait_any(fences, intr, timeout, idx)
+}
+
+/// The body of [`dma_fence_wait_any_timeout`], for at least one fence and a
+/// valid timeout.
+fn wait_any(fences: &[&Fence], intr: bool, timeout: c_long, mut idx: Option<&mut u32>) -> c_long {
     let mut report = |i: u32| {
         if let Some(idx) = idx.as_deref_mut() {
             *idx = i;
@@ -246,14 +252,14 @@ pub(crate) unsafe extern "C" fn dma_fence_wait_any_timeout(
     let mut added = 0;
     let mut all_added = true;
     for (i, fence) in fences.iter().enumerate() {
-        // SAFETY: `i < count`, the length of `cbs`. The fence is live; `cbs`
-        // is not moved or freed until every callback added here has been
-        // removed below.
-        let ret = unsafe {
+        // SAFETY: `i < fences.len()`, the length of `cbs`. The fence is
+        // live; `cbs` is not moved or freed until every callback added here
+        // has been removed below.
+        let status = unsafe {
             let cb = addr_of_mut!((*cbs_ptr.add(i)).base);
             dma_fence_add_callback(fence.raw(), cb, Some(wake_waiter))
         };
-        if ret != 0 {
+        if status != 0 {
             // Already signalled.
             report(i as u32);
             all_added = false;

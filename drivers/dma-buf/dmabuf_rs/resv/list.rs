@@ -753,7 +753,8 @@ impl Held<'_> {
 /// list, which [`Retired`] frees only after a grace period.
 pub(crate) fn retire_unshared(obj: &mut Resv) -> Option<Retired> {
     // A load and a store, not an exchange: nobody else writes the pointer.
-    // Clearing it keeps a second call from freeing the list again.
+    // Clearing it (one store more than C's `dma_resv_fini`) keeps a second
+    // call, which the safe signature allows, from freeing the list again.
     let fences = list_ptr(obj);
     let ptr = NonNull::new(fences.load(Ordering::Relaxed))?;
     fences.store(ptr::null_mut(), Ordering::Relaxed);
