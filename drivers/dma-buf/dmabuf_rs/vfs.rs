@@ -231,3 +231,33 @@ impl PollTable {
         unsafe { kernel::bindings::dmabuf_rs_buf_poll_requested_events(Self::as_ptr(table)) }
     }
 }
+
+/// A VMA being set up by an `mmap` call (`struct vm_area_struct`): the
+/// mapping the exporter's `mmap` op fills in.
+///
+/// # Invariants
+///
+/// The VMA is valid for the borrow, set up under its mm's mmap lock by the
+/// running call, with its bounds set.
+#[repr(transparent)]
+pub(crate) struct Vma(kernel::types::Opaque<kernel::bindings::vm_area_struct>);
+
+impl Vma {
+    /// The C pointer, for the exporter's `mmap` op.
+    #[inline]
+    pub(crate) fn as_ptr(&self) -> *mut kernel::bindings::vm_area_struct {
+        self.0.get()
+    }
+
+    /// The bounds `vm_start`, `vm_end` and `vm_pgoff`.
+    #[inline]
+    pub(crate) fn bounds(&self) -> (c_ulong, c_ulong, c_ulong) {
+        // SAFETY: The VMA is valid and its bounds set, and only the running
+        // `mmap` call changes them (type invariant).
+        unsafe {
+            let vma = self.as_ptr();
+            let range = (*vma).__bindgen_anon_1.__bindgen_anon_1;
+            (range.vm_start, range.vm_end, (*vma).vm_pgoff)
+        }
+    }
+}

@@ -27,6 +27,7 @@ use crate::logic::access::{self, cpu_access_usage, mmap_range, vma_pages, IosysM
 use crate::logic::errno::EINVAL;
 use crate::resv::Held;
 use crate::sys;
+use crate::vfs::Vma;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::bindings::{self, dma_buf, dma_data_direction, iosys_map, vm_area_struct};
 use kernel::ffi::{c_int, c_ulong};
@@ -171,23 +172,24 @@ pub(crate) unsafe extern "C" fn dma_buf_mmap(
     vma: *mut vm_area_struct,
     pgoff: c_ulong,
 ) -> c_int {
-    // SAFETY: NULL or live (caller's promise).
-    let Some(dmabuf) = (unsafe { checked(dmabuf) }) else {
+    // SAFETY: NULL or live (caller's promise); a non-NULL VMA is being set
+    // up under its mmap lock with its bounds set (caller), and `Vma` is
+    // transparent over it.
+    let (dmabuf, vma) = unsafe { (checked(dmabuf), vma.cast::<Vma>().as_ref()) };
+    let Some(dmabuf) = dmabuf else {
         sys::warn();
         return EINVAL.to_neg();
     };
-    if vma.is_null() {
+    let Some(vma) = vma else {
         sys::warn();
         return EINVAL.to_neg();
-    }
+    };
     let Some(mmap) = dmabuf.ops().mmap else {
         return EINVAL.to_neg();
     };
 
-    // SAFETY: The VMA is being set up under its mmap lock (caller); its
-    // bounds are set.
-    let range = unsafe { (*vma).__bindgen_anon_1.__bindgen_anon_1 };
-    let pages = vma_pages(range.vm_start, range.vm_end, bindings::PAGE_SHIFT);
+    let (start, end, _) = vma.bounds();
+    let pages = vma_pages(start, end, bindings::PAGE_SHIFT);
     if let Err(err) = mmap_range(pgoff, pages, dmabuf.size(), bindings::PAGE_SHIFT) {
         return err.to_neg();
     }
@@ -197,6 +199,7 @@ pub(crate) unsafe extern "C" fn dma_buf_mmap(
     // Then the exporter's own buffer and the prepared VMA, without the
     // reservation lock.
     unsafe {
+        let vma = vma.as_ptr();
         bindings::vma_set_file(vma, dmabuf.file().as_ptr());
         (*vma).vm_pgoff = pgoff;
         mmap(dmabuf.raw(), vma)

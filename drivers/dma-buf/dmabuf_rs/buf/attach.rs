@@ -285,13 +285,17 @@ pub(crate) unsafe extern "C" fn dma_buf_detach(
     dmabuf: *mut dma_buf,
     attach: *mut dma_buf_attachment,
 ) {
-    // SAFETY: A non-NULL attachment is live (caller's promise).
-    if dmabuf.is_null() || attach.is_null() || dmabuf != unsafe { (*attach).dmabuf } {
+    // SAFETY: A non-NULL attachment is live until freed below, and so is
+    // its dma-buf, the non-NULL `dmabuf` (caller's promise), when they match.
+    let checked = unsafe {
+        (!dmabuf.is_null() && !attach.is_null() && dmabuf == (*attach).dmabuf)
+            .then(|| Attachment::from_raw(attach))
+    };
+    let Some(attach) = checked else {
         sys::warn();
         return;
-    }
-    // SAFETY: Live, of the live dma-buf (checked above), until freed below.
-    let (raw, attach) = unsafe { (attach, Attachment::from_raw(attach)) };
+    };
+    let raw = attach.raw();
     let dmabuf = attach.dmabuf();
 
     {

@@ -143,9 +143,8 @@ static DMA_BUF_DEBUG_FOPS: Table<file_operations> = Table(file_operations {
 pub(super) fn init() -> c_int {
     // SAFETY: The name is a string; NULL is the debugfs root.
     let dir = unsafe { bindings::debugfs_create_dir(c"dma_buf".as_ptr().cast(), ptr::null_mut()) };
-    // SAFETY: `IS_ERR`/`PTR_ERR` only look at the pointer's value.
     if sys::is_err(dir) {
-        // SAFETY: As above. An errno fits in an int.
+        // An errno fits in an int.
         return sys::ptr_err(dir) as c_int;
     }
 
@@ -161,7 +160,6 @@ pub(super) fn init() -> c_int {
             &DMA_BUF_DEBUG_FOPS.0,
         )
     };
-    // SAFETY: As above.
     if sys::is_err(d) {
         // SAFETY: No preconditions (the C core's debug message); the
         // directory is ours to remove (`debugfs_remove_recursive`).
@@ -169,7 +167,6 @@ pub(super) fn init() -> c_int {
             bindings::dmabuf_rs_buf_debugfs_bufinfo_failed();
             bindings::debugfs_remove(dir);
         }
-        // SAFETY: As above.
         return sys::ptr_err(d) as c_int;
     }
     0

@@ -12,7 +12,7 @@ use super::{dmabuf_of_file, fdinfo, ioctl, is_dma_buf_file, list, poll, private_
 use crate::logic::dma_buf::mmap_fits;
 use crate::logic::llseek::llseek;
 use crate::sys;
-use crate::vfs::{File, Table, COMPAT_IOCTL};
+use crate::vfs::{File, Table, Vma, COMPAT_IOCTL};
 use kernel::bindings::{self, file, file_operations, inode, loff_t, vm_area_struct};
 use kernel::ffi::c_int;
 
@@ -66,9 +66,11 @@ unsafe extern "C" fn dma_buf_file_release(_inode: *mut inode, file: *mut file) -
 /// Called by the VFS only, with the mmap lock held, for an open file with
 /// these operations and a new VMA.
 unsafe extern "C" fn dma_buf_mmap_internal(file: *mut file, vma: *mut vm_area_struct) -> c_int {
-    // SAFETY: The file is open (VFS). An open file mapped into an address
-    // space came from a descriptor, so its export succeeded.
-    let Some(dmabuf) = dmabuf_of_file(unsafe { &*file.cast::<File>() }) else {
+    // SAFETY: The file is open, and the VMA being set up under the mmap
+    // lock with its bounds set (VFS); `File` and `Vma` are transparent over
+    // them.
+    let (file, vma) = unsafe { (&*file.cast::<File>(), &*vma.cast::<Vma>()) };
+    let Some(dmabuf) = dmabuf_of_file(file) else {
         return sys::neg(bindings::EINVAL);
     };
 
@@ -76,11 +78,7 @@ unsafe extern "C" fn dma_buf_mmap_internal(file: *mut file, vma: *mut vm_area_st
         return sys::neg(bindings::EINVAL);
     };
 
-    // SAFETY: The VMA is valid (VFS); its bounds are set before `mmap`.
-    let (start, end, pgoff) = unsafe {
-        let range = (*vma).__bindgen_anon_1.__bindgen_anon_1;
-        (range.vm_start, range.vm_end, (*vma).vm_pgoff)
-    };
+    let (start, end, pgoff) = vma.bounds();
     if !mmap_fits(
         pgoff,
         start,
@@ -93,7 +91,7 @@ unsafe extern "C" fn dma_buf_mmap_internal(file: *mut file, vma: *mut vm_area_st
 
     // SAFETY: The exporter's `mmap` takes its live dma-buf and the VMA being
     // set up under the mmap lock (VFS).
-    unsafe { mmap(dmabuf.raw(), vma) }
+    unsafe { mmap(dmabuf.raw(), vma.as_ptr()) }
 }
 
 /// `llseek` of a dma-buf file: only `SEEK_END` and `SEEK_SET` with offset 0,
