@@ -42,20 +42,26 @@ TAP_RE = re.compile(r"^(not ok|ok) (\d+)\s*-?\s*(.*?)\s*$")
 
 def tap_cases(lines, rc):
     """Cases of a kselftest's TAP output: [(status, name, why)]."""
-    cases, plan = [], None
+    cases, plan, diag = [], None, []
     for line in lines:
         if m := re.match(r"^1\.\.(\d+)", line):
             plan = int(m.group(1))
         m = TAP_RE.match(line)
         if not m:
+            # A case's diagnostics: the "# " lines since the previous result,
+            # without the harness's RUN/OK/FAIL markers.
+            d = line[1:].strip() if line.startswith("#") else ""
+            if d and not re.match(r"^(RUN|OK|FAIL)\s", d):
+                diag.append(d)
             continue
+        why, diag = " / ".join(diag[-6:]), []
         ok, num, desc = m.groups()
         skip = re.search(r"#\s*SKIP\b\s*(.*)", desc, re.I)
         name = re.sub(r"\s*#.*$", "", desc).replace("[RUN]", "").strip() or f"case {num}"
         if skip:
             cases.append(("SKIP", name, skip.group(1).strip() or "skipped"))
         else:
-            cases.append(("PASS" if ok == "ok" else "FAIL", name, ""))
+            cases.append(("PASS", name, "") if ok == "ok" else ("FAIL", name, why or "not ok"))
     if plan is not None and len(cases) < plan:
         cases.append(("FAIL", f"{plan - len(cases)} planned case(s)", "never reported (crash?)"))
     if plan is None and not cases:

@@ -122,6 +122,13 @@ impl FenceOps for CopyFence {
     }
 }
 
+/// One DMA transfer: source, destination, length, and whether it goes to RAM.
+type Transfer = (u64, u64, usize, bool);
+
+/// The DMA engine, held.
+type EngineGuard<'a> =
+    kernel::sync::lock::Guard<'a, Timeline, kernel::sync::lock::mutex::MutexBackend>;
+
 /// The bound device, shared by the misc device, the interrupt handler and
 /// the copy workers.
 #[pin_data]
@@ -149,8 +156,22 @@ impl irq::Handler for Edu {
         }
         self.bar.write32::<REG_IRQ_ACK>(status);
         // The copy's last transfer is done: its fence signals now, from the
-        // interrupt, not when the worker gets to run.
-        let done = self.signal_on_irq.lock().take();
+        // interrupt, not when the worker gets to run. The engine must be idle
+        // too: this may be the late interrupt of an earlier transfer (the
+        // device clears its busy bit and raises the interrupt together, but
+        // the interrupt reaches a vCPU later, and the worker goes on as soon
+        // as it sees the busy bit clear). The worker hands the fence over
+        // only after starting the last transfer, and the busy bit is read
+        // under the lock, so a fence seen here with the engine idle is the
+        // fence of a finished copy.
+        let done = {
+            let mut slot = self.signal_on_irq.lock();
+            if self.bar.read64::<REG_DMA_CMD>() & DMA_START == 0 {
+                slot.take()
+            } else {
+                None
+            }
+        };
         if let Some(fence) = done {
             fence.signal();
         }
@@ -161,26 +182,20 @@ impl irq::Handler for Edu {
 }
 
 impl Edu {
-    /// Runs one transfer of `count` bytes and waits for its interrupt (with
-    /// the busy bit as the source of truth, so a wake-up that races with the
-    /// wait costs a tick, not a hang).
-    fn transfer(
-        &self,
-        engine: &mut kernel::sync::lock::Guard<
-            '_,
-            Timeline,
-            kernel::sync::lock::mutex::MutexBackend,
-        >,
-        src: u64,
-        dst: u64,
-        count: usize,
-        to_ram: bool,
-    ) -> Result {
+    /// Starts one transfer; the engine is the caller's
+    /// (it holds `engine`).
+    fn start(&self, _engine: &EngineGuard<'_>, (src, dst, count, to_ram): Transfer) {
         self.bar.write64::<REG_DMA_SRC>(src);
         self.bar.write64::<REG_DMA_DST>(dst);
         self.bar.write64::<REG_DMA_COUNT>(count as u64);
         let dir = if to_ram { DMA_TO_RAM } else { 0 };
         self.bar.write64::<REG_DMA_CMD>(DMA_START | DMA_IRQ | dir);
+    }
+
+    /// Waits for the running transfer's interrupt (with the busy bit as the
+    /// source of truth, so a wake-up that races with the wait costs a tick,
+    /// not a hang).
+    fn wait_idle(&self, engine: &mut EngineGuard<'_>) -> Result {
         // The device completes a transfer after 100 ms of virtual time; give
         // up (EIO) if it has not after ten seconds of real time.
         let start = Ktime::ktime_get();
@@ -259,9 +274,6 @@ fn pieces(
     Ok(())
 }
 
-/// One DMA transfer: source, destination, length, and whether it goes to RAM.
-type Transfer = (u64, u64, usize, bool);
-
 impl CopyJob {
     /// The transfers of the copy, window by window through the device's
     /// buffer.
@@ -303,16 +315,18 @@ impl CopyJob {
         let Some((&last, rest)) = plan.split_last() else {
             return fence.signal_error(EINVAL);
         };
-        for &(src, dst, len, to_ram) in rest {
-            if let Err(e) = self.edu.transfer(&mut engine, src, dst, len, to_ram) {
+        for &t in rest {
+            self.edu.start(&engine, t);
+            if let Err(e) = self.edu.wait_idle(&mut engine) {
                 pr_warn!("copy failed: {:?}\n", e);
                 return fence.signal_error(e);
             }
         }
+        // Handed to the interrupt handler once the last transfer runs (see
+        // `Edu::handle` for why not before).
+        self.edu.start(&engine, last);
         *self.edu.signal_on_irq.lock() = Some(fence);
-        let res = self
-            .edu
-            .transfer(&mut engine, last.0, last.1, last.2, last.3);
+        let res = self.edu.wait_idle(&mut engine);
         // Still there if the interrupt did not come: the worker signals.
         let left = self.edu.signal_on_irq.lock().take();
         if let Some(fence) = left {
