@@ -40,13 +40,11 @@ use crate::logic::attach::{detach_unpins, Sides, ATTACH_DIRECTION};
 use crate::logic::attach::{DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_NONE, DMA_TO_DEVICE};
 use crate::logic::errno::{Errno, EINVAL, ENOMEM};
 use crate::sys::{self, err_ptr, ptr_err};
-use core::mem::size_of;
-use core::ptr::{self, addr_of_mut};
+use core::ptr::{self, NonNull};
 use kernel::bindings::{self, device, dma_buf, dma_buf_attach_ops, dma_buf_attachment};
 use kernel::dma_buf::resv::Resv;
 use kernel::ffi::{c_int, c_long, c_ulong, c_void};
 
-use super::lock::ResvGuard;
 use super::methods::{checked, DmaBuf, DmaBufCore};
 use crate::resv::Held;
 
@@ -56,7 +54,7 @@ mod map;
 mod object;
 
 pub(super) use object::attachments;
-use object::{AttachLocked, Attachment, Mapped};
+use object::{AttachLocked, AttachRef, Attachment, Mapped, Unlisted};
 
 /// `MAX_SCHEDULE_TIMEOUT`: a wait without a timeout.
 pub(crate) const MAX_SCHEDULE_TIMEOUT: c_ulong = c_long::MAX as c_ulong;
@@ -139,7 +137,7 @@ pub(crate) unsafe extern "C" fn dma_buf_dynamic_attach(
         ops: importer,
         private: importer_priv,
     }) {
-        Ok(attach) => attach,
+        Ok(attach) => attach.into_raw(),
         Err(err) => err_ptr(err),
     }
 }
@@ -160,49 +158,17 @@ struct Importer<'a> {
 /// The body of [`dma_buf_dynamic_attach`]: the new attachment, or the error
 /// (negative) of the allocation, the exporter's `attach` or the mapping made
 /// at attach time.
-fn attach(importer: Importer<'_>) -> Result<*mut dma_buf_attachment, c_long> {
-    let dmabuf = importer.dmabuf;
+fn attach(importer: Importer<'_>) -> Result<AttachRef<'_>, c_long> {
     // Attaching happens in process context.
-    let raw: *mut dma_buf_attachment =
-        sys::kzalloc_fixed::<_, { size_of::<dma_buf_attachment>() }>();
-    if raw.is_null() {
+    let Some(new) = Unlisted::new(&importer) else {
         return Err(ENOMEM.to_neg() as c_long);
+    };
+    let ret = new.attach_op();
+    if ret != 0 {
+        // Freed on the way out: it was never listed.
+        return Err(ret as c_long);
     }
-    // SAFETY: The attachment is ours and zeroed; the importer's fields are
-    // as `Attachment` needs them (invariant of `Importer`).
-    unsafe {
-        (*raw).dev = importer.dev;
-        (*raw).dmabuf = dmabuf.raw();
-        (*raw).peer2peer = importer.ops.is_some_and(|ops| ops.allow_peer2peer);
-        (*raw).importer_ops = importer.ops.map_or(ptr::null(), ptr::from_ref);
-        (*raw).importer_priv = importer.private;
-    }
-
-    if let Some(attach_op) = dmabuf.ops().attach {
-        // SAFETY: The exporter gets its buffer and the new attachment, with
-        // the reservation lock not held.
-        let ret = unsafe { attach_op(dmabuf.raw(), raw) };
-        if ret != 0 {
-            // SAFETY: The attachment is unpublished and ours to free.
-            unsafe { bindings::kfree(raw.cast()) };
-            return Err(ret as c_long);
-        }
-    }
-    // SAFETY: Made here, as `dma_buf_dynamic_attach()`, on a live dma-buf;
-    // live until the caller detaches it.
-    let attach = unsafe { Attachment::from_raw(raw) };
-
-    {
-        let _lock = ResvGuard::lock(dmabuf.resv());
-        // SAFETY: The list of attachments changes only under the lock we
-        // hold; the node is the new attachment's, on no list.
-        unsafe {
-            sys::list_add(
-                addr_of_mut!((*raw).node),
-                addr_of_mut!((*dmabuf.raw()).attachments),
-            )
-        };
-    }
+    let attach = new.publish();
 
     let sides = attach.sides();
     if sides.maps_at_attach() {
@@ -212,14 +178,12 @@ fn attach(importer: Importer<'_>) -> Result<*mut dma_buf_attachment, c_long> {
         let mapped = map_at_attach(guard.locked(), sides);
         drop(guard);
         if let Err(ret) = mapped {
-            // SAFETY: The attachment is on the list and has no cached
-            // mapping (and holds no pin): detach undoes the rest, and frees
-            // it; it is not used after.
-            unsafe { dma_buf_detach(dmabuf.raw(), raw) };
+            // No cached mapping (and no pin): detach undoes the rest.
+            detach_failed(attach);
             return Err(ret);
         }
     }
-    Ok(raw)
+    Ok(attach)
 }
 
 /// The mapping made at attach time: pins the buffer first if `sides` says
@@ -285,22 +249,28 @@ pub(crate) unsafe extern "C" fn dma_buf_detach(
     dmabuf: *mut dma_buf,
     attach: *mut dma_buf_attachment,
 ) {
-    // SAFETY: A non-NULL attachment is live until freed below, and so is
-    // its dma-buf, the non-NULL `dmabuf` (caller's promise), when they match.
+    // SAFETY: A non-NULL attachment is live and its dma-buf, the non-NULL
+    // `dmabuf` (caller's promise), when they match; the caller gives it up.
     let checked = unsafe {
         (!dmabuf.is_null() && !attach.is_null() && dmabuf == (*attach).dmabuf)
-            .then(|| Attachment::from_raw(attach))
+            .then(|| AttachRef::from_raw(NonNull::new_unchecked(attach), DmaBuf::from_raw(dmabuf)))
     };
-    let Some(attach) = checked else {
-        sys::warn();
-        return;
-    };
-    let raw = attach.raw();
-    let dmabuf = attach.dmabuf();
+    match checked {
+        Some(attach) => detach(attach),
+        None => sys::warn(),
+    }
+}
 
-    {
-        let guard = attach.lock();
-        let locked = guard.locked();
+/// The body of [`dma_buf_detach`]: drops the mapping kept since attach (and
+/// its pin) under the reservation lock, takes the attachment off the list,
+/// then calls the exporter's `detach` without the lock, and frees it.
+///
+/// Inlined into the C function (a shared body would cost it a jump and
+/// argument moves); [`detach_failed`] is the copy for a failed attach.
+#[inline(always)]
+fn detach(attach: AttachRef<'_>) {
+    let dmabuf = attach.buf();
+    let unlisted = attach.unlist(|locked| {
         let (sgt, dir) = locked.cached();
         if !sgt.is_null() {
             map::unmap_cached(locked, sgt, dir);
@@ -308,19 +278,14 @@ pub(crate) unsafe extern "C" fn dma_buf_detach(
                 locked.unpin_op();
             }
         }
-        // SAFETY: The list of attachments changes only under the lock we
-        // hold, and the attachment is on it.
-        unsafe { sys::list_del(addr_of_mut!((*raw).node)) };
-    }
+    });
+    unlisted.detach_op();
+}
 
-    if let Some(detach) = dmabuf.ops().detach {
-        // SAFETY: The exporter gets its buffer and the attachment, no longer
-        // listed, with the reservation lock not held.
-        unsafe { detach(dmabuf.raw(), raw) };
-    }
-    // SAFETY: The attachment is off the list, no one else can reach it, and
-    // it was allocated with kmalloc by `dma_buf_dynamic_attach`.
-    unsafe { bindings::kfree(raw.cast()) };
+/// [`detach`] of an attachment whose mapping at attach time failed.
+#[inline(never)]
+fn detach_failed(attach: AttachRef<'_>) {
+    detach(attach);
 }
 
 /// Pins the buffer of a dynamic importer's attachment where it is, so that

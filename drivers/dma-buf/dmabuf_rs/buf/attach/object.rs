@@ -9,13 +9,19 @@
 //! pointers once and call these.
 
 use super::super::methods::{DmaBuf, DmaBufCore};
+use super::Importer;
 use crate::buf::lock::ResvGuard;
 use crate::logic::attach::Sides;
 use crate::logic::errno::Errno;
 use crate::resv::Held;
 use crate::sys;
 use core::marker::PhantomData;
-use kernel::bindings::{dma_buf_attach_ops, dma_buf_attachment, dma_data_direction, sg_table};
+use core::mem::{size_of, ManuallyDrop};
+use core::ops::Deref;
+use core::ptr::{self, addr_of_mut, NonNull};
+use kernel::bindings::{
+    self, dma_buf_attach_ops, dma_buf_attachment, dma_data_direction, sg_table,
+};
 use kernel::ffi::{c_int, c_long};
 use kernel::types::Opaque;
 
@@ -135,6 +141,196 @@ impl Attachment {
             attach: self,
             _held: PhantomData,
         })
+    }
+}
+
+/// An attachment on no list, ours alone: just made by `attach` and not yet
+/// on its buffer's list, or just taken off it by [`AttachRef::unlist`].
+/// Freed (`kfree`) on drop.
+///
+/// The buffer is kept beside the attachment (it is the attachment's own):
+/// read back from the attachment after each call out, it would cost a load
+/// each time.
+///
+/// # Invariants
+///
+/// `raw` is a kmalloc'ed attachment whose fields are as [`Attachment`]
+/// requires (live while this value lives), on no list, that nothing else
+/// can reach; `dmabuf` is its dma-buf.
+pub(crate) struct Unlisted<'a> {
+    raw: NonNull<dma_buf_attachment>,
+    dmabuf: &'a DmaBuf,
+}
+
+impl<'a> Unlisted<'a> {
+    /// A zeroed attachment of `importer`'s device (with its ops and private
+    /// data) to its dma-buf; `None` without memory.
+    #[inline]
+    pub(crate) fn new(importer: &Importer<'a>) -> Option<Self> {
+        let raw = NonNull::new(sys::kzalloc_fixed::<
+            dma_buf_attachment,
+            { size_of::<dma_buf_attachment>() },
+        >())?;
+        // SAFETY: Just allocated and zeroed: valid, and ours alone.
+        let attach = unsafe { &mut *raw.as_ptr() };
+        attach.dev = importer.dev;
+        attach.dmabuf = importer.dmabuf.raw();
+        attach.peer2peer = importer.ops.is_some_and(|ops| ops.allow_peer2peer);
+        attach.importer_ops = importer.ops.map_or(ptr::null(), ptr::from_ref);
+        attach.importer_priv = importer.private;
+        // INVARIANT: Set from the importer's request, which is as an
+        // attachment needs it (invariant of `Importer`); on no list.
+        Some(Self {
+            raw,
+            dmabuf: importer.dmabuf,
+        })
+    }
+
+    /// Calls the exporter's `attach` op, if it has one (without the
+    /// reservation lock): 0, or the error with which it refused the device.
+    #[inline]
+    pub(crate) fn attach_op(&self) -> c_int {
+        match self.dmabuf.ops().attach {
+            // SAFETY: The exporter gets its live buffer and the new
+            // attachment, with the reservation lock not held.
+            Some(attach) => unsafe { attach(self.dmabuf.raw(), self.raw.as_ptr()) },
+            None => 0,
+        }
+    }
+
+    /// Calls the exporter's `detach` op, if it has one (without the
+    /// reservation lock), for an attachment taken off the list.
+    #[inline]
+    pub(crate) fn detach_op(&self) {
+        if let Some(detach) = self.dmabuf.ops().detach {
+            // SAFETY: The exporter gets its live buffer and the attachment,
+            // no longer listed, with the reservation lock not held.
+            unsafe { detach(self.dmabuf.raw(), self.raw.as_ptr()) };
+        }
+    }
+
+    /// Puts the attachment on its buffer's list (under the reservation
+    /// lock, taken here): from now on it is the importer's, who detaches it.
+    #[inline]
+    pub(crate) fn publish(self) -> AttachRef<'a> {
+        let this = ManuallyDrop::new(self);
+        {
+            let _lock = ResvGuard::lock(this.dmabuf.resv());
+            // SAFETY: The list of attachments changes only under the lock
+            // we hold; the node is this attachment's, on no list (type
+            // invariant), and the list its buffer's.
+            unsafe {
+                sys::list_add(
+                    addr_of_mut!((*this.raw.as_ptr()).node),
+                    addr_of_mut!((*this.dmabuf.raw()).attachments),
+                )
+            };
+        }
+        // INVARIANT: On its buffer's list, and no one else has it yet.
+        AttachRef {
+            raw: this.raw,
+            dmabuf: this.dmabuf,
+        }
+    }
+}
+
+impl Deref for Unlisted<'_> {
+    type Target = Attachment;
+
+    #[inline]
+    fn deref(&self) -> &Attachment {
+        // SAFETY: The fields are as an attachment needs them, live while
+        // this value lives (type invariant).
+        unsafe { Attachment::from_raw(self.raw.as_ptr()) }
+    }
+}
+
+impl Drop for Unlisted<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: kmalloc'ed, on no list, and nothing else can reach it
+        // (type invariant).
+        unsafe { bindings::kfree(self.raw.as_ptr().cast()) };
+    }
+}
+
+/// The importer's attachment: on its buffer's list until the importer
+/// detaches it (`dma_buf_detach()`), which consumes this handle. Its buffer
+/// is kept beside it, as in [`Unlisted`].
+///
+/// # Invariants
+///
+/// `raw` is an attachment made by `attach` (kmalloc'ed, its fields as
+/// [`Attachment`] requires), on its buffer's list, `dmabuf`; this handle is
+/// the importer's one claim to detach it.
+pub(crate) struct AttachRef<'a> {
+    raw: NonNull<dma_buf_attachment>,
+    dmabuf: &'a DmaBuf,
+}
+
+impl<'a> AttachRef<'a> {
+    /// The importer's attachment of `dmabuf`, given back by a C caller to
+    /// detach it.
+    ///
+    /// # Safety
+    ///
+    /// `attach` must be a live attachment of `dmabuf` made by
+    /// `dma_buf_dynamic_attach()`, which the caller gives up: nothing uses
+    /// it after.
+    #[inline]
+    pub(crate) unsafe fn from_raw(attach: NonNull<dma_buf_attachment>, dmabuf: &'a DmaBuf) -> Self {
+        // INVARIANT: The caller's promise; attached means listed.
+        Self {
+            raw: attach,
+            dmabuf,
+        }
+    }
+
+    /// The pointer, for the C caller that becomes the importer.
+    #[inline]
+    pub(crate) fn into_raw(self) -> *mut dma_buf_attachment {
+        self.raw.as_ptr()
+    }
+
+    /// The attachment's dma-buf.
+    #[inline]
+    pub(crate) fn buf(&self) -> &'a DmaBuf {
+        self.dmabuf
+    }
+
+    /// Takes the attachment off its buffer's list under the reservation lock
+    /// (taken here), after `last` has run with the lock held; the
+    /// attachment is ours alone again.
+    #[inline]
+    pub(crate) fn unlist(self, last: impl FnOnce(AttachLocked<'_>)) -> Unlisted<'a> {
+        {
+            // INVARIANT: The guard locks the attachment's buffer.
+            let guard = AttachGuard {
+                attach: &self,
+                _guard: ResvGuard::lock(self.dmabuf.resv()),
+            };
+            last(guard.locked());
+            // SAFETY: The list of attachments changes only under the lock we
+            // hold, and the attachment is on it (type invariant).
+            unsafe { sys::list_del(addr_of_mut!((*self.raw.as_ptr()).node)) };
+        }
+        // INVARIANT: Off the list, and this handle, the importer's claim,
+        // is consumed.
+        Unlisted {
+            raw: self.raw,
+            dmabuf: self.dmabuf,
+        }
+    }
+}
+
+impl Deref for AttachRef<'_> {
+    type Target = Attachment;
+
+    #[inline]
+    fn deref(&self) -> &Attachment {
+        // SAFETY: Live and as an attachment needs it until detached, which
+        // consumes this handle (type invariant).
+        unsafe { Attachment::from_raw(self.raw.as_ptr()) }
     }
 }
 
