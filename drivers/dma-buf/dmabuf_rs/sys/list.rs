@@ -109,35 +109,16 @@ pub(crate) unsafe fn list_add_tail(new: *mut bindings::list_head, head: *mut bin
         bindings::dmabuf_rs_list_add_tail(new, head)
     };
     #[cfg(not(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED)))]
-    // SAFETY: The caller's promise: `head` and its last entry are adjacent.
+    // SAFETY: The caller's promise. `__list_add(new, head->prev, head)`: the
+    // last store volatile like its WRITE_ONCE (lockless `list_empty`
+    // readers).
     unsafe {
-        link_between(new, (*head).prev, head)
-    };
-}
-
-/// `__list_add`: links `new` between the adjacent entries `prev` and `next`,
-/// the last store volatile like its WRITE_ONCE (lockless `list_empty`
-/// readers).
-///
-/// # Safety
-///
-/// `prev` and `next` must be adjacent entries of a valid list, `new` valid
-/// for writes and on no list, and the caller must hold whatever lock
-/// protects the list.
-#[cfg(not(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED)))]
-#[inline]
-unsafe fn link_between(
-    new: *mut bindings::list_head,
-    prev: *mut bindings::list_head,
-    next: *mut bindings::list_head,
-) {
-    // SAFETY: The caller's promise.
-    unsafe {
-        (*next).prev = new;
-        (*new).next = next;
+        let prev = (*head).prev;
+        (*head).prev = new;
+        (*new).next = head;
         (*new).prev = prev;
         addr_of_mut!((*prev).next).write_volatile(new);
-    }
+    };
 }
 
 /// `list_add`: adds `new` at the start of the list at `head`.
@@ -154,9 +135,14 @@ pub(crate) unsafe fn list_add(new: *mut bindings::list_head, head: *mut bindings
         bindings::dmabuf_rs_list_add(new, head)
     };
     #[cfg(not(any(CONFIG_DEBUG_LIST, CONFIG_LIST_HARDENED)))]
-    // SAFETY: The caller's promise: `head` and its first entry are adjacent.
+    // SAFETY: The caller's promise. `__list_add(new, head, head->next)`, as
+    // in `list_add_tail`.
     unsafe {
-        link_between(new, head, (*head).next)
+        let next = (*head).next;
+        (*next).prev = new;
+        (*new).next = next;
+        (*new).prev = head;
+        addr_of_mut!((*head).next).write_volatile(new);
     };
 }
 
