@@ -286,8 +286,13 @@ pub(crate) unsafe extern "C" fn dma_resv_copy_fences(
 ) -> c_int {
     // SAFETY: `dst` is initialised and locked by the caller, `src`
     // initialised (caller's promise).
-    let (mut held, src) = unsafe { (Held::assume(Resv::from_raw(dst)), Resv::from_raw(src)) };
+    let (held, src) = unsafe { (Held::assume(Resv::from_raw(dst)), Resv::from_raw(src)) };
+    copy_fences(held, src)
+}
 
+/// The body of [`dma_resv_copy_fences`]: 0, or -ENOMEM.
+#[inline(always)]
+fn copy_fences(mut held: Held<'_>, src: &Resv) -> c_int {
     let mut copy: Option<NewList> = None;
     let bookkeep = bindings::dma_resv_usage_DMA_RESV_USAGE_BOOKKEEP;
     let flow = for_each_unlocked(src, bookkeep, |walk, fence| {
@@ -472,11 +477,14 @@ pub(crate) unsafe extern "C" fn dma_resv_wait_timeout(
     intr: bool,
     timeout: c_ulong,
 ) -> c_long {
-    let mut timeout = timeout;
-    let mut ret: c_long = if timeout != 0 { timeout as c_long } else { 1 };
-
     // SAFETY: `obj` is initialised (caller's promise).
-    let obj = unsafe { Resv::from_raw(obj) };
+    wait(unsafe { Resv::from_raw(obj) }, usage, intr, timeout)
+}
+
+/// The body of [`dma_resv_wait_timeout`].
+#[inline(always)]
+fn wait(obj: &Resv, usage: dma_resv_usage, intr: bool, mut timeout: c_ulong) -> c_long {
+    let mut ret: c_long = if timeout != 0 { timeout as c_long } else { 1 };
     let body = |_: &Unlocked, fence: &Fence| {
         // The walk holds a reference to the fence; no lock of ours is held.
         // As in C, the unsigned timeout converts to the signed one (a huge

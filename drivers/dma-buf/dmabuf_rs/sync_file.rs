@@ -496,6 +496,12 @@ unsafe extern "C" fn sync_file_poll(
             wait.cast::<PollTable>().as_ref(),
         )
     };
+    poll(sync_file, table)
+}
+
+/// The body of [`sync_file_poll`].
+#[inline(always)]
+fn poll(sync_file: &SyncFile, table: Option<&PollTable>) -> bindings::__poll_t {
     sync_file.poll_wait(table);
 
     // Only when the callback is not queued does the bit get tested and set.

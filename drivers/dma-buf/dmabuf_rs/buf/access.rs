@@ -184,6 +184,12 @@ pub(crate) unsafe extern "C" fn dma_buf_mmap(
         sys::warn();
         return EINVAL.to_neg();
     };
+    mmap_at(dmabuf, vma, pgoff)
+}
+
+/// The body of [`dma_buf_mmap`].
+#[inline(always)]
+fn mmap_at(dmabuf: &DmaBuf, vma: &Vma, pgoff: c_ulong) -> c_int {
     let Some(mmap) = dmabuf.ops().mmap else {
         return EINVAL.to_neg();
     };

@@ -82,7 +82,11 @@ fn show_one(s: &SeqFile, dmabuf: &DmaBuf) -> Result<(), c_int> {
 /// Called by the seq_file core only, with a seq_file being shown.
 unsafe extern "C" fn dma_buf_debug_show(s: *mut seq_file, _unused: *mut c_void) -> c_int {
     // SAFETY: The seq_file is being shown for the call (seq_file core).
-    let s = unsafe { &*s.cast::<SeqFile>() };
+    show(unsafe { &*s.cast::<SeqFile>() })
+}
+
+/// The body of [`dma_buf_debug_show`].
+fn show(s: &SeqFile) -> c_int {
     let list = match ListGuard::lock_interruptible() {
         Ok(list) => list,
         Err(ret) => return ret,

@@ -59,8 +59,21 @@ pub(crate) unsafe extern "C" fn dma_buf_export(
 ) -> *mut dma_buf {
     // SAFETY: The caller's promise: `exp_info` is readable, its ops NULL or
     // a table that outlives the dma-buf.
-    let (info, ops) = unsafe { (&*exp_info, (*exp_info).ops.as_ref()) };
+    // INVARIANT: The caller's promises.
+    export(unsafe { Info(&*exp_info, (*exp_info).ops.as_ref()) })
+}
 
+/// The export info of a [`dma_buf_export`] call, and its ops.
+///
+/// # Invariants
+///
+/// The info keeps the promises of [`dma_buf_export`]'s caller; the ops are
+/// its `ops`.
+struct Info<'a>(&'a dma_buf_export_info, Option<&'a dma_buf_ops>);
+
+/// The body of [`dma_buf_export`].
+#[inline(always)]
+fn export(Info(info, ops): Info<'_>) -> *mut dma_buf {
     let Some(ops) = required(info, ops) else {
         sys::warn();
         return EINVAL.to_ptr();
@@ -80,7 +93,7 @@ pub(crate) unsafe extern "C" fn dma_buf_export(
         return ENOENT.to_ptr();
     }
 
-    // INVARIANT: The caller's promises, checked as above, and the module
+    // INVARIANT: The caller's promises (invariant of `Info`), checked as above, and the module
     // reference just taken.
     match create(Checked(info)) {
         Ok(dmabuf) => dmabuf,

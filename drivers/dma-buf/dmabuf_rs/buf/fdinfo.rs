@@ -36,6 +36,12 @@ pub(super) unsafe extern "C" fn dma_buf_show_fdinfo(m: *mut seq_file, file: *mut
             DmaBuf::from_raw(private_dmabuf(&*file.cast::<File>())),
         )
     };
+    show_fdinfo(m, dmabuf);
+}
+
+/// The body of [`dma_buf_show_fdinfo`].
+#[inline(always)]
+fn show_fdinfo(m: &SeqFile, dmabuf: &DmaBuf) {
     // C's "size:\t%zu\n", "count:\t%ld\n" and "exp_name:\t%s\n"; procfs holds
     // a reference of its own while it shows us: not counted.
     m.print(format_args!(

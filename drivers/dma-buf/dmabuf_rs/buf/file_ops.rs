@@ -70,6 +70,12 @@ unsafe extern "C" fn dma_buf_mmap_internal(file: *mut file, vma: *mut vm_area_st
     // lock with its bounds set (VFS); `File` and `Vma` are transparent over
     // them.
     let (file, vma) = unsafe { (&*file.cast::<File>(), &*vma.cast::<Vma>()) };
+    mmap_file(file, vma)
+}
+
+/// The body of [`dma_buf_mmap_internal`].
+#[inline(always)]
+fn mmap_file(file: &File, vma: &Vma) -> c_int {
     let Some(dmabuf) = dmabuf_of_file(file) else {
         return sys::neg(bindings::EINVAL);
     };

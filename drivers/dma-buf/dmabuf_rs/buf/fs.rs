@@ -96,17 +96,7 @@ unsafe extern "C" fn dmabuffs_dname(
     // SAFETY: A dentry reachable through an open file of an exported dma-buf
     // points to that live dma-buf.
     let dmabuf = unsafe { DmaBuf::from_raw((*dentry).d_fsdata.cast()) };
-    let copied = {
-        let guard = NameGuard::lock(dmabuf);
-        guard
-            .name()
-            .map_or(0, |current| sys::strscpy(&mut name, current))
-    };
-    let shown = if dname_shows_name(copied) {
-        name.as_ptr()
-    } else {
-        c"".as_ptr().cast()
-    };
+    let shown = shown_name(dmabuf, &mut name);
     // SAFETY: `buffer` has `buflen` bytes (VFS); the format takes two strings:
     // the dentry's own name ("dmabuf", set by `alloc_file_pseudo`) and ours.
     unsafe {
@@ -117,6 +107,23 @@ unsafe extern "C" fn dmabuffs_dname(
             (*dentry).d_name.name,
             shown,
         )
+    }
+}
+
+/// The name `dmabuffs_dname` shows: the buffer's name, copied into `name`
+/// under `name_lock`, or an empty string.
+#[inline(always)]
+fn shown_name(dmabuf: &DmaBuf, name: &mut [c_char; DMA_BUF_NAME_LEN as usize]) -> *const c_char {
+    let copied = {
+        let guard = NameGuard::lock(dmabuf);
+        guard
+            .name()
+            .map_or(0, |current| sys::strscpy(name, current))
+    };
+    if dname_shows_name(copied) {
+        name.as_ptr()
+    } else {
+        c"".as_ptr().cast()
     }
 }
 

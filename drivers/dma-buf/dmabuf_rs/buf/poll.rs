@@ -220,7 +220,12 @@ pub(super) unsafe extern "C" fn dma_buf_poll(file: *mut file, poll: *mut poll_ta
         }
         (DmaBuf::from_raw(dmabuf), poll.cast::<PollTable>().as_ref())
     };
+    poll_dmabuf(dmabuf, table)
+}
 
+/// The body of [`dma_buf_poll`], for a dma-buf with a reservation object.
+#[inline(always)]
+fn poll_dmabuf(dmabuf: &DmaBuf, table: Option<&PollTable>) -> __poll_t {
     poll_wait(dmabuf, table);
     let mut events = PollTable::requested_events(table) & (EPOLLIN | EPOLLOUT);
     if events == 0 {

@@ -481,6 +481,18 @@ pub(crate) unsafe extern "C" fn dma_fence_chain_find_seqno(
         };
         (&mut *pfence, head)
     };
+    find_seqno_from(pfence, head, seqno)
+}
+
+/// The body of [`dma_fence_chain_find_seqno`]: `head` is the caller's
+/// reference to `*pfence` (`None` for seqno 0 or a NULL fence), consumed
+/// only on success.
+#[inline(always)]
+fn find_seqno_from(
+    pfence: &mut *mut dma_fence,
+    head: Option<ManuallyDrop<ARef<Fence>>>,
+    seqno: u64,
+) -> c_int {
     let chain = head.as_deref().and_then(|fence| Chain::from_fence(fence));
     let chain = match (
         chain_find_seqno_start(chain.map(|c| c.base().seqno()), seqno),
