@@ -7,7 +7,9 @@ blocks, `unsafe fn`s that are not `extern "C"` (contracts inside the core),
 `unsafe extern "C" fn`s (the C ABI, unsafe by nature) and `unsafe impl`s;
 and lists every `unsafe` block or impl without a `// SAFETY:` comment on its
 line or in the comment lines just above its statement. Comments and string
-literals are not counted. Exits 1 if a SAFETY comment is missing.
+literals are not counted. Exits 1 if a SAFETY comment is missing. Also
+counts the `extern "C"` functions whose bodies are more than a few code
+lines (`--files` lists them): the C ABI functions should be thin adapters.
 
     scripts/unsafe-count.py [--files] [DIR]
 """
@@ -79,6 +81,40 @@ def count(path):
     return c, missing
 
 
+EXTERN_ANY = re.compile(r"\bextern\s+\"\"\s+fn\s+(\w+)")
+# "An adapter of a few lines": the C ABI functions whose bodies have more
+# code lines than this are listed, so that a body that grows shows.
+ADAPTER_LINES = 12
+
+
+def adapters(path):
+    """The `extern "C"` functions of a file and the code lines of each body
+    (blank and comment lines not counted): [(name, lines, line number)]."""
+    lines = open(path, encoding="utf-8").read().split("\n")
+    found = []
+    for i, raw in enumerate(lines):
+        m = EXTERN_ANY.search(code_of(raw))
+        if not m or raw.lstrip().startswith("//"):
+            continue
+        # The body starts at the first line of the signature ending in `{`
+        # (a declaration in an `extern` block ends in `;` and has none).
+        j = i
+        while j < len(lines) and not code_of(lines[j]).rstrip().endswith(("{", ";")):
+            j += 1
+        if j == len(lines) or code_of(lines[j]).rstrip().endswith(";"):
+            continue
+        depth, body = 0, 0
+        for k in range(j, len(lines)):
+            code = code_of(lines[k])
+            depth += code.count("{") - code.count("}")
+            if k > j and depth > 0 and code.strip():
+                body += 1
+            if depth == 0:
+                break
+        found.append((m.group(1), body, i + 1))
+    return found
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     per_file = "--files" in sys.argv
@@ -87,7 +123,7 @@ def main():
     root = os.path.normpath(root)
     total = {"blocks": 0, "fns": 0, "extern": 0, "impls": 0}
     logic = dict(total)
-    rows, missing = [], []
+    rows, missing, sizes = [], [], []
     for d, _, files in sorted(os.walk(root)):
         for f in sorted(files):
             if not f.endswith(".rs"):
@@ -97,6 +133,7 @@ def main():
             missing += m
             rel = os.path.relpath(p, root)
             rows.append((rel, c))
+            sizes += [(n, lines, f"{rel}:{at}") for n, lines, at in adapters(p)]
             for k in total:
                 total[k] += c[k]
                 if rel.startswith("logic"):
@@ -110,6 +147,12 @@ def main():
     print(f"{root}: {total['blocks']} unsafe blocks, {fns} unsafe fns (not extern \"C\"), "
           f"{total['extern']} unsafe extern \"C\" fns, {total['impls']} unsafe impls; "
           f"in logic/: {logic['blocks'] + logic['fns'] + logic['impls']} unsafe")
+    long = sorted((s for s in sizes if s[1] > ADAPTER_LINES), key=lambda s: -s[1])
+    print(f"{len(sizes)} extern \"C\" fns, {len(long)} with more than {ADAPTER_LINES} "
+          f"code lines in their body")
+    if per_file:
+        for name, n, where in long:
+            print(f"  {n:3} {name} ({where})")
     for m in missing:
         print(f"no SAFETY comment: {m}")
     print(f"{len(missing)} without a SAFETY comment")
