@@ -93,8 +93,8 @@ fn export(Info(info, ops): Info<'_>) -> *mut dma_buf {
         return ENOENT.to_ptr();
     }
 
-    // INVARIANT: The caller's promises (invariant of `Info`), checked as above, and the module
-    // reference just taken.
+    // INVARIANT: The caller's promises (invariant of `Info`), checked as
+    // above, and the module reference just taken.
     match create(Checked(info)) {
         Ok(dmabuf) => dmabuf,
         Err(err) => {
