@@ -51,6 +51,16 @@ static long stress_ms(void)
 }
 
 /*
+ * The harness kills a test after its timeout, 30 s by default: each case
+ * gets its run time on top of that, so that STRESS=long (a minute per
+ * case) is not cut short. Evaluated when the cases register, before main().
+ */
+static int case_timeout(void)
+{
+	return stress_ms() / 1000 + 30;
+}
+
+/*
  * SW_SYNC_LAST_REF: the threads drop the last reference to a sw_sync fence
  * only once it has signalled (or while nothing signals its timeline). In
  * 6.12's sw_sync (drivers/dma-buf/sw_sync.c, a user of the core, the same
@@ -393,28 +403,28 @@ static void race(struct __test_metadata *_metadata, FIXTURE_DATA(stress) *self,
 	printf("# stress %s: %ld operations\n", name, atomic_load(&r->ops));
 }
 
-TEST_F(stress, close_vs_ioctl)
+TEST_F_TIMEOUT(stress, close_vs_ioctl, case_timeout())
 {
 	void *(*fns[])(void *) = { reopener, ioctl_caller, ioctl_caller, ioctl_caller };
 
 	race(_metadata, self, "close_vs_ioctl", fns, ARRAY_SIZE(fns));
 }
 
-TEST_F(stress, poll_vs_signal_vs_close)
+TEST_F_TIMEOUT(stress, poll_vs_signal_vs_close, case_timeout())
 {
 	void *(*fns[])(void *) = { reopener, signaller, poller, poller };
 
 	race(_metadata, self, "poll_vs_signal_vs_close", fns, ARRAY_SIZE(fns));
 }
 
-TEST_F(stress, merge_vs_timeline_inc)
+TEST_F_TIMEOUT(stress, merge_vs_timeline_inc, case_timeout())
 {
 	void *(*fns[])(void *) = { merger, merger, incrementer };
 
 	race(_metadata, self, "merge_vs_timeline_inc", fns, ARRAY_SIZE(fns));
 }
 
-TEST_F(stress, pass_fd_while_closing)
+TEST_F_TIMEOUT(stress, pass_fd_while_closing, case_timeout())
 {
 	void *(*fns[])(void *) = { fd_sender, fd_receiver };
 
