@@ -9,7 +9,11 @@ and lists every `unsafe` block or impl without a `// SAFETY:` comment on its
 line or in the comment lines just above its statement. Comments and string
 literals are not counted. Exits 1 if a SAFETY comment is missing. Also
 counts the `extern "C"` functions whose bodies are more than a few code
-lines (`--files` lists them): the C ABI functions should be thin adapters.
+lines (`--files` lists them): the C ABI functions should be thin adapters;
+and says where the blocks are: in those functions' bodies (at least one
+each, converting the C caller's pointers) or behind them, and how many of
+those behind sit under a `#[cfg]` (only one of a pair of configuration
+twins is compiled; debug-only checks).
 
     scripts/unsafe-count.py [--files] [DIR]
 """
@@ -52,9 +56,25 @@ def has_safety(lines, i):
     return False
 
 
+def under_cfg(lines, i):
+    """Whether the statement of the unsafe at line i carries a `#[cfg(..)]`
+    attribute: one of the twins that pick a C helper or an inline Rust
+    version by configuration (only one of each pair is compiled), or a
+    check compiled only with a debug option."""
+    j = i - 1
+    while j >= 0 and i - j <= 30:
+        s = lines[j].strip()
+        if s.startswith("#[cfg"):
+            return True
+        if s == "" or (not s.startswith("//") and s.endswith((";", "{", "}"))):
+            return False
+        j -= 1
+    return False
+
+
 def count(path):
     lines = open(path, encoding="utf-8").read().split("\n")
-    c = {"blocks": 0, "fns": 0, "extern": 0, "impls": 0}
+    c = {"blocks": 0, "fns": 0, "extern": 0, "impls": 0, "cfg": 0}
     missing = []
     in_block_comment = False
     for i, raw in enumerate(lines):
@@ -76,6 +96,8 @@ def count(path):
         c["extern"] += len(EXTERN_FN.findall(code))
         c["fns"] += len(FN.findall(code))
         c["impls"] += n_impls
+        if n_blocks and under_cfg(lines, i):
+            c["cfg"] += n_blocks
         if (n_blocks or n_impls) and not has_safety(lines, i):
             missing.append(f"{path}:{i + 1}: {raw.strip()}")
     return c, missing
@@ -88,8 +110,9 @@ ADAPTER_LINES = 12
 
 
 def adapters(path):
-    """The `extern "C"` functions of a file and the code lines of each body
-    (blank and comment lines not counted): [(name, lines, line number)]."""
+    """The `extern "C"` functions of a file, the code lines of each body
+    (blank and comment lines not counted) and the `unsafe` blocks in it:
+    [(name, lines, blocks, line number)]."""
     lines = open(path, encoding="utf-8").read().split("\n")
     found = []
     for i, raw in enumerate(lines):
@@ -103,15 +126,17 @@ def adapters(path):
             j += 1
         if j == len(lines) or code_of(lines[j]).rstrip().endswith(";"):
             continue
-        depth, body = 0, 0
+        depth, body, blocks = 0, 0, 0
         for k in range(j, len(lines)):
             code = code_of(lines[k])
+            if not code.lstrip().startswith("//"):
+                blocks += len(BLOCK.findall(code))
             depth += code.count("{") - code.count("}")
             if k > j and depth > 0 and code.strip():
                 body += 1
             if depth == 0:
                 break
-        found.append((m.group(1), body, i + 1))
+        found.append((m.group(1), body, blocks, i + 1))
     return found
 
 
@@ -121,7 +146,7 @@ def main():
     root = args[0] if args else os.path.join(os.path.dirname(__file__), "..",
                                               "drivers", "dma-buf", "dmabuf_rs")
     root = os.path.normpath(root)
-    total = {"blocks": 0, "fns": 0, "extern": 0, "impls": 0}
+    total = {"blocks": 0, "fns": 0, "extern": 0, "impls": 0, "cfg": 0}
     logic = dict(total)
     rows, missing, sizes = [], [], []
     for d, _, files in sorted(os.walk(root)):
@@ -133,7 +158,7 @@ def main():
             missing += m
             rel = os.path.relpath(p, root)
             rows.append((rel, c))
-            sizes += [(n, lines, f"{rel}:{at}") for n, lines, at in adapters(p)]
+            sizes += [(n, lines, b, f"{rel}:{at}") for n, lines, b, at in adapters(p)]
             for k in total:
                 total[k] += c[k]
                 if rel.startswith("logic"):
@@ -147,11 +172,15 @@ def main():
     print(f"{root}: {total['blocks']} unsafe blocks, {fns} unsafe fns (not extern \"C\"), "
           f"{total['extern']} unsafe extern \"C\" fns, {total['impls']} unsafe impls; "
           f"in logic/: {logic['blocks'] + logic['fns'] + logic['impls']} unsafe")
+    in_abi = sum(s[2] for s in sizes)
+    print(f"where the blocks are: {in_abi} in the bodies of the C ABI functions, "
+          f"{total['blocks'] - in_abi} behind them, of which {total['cfg']} are under a "
+          f"#[cfg] (configuration twins, a C helper or inline Rust, and debug-only checks)")
     long = sorted((s for s in sizes if s[1] > ADAPTER_LINES), key=lambda s: -s[1])
     print(f"{len(sizes)} extern \"C\" fns, {len(long)} with more than {ADAPTER_LINES} "
           f"code lines in their body")
     if per_file:
-        for name, n, where in long:
+        for name, n, _, where in long:
             print(f"  {n:3} {name} ({where})")
     for m in missing:
         print(f"no SAFETY comment: {m}")
