@@ -24,7 +24,7 @@
 //!
 //! C header: [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h).
 
-use crate::fence::{array, Fence, FenceCore, FenceEntry};
+use crate::fence::{array, Fence, FenceEntry};
 use crate::logic::errno::EINVAL;
 use crate::logic::usage::{self, ListFill, Reserve, Usage};
 use crate::sys;
@@ -503,29 +503,31 @@ fn wait(obj: &Resv, usage: dma_resv_usage, intr: bool, mut timeout: c_ulong) -> 
     ret
 }
 
+// The core's own callers of three C ABI functions call their safe bodies
+// through these out-of-line copies: a call, as C's callers make, and the C
+// entry points keep the bodies inlined (no jump in between).
+
 /// [`dma_resv_reserve_fences`] for a core caller that holds the lock.
+#[inline(never)]
 pub(crate) fn reserve(held: Held<'_>, num_fences: c_uint) -> c_int {
-    // SAFETY: `held` proves the lock of the initialised object held.
-    unsafe { dma_resv_reserve_fences(held.resv().as_raw(), num_fences) }
+    reserve_fences(held, num_fences)
 }
 
 /// [`dma_resv_add_fence`] for a core caller that holds the lock.
-pub(crate) fn add(held: Held<'_>, fence: &Fence, usage: dma_resv_usage) {
-    // SAFETY: `held` proves the lock of the initialised object held; the
-    // fence is live.
-    unsafe { dma_resv_add_fence(held.resv().as_raw(), fence.raw(), usage) }
+#[inline(never)]
+pub(crate) fn add(mut held: Held<'_>, fence: &Fence, usage: dma_resv_usage) {
+    add_fence(&mut held, fence, usage)
 }
 
 /// [`dma_resv_wait_timeout`] for the core's callers, on a borrowed object.
-#[inline]
+#[inline(never)]
 pub(crate) fn wait_timeout(
     obj: &Resv,
     usage: dma_resv_usage,
     intr: bool,
     timeout: c_ulong,
 ) -> c_long {
-    // SAFETY: `obj` is initialised for the borrow.
-    unsafe { dma_resv_wait_timeout(obj.as_raw(), usage, intr, timeout) }
+    wait(obj, usage, intr, timeout)
 }
 
 /// Passes a deadline hint to every unsignalled fence of `obj` with `usage` or

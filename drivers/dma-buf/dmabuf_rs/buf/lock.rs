@@ -70,14 +70,15 @@ impl<'a> ResvGuard<'a> {
 
 impl Drop for ResvGuard<'_> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant the object is initialised and locked
-        // by us; `dma_resv_unlock()` first forgets the reserved fence count
-        // (CONFIG_DEBUG_MUTEXES), then unlocks.
-        unsafe {
-            #[cfg(CONFIG_DEBUG_MUTEXES)]
-            crate::resv::dma_resv_reset_max_fences(self.0.as_raw());
-            bindings::ww_mutex_unlock(addr_of_mut!((*self.0.as_raw()).lock));
+        // `dma_resv_unlock()` first forgets the reserved fence count
+        // (`dma_resv_reset_max_fences`, CONFIG_DEBUG_MUTEXES), then unlocks.
+        #[cfg(CONFIG_DEBUG_MUTEXES)]
+        if let Some(mut list) = self.held().list() {
+            list.reset_max_fences();
         }
+        // SAFETY: By the type invariant the object is initialised and locked
+        // by us.
+        unsafe { bindings::ww_mutex_unlock(addr_of_mut!((*self.0.as_raw()).lock)) };
     }
 }
 

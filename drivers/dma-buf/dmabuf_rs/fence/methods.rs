@@ -183,9 +183,7 @@ impl FenceCore for Fence {
     /// [`dma_fence_signal`](super::dma_fence_signal), see [`signal_body`].
     #[inline]
     fn signal(&self) -> c_int {
-        // SAFETY: The fence is live for the borrow; the lock is not held
-        // (the trait method's contract).
-        unsafe { super::dma_fence_signal(self.raw()) }
+        signal_out_of_line(self)
     }
 }
 
@@ -198,7 +196,15 @@ fn spinlock(fence: &Fence) -> &SpinLock {
     unsafe { &*(*fence.raw()).lock.cast::<SpinLock>() }
 }
 
-/// The body of [`FenceCore::signal`], inlined into the C ABI function only.
+/// [`signal_body`] for the core's callers: a call, as C's callers of
+/// `dma_fence_signal` make, while the C entry point keeps the body inlined.
+#[inline(never)]
+fn signal_out_of_line(fence: &Fence) -> c_int {
+    signal_body(fence)
+}
+
+/// The body of [`FenceCore::signal`], inlined into the C ABI function and
+/// [`signal_out_of_line`].
 #[inline(always)]
 pub(super) fn signal_body(fence: &Fence) -> c_int {
     let cookie = super::lockdep::begin_signalling();
@@ -326,11 +332,21 @@ impl<'a> Locked<'a> {
     /// which every signalling path calls.
     #[inline]
     pub(crate) fn signal(&self, timestamp: ktime_t) -> c_int {
-        // SAFETY: The fence is live and its lock held (this proof).
-        unsafe { super::dma_fence_signal_timestamp_locked(self.fence.raw(), timestamp) }
+        // INVARIANT: A copy of this proof, used only during the call.
+        Locked { fence: self.fence }.signal_out_of_line(timestamp)
     }
 
-    /// The body of [`Locked::signal`], inlined into the C ABI function only.
+    /// [`Locked::signal_body`] for the core's callers: a call, as C's
+    /// callers of `dma_fence_signal_timestamp_locked` make, while the C
+    /// entry point keeps the body inlined. Takes the proof by value, so that
+    /// it travels in a register.
+    #[inline(never)]
+    fn signal_out_of_line(self, timestamp: ktime_t) -> c_int {
+        self.signal_body(timestamp)
+    }
+
+    /// The body of [`Locked::signal`], inlined into the C ABI function and
+    /// [`Locked::signal_out_of_line`].
     #[inline(always)]
     pub(super) fn signal_body(&self, timestamp: ktime_t) -> c_int {
         let fence = self.fence.raw();
