@@ -67,14 +67,7 @@ impl Array {
     /// `fence`, or `None` if `fence` is not a fence array.
     #[inline]
     pub(crate) fn from_fence(fence: &Fence) -> Option<&Array> {
-        if !core::ptr::eq(fence.ops(), &dma_fence_array_ops) {
-            return None;
-        }
-        // SAFETY: The fence uses the array ops, which only
-        // `dma_fence_array_init` installs, on the `base` of an array it
-        // initialises; the array lives as long as its base fence. `Array` is
-        // `repr(transparent)` over the C struct.
-        Some(unsafe { &*kernel::container_of!(fence.raw(), dma_fence_array, base).cast::<Array>() })
+        super::ops::container::<ArrayFence>(fence)
     }
 
     #[inline]
@@ -85,8 +78,7 @@ impl Array {
     /// The array's own fence.
     #[inline]
     fn base(&self) -> &Fence {
-        // SAFETY: The base fence is initialised and lives with the array.
-        unsafe { Fence::from_raw(addr_of_mut!((*self.raw()).base)) }
+        super::ops::base::<ArrayFence>(self)
     }
 
     /// The member fences.
@@ -241,11 +233,16 @@ unsafe extern "C" fn member_signaled(fence: *mut dma_fence, cb: *mut dma_fence_c
 
 // SAFETY: `Array` is `repr(transparent)` over `struct dma_fence_array`, whose
 // fence is at `BASE_OFFSET`; only `dma_fence_array_init` installs the array
-// ops, on the fence of the array it initialises.
+// ops (`ops()`), on the fence of the array it initialises; and an `&Array`
+// is of an initialised array (its type invariant).
 unsafe impl FenceImpl for ArrayFence {
     const DRIVER_NAME: &'static core::ffi::CStr = c"dma_fence_array";
     type Typed = Array;
     const BASE_OFFSET: usize = core::mem::offset_of!(dma_fence_array, base);
+
+    fn ops() -> &'static bindings::dma_fence_ops {
+        &dma_fence_array_ops
+    }
 
     /// Adds a callback to every member, each holding a reference on the array.
     ///

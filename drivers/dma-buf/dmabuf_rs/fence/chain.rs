@@ -63,14 +63,7 @@ impl Chain {
     /// `fence`, or `None` if `fence` is not a chain node.
     #[inline]
     pub(crate) fn from_fence(fence: &Fence) -> Option<&Chain> {
-        if !ptr::eq(fence.ops(), &dma_fence_chain_ops) {
-            return None;
-        }
-        // SAFETY: Only `dma_fence_chain_init` installs the chain ops, and it
-        // does so on the `base` of a `struct dma_fence_chain`; the node is the
-        // fence's allocation, live as long as the fence is. `Chain` is
-        // `repr(transparent)` over the C struct.
-        Some(unsafe { &*kernel::container_of!(fence.raw(), dma_fence_chain, base).cast::<Chain>() })
+        super::ops::container::<ChainFence>(fence)
     }
 
     #[inline]
@@ -81,8 +74,7 @@ impl Chain {
     /// The node as a fence (`&chain->base`).
     #[inline]
     pub(crate) fn base(&self) -> &Fence {
-        // SAFETY: The base of a live node is a live, initialised fence.
-        unsafe { Fence::from_raw(addr_of_mut!((*self.raw()).base)) }
+        super::ops::base::<ChainFence>(self)
     }
 
     /// `dma_fence_chain_contained` on a node: the fence it wraps.
@@ -351,12 +343,17 @@ unsafe extern "C" fn chain_cb(f: *mut dma_fence, cb: *mut dma_fence_cb) {
 
 // SAFETY: `Chain` is `repr(transparent)` over `struct dma_fence_chain`,
 // whose fence is at `BASE_OFFSET`; only `dma_fence_chain_init` installs the
-// chain ops, on the fence of the node it initialises.
+// chain ops (`ops()`), on the fence of the node it initialises; and a
+// `&Chain` is of an initialised node (its type invariant).
 unsafe impl FenceImpl for ChainFence {
     const DRIVER_NAME: &'static CStr = c"dma_fence_chain";
     const USE_64BIT_SEQNO: bool = true;
     type Typed = Chain;
     const BASE_OFFSET: usize = core::mem::offset_of!(dma_fence_chain, base);
+
+    fn ops() -> &'static bindings::dma_fence_ops {
+        &dma_fence_chain_ops
+    }
 
     /// Arms the signalling callback on the first unsignalled fence of the
     /// chain; false if the whole chain has signalled.

@@ -8,7 +8,7 @@
 //! the exported tables). Each container implements [`FenceImpl`]; the table
 //! and its `extern "C"` trampolines are generated from it by [`ops_table`].
 
-use super::{Fence, Locked};
+use super::{Fence, FenceCore, Locked};
 use core::ffi::CStr;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -28,8 +28,10 @@ use kernel::ffi::c_char;
 ///
 /// `Typed` has the layout of a C struct that embeds its `struct dma_fence`
 /// at `BASE_OFFSET` (typically a `repr(transparent)` wrapper of the C
-/// struct), and [`ops_table::<Self>()`](ops_table) is installed only on
-/// fences embedded that way, in an initialised `Typed`.
+/// struct), and [`ops_table::<Self>()`](ops_table), which [`FenceImpl::ops`]
+/// returns, is installed only on fences embedded that way, in an
+/// initialised `Typed`. A `&Typed` always refers to an initialised
+/// container, whose fence lives as long as the borrow.
 pub(crate) unsafe trait FenceImpl: Sized {
     /// `get_driver_name`.
     const DRIVER_NAME: &'static CStr;
@@ -44,6 +46,10 @@ pub(crate) unsafe trait FenceImpl: Sized {
     /// The offset of the `struct dma_fence` in [`FenceImpl::Typed`].
     const BASE_OFFSET: usize;
 
+    /// The type's operations table: the exported static made by
+    /// [`ops_table`], which C compares fences' ops against.
+    fn ops() -> &'static dma_fence_ops;
+
     /// `enable_signaling`: arm callbacks; false if already signalled. Called
     /// with the fence's lock held (`locked`).
     fn enable_signaling(this: &Self::Typed, locked: &Locked<'_>) -> bool;
@@ -56,6 +62,34 @@ pub(crate) unsafe trait FenceImpl: Sized {
 
     /// `set_deadline`: pass the deadline hint on.
     fn set_deadline(this: &Self::Typed, deadline: ktime_t);
+}
+
+/// The container of `fence` if it is a fence of type `T` (its ops are
+/// `T`'s table): `to_dma_fence_array()`, `to_dma_fence_chain()`.
+#[inline]
+pub(crate) fn container<T: FenceImpl>(fence: &Fence) -> Option<&T::Typed> {
+    if !core::ptr::eq(fence.ops(), T::ops()) {
+        return None;
+    }
+    // SAFETY: A fence with `T`'s table is embedded at `BASE_OFFSET` in an
+    // initialised `T::Typed` (the trait's contract), which lives as long as
+    // the fence, so as long as the borrow.
+    Some(unsafe { &*fence.raw().byte_sub(T::BASE_OFFSET).cast::<T::Typed>() })
+}
+
+/// The fence of a container of type `T` (`&array->base`).
+#[inline]
+pub(crate) fn base<T: FenceImpl>(this: &T::Typed) -> &Fence {
+    // SAFETY: `this` is an initialised container (the trait's contract),
+    // whose fence at `BASE_OFFSET` is initialised and lives with it.
+    unsafe {
+        Fence::from_raw(
+            core::ptr::from_ref(this)
+                .cast_mut()
+                .byte_add(T::BASE_OFFSET)
+                .cast(),
+        )
+    }
 }
 
 /// A fence of type `T` whose last reference is gone, given to
